@@ -1,0 +1,61 @@
+# nkhr_events: `make run` serves the app on http://127.0.0.1:5000; `make test` runs every test.
+# Both set up what they need first (virtual environment, packages, translations, database).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app wsgi
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+TRANSLATIONS := nkhr_events/translations
+PO_FILES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: run test setup install install-test translations db lint messages clean
+
+run: setup
+	NKHR_ENV=$${NKHR_ENV:-development} $(BIN)/python -m nkhr_events.devserver --host $(HOST) --port $(PORT)
+
+test: install-test translations
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: install translations db
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+translations: install $(MO_FILES)
+
+%.mo: %.po
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+db: install
+	NKHR_ENV=$${NKHR_ENV:-development} $(FLASK) db upgrade
+	NKHR_ENV=$${NKHR_ENV:-development} $(FLASK) history import
+	NKHR_ENV=$${NKHR_ENV:-development} $(FLASK) staff bootstrap
+
+lint: install-test
+	$(BIN)/ruff check .
+
+# Re-extract the strings and merge them into the catalogues (then translate the new ones).
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location \
+		--sort-output -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching \
+		--ignore-obsolete
+
+clean:
+	rm -rf $(VENV) $(MO_FILES)

@@ -1,0 +1,77 @@
+"""nkhr_events: registration and participant management for an NGO's conference series."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from nkhr_events import config
+from nkhr_events.extensions import babel, csrf, db, limiter, login, mail, migrate
+
+#: The checkout: templates/, static/ and migrations/ live beside the package.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, then the environment, then `test_config`."""
+    instance_path = os.environ.get("NKHR_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_mapping(config.defaults(app.instance_path))
+    app.config.from_mapping(config.from_environment(os.environ))
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    _require_secret_key(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    mail.init_app(app)
+    csrf.init_app(app)
+    login.init_app(app)
+    limiter.init_app(app)
+
+    from nkhr_events import (
+        models,  # noqa: F401  (every table registered on the metadata)
+        web,
+    )
+    from nkhr_events.database import configure_engine
+
+    babel.init_app(app, locale_selector=web.select_locale)
+    with app.app_context():
+        configure_engine(db.engine)
+    web.init_app(app)
+
+    from nkhr_events.accounts import views as accounts_views
+    from nkhr_events.events import manage as events_manage
+    from nkhr_events.events import views as events_views
+
+    app.register_blueprint(events_views.bp)
+    app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(accounts_views.manage_bp)
+    app.register_blueprint(events_manage.bp)
+
+    from nkhr_events import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _require_secret_key(app: Flask) -> None:
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.config["NKHR_ENV"] == "development":
+        app.config["SECRET_KEY"] = config.development_secret_key(app.instance_path)
+        return
+    raise RuntimeError(
+        "SECRET_KEY is not set. Set it in the environment (outside development it is required)."
+    )

@@ -1,0 +1,77 @@
+"""Command-line tasks: `flask history import`, `flask staff create`, `flask staff bootstrap`."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from nkhr_events.accounts.models import StaffRole
+from nkhr_events.accounts.services import create_staff, generate_password, has_admin
+from nkhr_events.errors import DomainError
+from nkhr_events.events.history import import_history
+from nkhr_events.extensions import db
+
+history_cli = AppGroup("history", help="The history of past conferences.")
+staff_cli = AppGroup("staff", help="Staff accounts.")
+
+
+@history_cli.command("import")
+def history_import() -> None:
+    """Load the shipped series, past conferences and co-organizers (adds only what is missing)."""
+    report = import_history()
+    db.session.commit()
+    click.echo(f"History import: {report}.")
+
+
+@staff_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in StaffRole]), default="organizer")
+@click.option("--name", default="", help="Display name (defaults to the address).")
+@click.password_option(help="Prompted for when not given.")
+def staff_create(email: str, role: str, name: str, password: str) -> None:
+    """Create a staff account."""
+    try:
+        user = create_staff(email, name, password, StaffRole(role))
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"Created {user.role} account {user.email}.")
+
+
+@staff_cli.command("bootstrap")
+def staff_bootstrap() -> None:
+    """Create the first admin if there is none.
+
+    Uses NKHR_ADMIN_EMAIL / NKHR_ADMIN_PASSWORD when set; otherwise a generated password is
+    printed once.
+    """
+    if has_admin():
+        click.echo("An admin account exists; nothing to do.")
+        return
+    email = os.environ.get("NKHR_ADMIN_EMAIL") or "admin@example.org"
+    password = os.environ.get("NKHR_ADMIN_PASSWORD") or ""
+    generated = not password
+    if generated:
+        password = generate_password()
+    try:
+        create_staff(email, "Administrator", password, StaffRole.ADMIN)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo("")
+    click.echo("  First admin account created.")
+    click.echo(f"    email:    {email}")
+    if generated:
+        click.echo(f"    password: {password}")
+        click.echo("  Write the password down now: it is not shown again.")
+    else:
+        click.echo("    password: as given in NKHR_ADMIN_PASSWORD")
+    click.echo("")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(history_cli)
+    app.cli.add_command(staff_cli)

@@ -1,0 +1,115 @@
+"""Settings: safe defaults, overridden from the environment.
+
+Every setting the README documents is read here and nowhere else, so the table in the
+README and this module can be compared line by line.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+#: Environment variables read as they are (name -> setting name).
+_PLAIN = {
+    "SECRET_KEY": "SECRET_KEY",
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "MAIL_SERVER": "MAIL_SERVER",
+    "MAIL_USERNAME": "MAIL_USERNAME",
+    "MAIL_PASSWORD": "MAIL_PASSWORD",
+    "MAIL_DEFAULT_SENDER": "MAIL_DEFAULT_SENDER",
+    "NKHR_TEAM_EMAIL": "NKHR_TEAM_EMAIL",
+    "NKHR_ORG_NAME": "NKHR_ORG_NAME",
+    "NKHR_BASE_URL": "NKHR_BASE_URL",
+    "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "NKHR_ENV": "NKHR_ENV",
+}
+_INTEGER = {"MAIL_PORT": "MAIL_PORT", "NKHR_MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH"}
+_BOOLEAN = {
+    "MAIL_USE_TLS": "MAIL_USE_TLS",
+    "MAIL_USE_SSL": "MAIL_USE_SSL",
+    "NKHR_SECURE_COOKIES": "SESSION_COOKIE_SECURE",
+    "RATELIMIT_ENABLED": "RATELIMIT_ENABLED",
+}
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    """Settings that hold unless the environment or a test says otherwise."""
+    database = Path(instance_path) / "nkhr_events.sqlite3"
+    return {
+        "NKHR_ENV": "production",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Forms are small; a larger body is refused with 413 before it is parsed.
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 500 * 1024,
+        "MAX_FORM_PARTS": 200,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        "WTF_CSRF_TIME_LIMIT": 6 * 3600,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "LANGUAGES": ("en", "ko"),
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": 8025,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_DEFAULT_SENDER": "NKHR Conferences <conference@localhost>",
+        "NKHR_TEAM_EMAIL": "intl-campaign@localhost",
+        "NKHR_ORG_NAME": "Citizens' Alliance for North Korean Human Rights",
+        "NKHR_BASE_URL": "http://127.0.0.1:5000",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "RATELIMIT_STRATEGY": "fixed-window",
+    }
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """The settings the environment sets, converted to their types."""
+    settings: dict[str, Any] = {}
+    for name, key in _PLAIN.items():
+        if environ.get(name):
+            settings[key] = environ[name]
+    for name, key in _INTEGER.items():
+        if environ.get(name):
+            settings[key] = int(environ[name])
+    for name, key in _BOOLEAN.items():
+        if environ.get(name):
+            settings[key] = _truthy(environ[name])
+    if "SQLALCHEMY_DATABASE_URI" in settings:
+        settings["SQLALCHEMY_DATABASE_URI"] = database_url(settings["SQLALCHEMY_DATABASE_URI"])
+    return settings
+
+
+def database_url(url: str) -> str:
+    """A database URL SQLAlchemy can use with the drivers we install."""
+    if url.startswith("postgres://"):
+        # Heroku-style URLs name a scheme SQLAlchemy no longer accepts.
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        # psycopg 3 is the driver we install.
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def development_secret_key(instance_path: str) -> str:
+    """A key kept under instance/ so that sign-ins survive a restart of `make run`."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

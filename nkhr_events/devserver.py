@@ -1,0 +1,25 @@
+"""`make run`: the development server, on one command.
+
+Serves the app with Werkzeug's server (threaded, no debugger: the debugger needs inline script
+and must never face a network).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from nkhr_events import create_app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args()
+    app = create_app()
+    print(f" * nkhr_events on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
+    app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Series, events, the public pages and the history of past conferences."""

@@ -1,0 +1,106 @@
+"""The staff event form."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from zoneinfo import available_timezones
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+@cache
+def timezone_choices() -> list[tuple[str, str]]:
+    zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+    return [(z, z) for z in ["UTC", *zones]]
+
+
+def parse_day_lines(text: str) -> list[date]:
+    """Dates written one per line (or separated by commas) as YYYY-MM-DD."""
+    days = []
+    for part in text.replace(",", "\n").split():
+        days.append(date.fromisoformat(part.strip()))
+    return days
+
+
+class EventForm(FlaskForm):
+    series_id = SelectField(_l("Series"), coerce=int, validators=[DataRequired()])
+    title = StringField(
+        _l("Title"), validators=[DataRequired(_l("Give the event a title.")), Length(max=200)]
+    )
+    title_ko = StringField(_l("Title in Korean"), validators=[Optional(), Length(max=200)])
+    slug = StringField(
+        _l("Web address"),
+        description=_l("Lower-case letters, digits and hyphens, e.g. icnkhr-2027-seoul."),
+        validators=[
+            DataRequired(_l("Give the event a web address.")),
+            Length(max=80),
+            Regexp(SLUG_PATTERN, message=_l("Use lower-case letters, digits and hyphens only.")),
+        ],
+    )
+    start_date = DateField(
+        _l("First day"), validators=[DataRequired(_l("Give the first day (YYYY-MM-DD)."))]
+    )
+    end_date = DateField(
+        _l("Last day"),
+        description=_l("Leave empty for a one-day event."),
+        validators=[Optional()],
+    )
+    skipped_days = TextAreaField(
+        _l("Days without sessions"),
+        description=_l(
+            "Days between the first and the last on which the event does not meet, "
+            "one per line (YYYY-MM-DD). Leave empty if it meets every day."
+        ),
+        validators=[Optional(), Length(max=400)],
+        render_kw={"rows": 2},
+    )
+    venue = StringField(_l("Venue"), validators=[Optional(), Length(max=200)])
+    city = StringField(_l("City"), validators=[DataRequired(_l("Give the city.")), Length(max=100)])
+    city_ko = StringField(_l("City in Korean"), validators=[Optional(), Length(max=100)])
+    country = SelectField(_l("Country"), validators=[DataRequired(_l("Choose the country."))])
+    timezone = SelectField(
+        _l("Time zone"), default="Asia/Seoul", validators=[DataRequired()]
+    )
+    description = TextAreaField(
+        _l("Description"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 6}
+    )
+    capacity = IntegerField(
+        _l("Capacity (seats)"),
+        description=_l("Leave empty while the number of seats is not known."),
+        validators=[Optional(), NumberRange(min=0, max=100000)],
+    )
+    registration_opens_at = DateTimeLocalField(
+        _l("Registration opens"),
+        description=_l("In the event's time zone. Leave empty to keep registration closed."),
+        validators=[Optional()],
+    )
+    registration_closes_at = DateTimeLocalField(
+        _l("Registration closes"), description=_l("In the event's time zone."),
+        validators=[Optional()],
+    )
+
+    def validate_end_date(self, field: DateField) -> None:
+        if field.data and self.start_date.data and field.data < self.start_date.data:
+            raise ValidationError(_l("The last day cannot be before the first."))
+
+    def validate_skipped_days(self, field: TextAreaField) -> None:
+        try:
+            days = parse_day_lines(field.data or "")
+        except ValueError as exc:
+            raise ValidationError(_l("Write each day as YYYY-MM-DD, one per line.")) from exc
+        first, last = self.start_date.data, self.end_date.data or self.start_date.data
+        if first and last and any(not first < d < last for d in days):
+            raise ValidationError(_l("Only days strictly between the first and the last."))

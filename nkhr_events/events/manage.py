@@ -1,0 +1,133 @@
+"""Staff pages for events: create, edit, publish, archive."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from nkhr_events.accounts.roles import require_staff
+from nkhr_events.errors import DomainError
+from nkhr_events.events import services
+from nkhr_events.events.dates import every_day
+from nkhr_events.events.forms import EventForm, parse_day_lines, timezone_choices
+from nkhr_events.events.models import Event, EventStatus
+from nkhr_events.extensions import db
+from nkhr_events.web import country_choices
+
+bp = require_staff(Blueprint("events_manage", __name__, url_prefix="/manage/events"))
+
+
+def _prepared_form(event: Event | None = None) -> EventForm:
+    form = EventForm(obj=event)
+    form.series_id.choices = [(s.id, s.name) for s in services.all_series()]
+    form.country.choices = [("", _("Choose…")), *country_choices()]
+    form.timezone.choices = timezone_choices()
+    if event is not None and request.method == "GET":
+        held = set(event.day_list)
+        form.skipped_days.data = "\n".join(
+            d.isoformat() for d in every_day(event.start_date, event.end_date) if d not in held
+        )
+        zone = event.zone
+        for name in ("registration_opens_at", "registration_closes_at"):
+            value = getattr(event, name)
+            getattr(form, name).data = (
+                value.astimezone(zone).replace(tzinfo=None) if value else None
+            )
+    return form
+
+
+def _local_to_utc(value: datetime | None, zone: str) -> datetime | None:
+    return value.replace(tzinfo=ZoneInfo(zone)) if value is not None else None
+
+
+def _event_input(form: EventForm) -> services.EventInput:
+    first = form.start_date.data
+    last = form.end_date.data or first
+    skipped = set(parse_day_lines(form.skipped_days.data or ""))
+    zone = form.timezone.data
+    return services.EventInput(
+        series_id=form.series_id.data,
+        title=form.title.data.strip(),
+        title_ko=(form.title_ko.data or "").strip() or None,
+        slug=form.slug.data.strip(),
+        days=[d for d in every_day(first, last) if d not in skipped],
+        venue=(form.venue.data or "").strip(),
+        city=form.city.data.strip(),
+        city_ko=(form.city_ko.data or "").strip() or None,
+        country=form.country.data,
+        timezone=zone,
+        description=(form.description.data or "").strip(),
+        capacity=form.capacity.data,
+        registration_opens_at=_local_to_utc(form.registration_opens_at.data, zone),
+        registration_closes_at=_local_to_utc(form.registration_closes_at.data, zone),
+    )
+
+
+def _save(form: EventForm, event: Event | None) -> Event | None:
+    """Validate and store; on a refused rule, put the message beside its field."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        data = _event_input(form)
+        saved = services.update_event(event, data) if event else services.create_event(data)
+    except DomainError as error:
+        db.session.rollback()
+        field = getattr(form, error.field or "", None)
+        if field is not None:
+            field.errors = [*field.errors, error.message]
+        else:
+            form.form_errors.append(error.message)
+        return None
+    db.session.commit()
+    return saved
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create() -> Response | str:
+    form = _prepared_form()
+    saved = _save(form, None)
+    if saved is not None:
+        flash(_("The event was created as a draft. Publish it when it is ready."), "success")
+        return redirect(url_for(".edit", event_id=saved.id), code=303)
+    return render_template("manage/event_form.html", form=form, event=None)
+
+
+@bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
+def edit(event_id: int) -> Response | str:
+    event = db.get_or_404(Event, event_id)
+    form = _prepared_form(event)
+    saved = _save(form, event)
+    if saved is not None:
+        flash(_("Your changes are saved."), "success")
+        return redirect(url_for(".edit", event_id=saved.id), code=303)
+    return render_template(
+        "manage/event_form.html", form=form, event=event, statuses=EventStatus
+    )
+
+
+@bp.post("/<int:event_id>/status")
+def change_status(event_id: int) -> Response:
+    """Publish, archive or return an event to draft."""
+    event = db.get_or_404(Event, event_id)
+    try:
+        status = EventStatus(request.form.get("status", ""))
+    except ValueError:
+        abort(400)
+    try:
+        services.change_event_status(event, status)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        messages = {
+            EventStatus.PUBLISHED: _("The event is published."),
+            EventStatus.ARCHIVED: _("The event is archived."),
+            EventStatus.DRAFT: _("The event is a draft again and hidden from the public."),
+        }
+        flash(messages[status], "success")
+    return redirect(url_for(".edit", event_id=event.id), code=303)

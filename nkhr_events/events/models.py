@@ -1,0 +1,98 @@
+"""Conference series and their editions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from nkhr_events.dbtypes import UTCDateTime, utcnow
+from nkhr_events.extensions import db
+
+
+class EventStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+class Series(db.Model):
+    """A named conference series, e.g. the International Conference on NKHR and Refugees."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_ko: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    description_ko: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(default=0)
+
+    events: Mapped[list[Event]] = relationship(back_populates="series", order_by="Event.start_date")
+
+    def __repr__(self) -> str:
+        return f"<Series {self.slug}>"
+
+
+class Event(db.Model):
+    """One edition of a series, held on a list of days in its own time zone."""
+
+    __table_args__ = (
+        CheckConstraint("status in ('draft', 'published', 'archived')", name="status"),
+        CheckConstraint("end_date >= start_date", name="dates_ordered"),
+        CheckConstraint("capacity is null or capacity >= 0", name="capacity_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    title_ko: Mapped[str | None] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    start_date: Mapped[date]
+    end_date: Mapped[date]
+    venue: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(100))
+    city_ko: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Seoul")
+    description: Mapped[str] = mapped_column(Text, default="")
+    capacity: Mapped[int | None]
+    registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default=EventStatus.DRAFT, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    series: Mapped[Series] = relationship(back_populates="events")
+    days: Mapped[list[EventDay]] = relationship(
+        back_populates="event", order_by="EventDay.day", cascade="all, delete-orphan"
+    )
+
+    @property
+    def day_list(self) -> list[date]:
+        return [d.day for d in self.days]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_public(self) -> bool:
+        return self.status in (EventStatus.PUBLISHED, EventStatus.ARCHIVED)
+
+    def __repr__(self) -> str:
+        return f"<Event {self.slug}>"
+
+
+class EventDay(db.Model):
+    """A day on which an event is held (dates in the event's own time zone)."""
+
+    __table_args__ = (UniqueConstraint("event_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date]
+
+    event: Mapped[Event] = relationship(back_populates="days")

@@ -1,0 +1,187 @@
+"""Business rules for series and events. No request, no flash: views call these and commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from nkhr_events.dbtypes import utcnow
+from nkhr_events.errors import DomainError
+from nkhr_events.events.models import Event, EventDay, EventStatus, Series
+from nkhr_events.extensions import db
+from nkhr_events.partners.models import Partnership
+from nkhr_events.partners.services import approved_partnerships
+
+#: Longest span an event may cover, first day to last.
+MAX_EVENT_SPAN_DAYS = 31
+
+
+class RegistrationState(StrEnum):
+    NOT_OFFERED = "not_offered"
+    NOT_YET_OPEN = "not_yet_open"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass
+class EventInput:
+    """What an organizer sets on an event (from the staff form or a test)."""
+
+    series_id: int
+    title: str
+    slug: str
+    days: list[date]
+    city: str
+    country: str
+    timezone: str
+    title_ko: str | None = None
+    venue: str = ""
+    city_ko: str | None = None
+    description: str = ""
+    capacity: int | None = None
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+
+
+def all_series() -> list[Series]:
+    return list(db.session.scalars(db.select(Series).order_by(Series.position, Series.name)))
+
+
+def series_by_slug(slug: str) -> Series | None:
+    return db.session.scalar(db.select(Series).where(Series.slug == slug))
+
+
+def public_events_query():
+    return (
+        db.select(Event)
+        .where(Event.status.in_([EventStatus.PUBLISHED, EventStatus.ARCHIVED]))
+        .options(selectinload(Event.days), selectinload(Event.series))
+    )
+
+
+def public_event(slug: str) -> Event | None:
+    """A published or archived event; drafts do not exist for the public."""
+    return db.session.scalar(public_events_query().where(Event.slug == slug))
+
+
+def upcoming_events(today: date) -> list[Event]:
+    """Published events that have not ended, soonest first."""
+    return list(
+        db.session.scalars(
+            public_events_query()
+            .where(Event.status == EventStatus.PUBLISHED, Event.end_date >= today)
+            .order_by(Event.start_date)
+        )
+    )
+
+
+def past_events(today: date, series: Series | None = None) -> list[Event]:
+    """Public events that have ended, oldest first (the order of the history table)."""
+    query = public_events_query().where(Event.end_date < today).order_by(Event.start_date)
+    if series is not None:
+        query = query.where(Event.series_id == series.id)
+    return list(db.session.scalars(query))
+
+
+def series_editions(series: Series) -> list[Event]:
+    return list(
+        db.session.scalars(
+            public_events_query().where(Event.series_id == series.id).order_by(Event.start_date)
+        )
+    )
+
+
+def partnerships_for(events: list[Event]) -> dict[int, list[Partnership]]:
+    return approved_partnerships([e.id for e in events])
+
+
+def registration_state(event: Event, now: datetime | None = None) -> RegistrationState:
+    now = now or utcnow()
+    if event.status != EventStatus.PUBLISHED or event.registration_opens_at is None:
+        return RegistrationState.NOT_OFFERED
+    if now < event.registration_opens_at:
+        return RegistrationState.NOT_YET_OPEN
+    if event.registration_closes_at is not None and now >= event.registration_closes_at:
+        return RegistrationState.CLOSED
+    return RegistrationState.OPEN
+
+
+def _check(data: EventInput, event_id: int | None) -> None:
+    if not data.days:
+        raise DomainError(_("Give at least one day."), "start_date")
+    days = sorted(set(data.days))
+    if (days[-1] - days[0]).days >= MAX_EVENT_SPAN_DAYS:
+        raise DomainError(
+            _("An event can span at most %(n)d days.", n=MAX_EVENT_SPAN_DAYS), "end_date"
+        )
+    if db.session.get(Series, data.series_id) is None:
+        raise DomainError(_("Choose a series."), "series_id")
+    clash = db.session.scalar(
+        db.select(Event.id).where(Event.slug == data.slug, Event.id != (event_id or 0))
+    )
+    if clash is not None:
+        raise DomainError(_("Another event already uses this web address."), "slug")
+    opens, closes = data.registration_opens_at, data.registration_closes_at
+    if closes is not None and opens is None:
+        raise DomainError(_("Set when registration opens, too."), "registration_opens_at")
+    if opens is not None and closes is not None and closes <= opens:
+        raise DomainError(
+            _("Registration must close after it opens."), "registration_closes_at"
+        )
+
+
+def _apply(event: Event, data: EventInput) -> None:
+    days = sorted(set(data.days))
+    event.series_id = data.series_id
+    event.title = data.title
+    event.title_ko = data.title_ko or None
+    event.slug = data.slug
+    event.venue = data.venue
+    event.city = data.city
+    event.city_ko = data.city_ko or None
+    event.country = data.country
+    event.timezone = data.timezone
+    event.description = data.description
+    event.capacity = data.capacity
+    event.registration_opens_at = data.registration_opens_at
+    event.registration_closes_at = data.registration_closes_at
+    event.start_date, event.end_date = days[0], days[-1]
+    kept = {d.day: d for d in event.days}
+    event.days = [kept.get(day) or EventDay(day=day) for day in days]
+
+
+def create_event(data: EventInput) -> Event:
+    """Add a draft event; raises DomainError when a rule refuses it."""
+    _check(data, None)
+    event = Event(status=EventStatus.DRAFT)
+    _apply(event, data)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def update_event(event: Event, data: EventInput) -> Event:
+    _check(data, event.id)
+    _apply(event, data)
+    db.session.flush()
+    return event
+
+
+_TRANSITIONS = {
+    EventStatus.DRAFT: {EventStatus.PUBLISHED},
+    EventStatus.PUBLISHED: {EventStatus.DRAFT, EventStatus.ARCHIVED},
+    EventStatus.ARCHIVED: {EventStatus.PUBLISHED},
+}
+
+
+def change_event_status(event: Event, status: EventStatus) -> None:
+    """The one place an event's status changes; raises DomainError for a move not allowed."""
+    current = EventStatus(event.status)
+    if status not in _TRANSITIONS[current]:
+        raise DomainError(_("This event cannot move from %(a)s to %(b)s.", a=current, b=status))
+    event.status = status
+    db.session.flush()

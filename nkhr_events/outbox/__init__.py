@@ -1,0 +1,1 @@
+"""The transactional outbox: every email the product sends."""

@@ -1,0 +1,1 @@
+"""Partner organizations and their co-organizer or sponsor partnerships per event."""

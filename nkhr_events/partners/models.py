@@ -1,0 +1,72 @@
+"""Organizations (deduplicated) and their role in each event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from nkhr_events.dbtypes import UTCDateTime, utcnow
+from nkhr_events.events.models import Event
+from nkhr_events.extensions import db
+
+
+class PartnershipRole(StrEnum):
+    CO_ORGANIZER = "co_organizer"
+    SPONSOR = "sponsor"
+
+
+class PartnershipStatus(StrEnum):
+    APPLIED = "applied"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class Partner(db.Model):
+    """An organization; `name_key` makes "Chosun Ilbo" and "chosun  ilbo" one record."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    website: Mapped[str | None] = mapped_column(String(300))
+    country: Mapped[str | None] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    partnerships: Mapped[list[Partnership]] = relationship(back_populates="partner")
+
+    def __repr__(self) -> str:
+        return f"<Partner {self.name!r}>"
+
+
+class Partnership(db.Model):
+    """A partner's role in one event, with its application and decision."""
+
+    __table_args__ = (
+        UniqueConstraint("partner_id", "event_id", "role"),
+        CheckConstraint("role in ('co_organizer', 'sponsor')", name="role"),
+        CheckConstraint(
+            "status in ('applied', 'approved', 'declined', 'withdrawn')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=PartnershipStatus.APPLIED)
+    sponsor_tier: Mapped[str | None] = mapped_column(String(40))
+    contribution: Mapped[str | None] = mapped_column(Text)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    message: Mapped[str | None] = mapped_column(Text)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    display_order: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    partner: Mapped[Partner] = relationship(back_populates="partnerships")
+    event: Mapped[Event] = relationship()

@@ -1,0 +1,1 @@
+"""Registrations: categories, seats, waitlist, manage link, check-in (not built yet)."""

@@ -1,0 +1,211 @@
+"""Site-wide request handling: language, security headers, error pages, template helpers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from babel import Locale
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    redirect,
+    render_template,
+    request,
+)
+from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from nkhr_events.events.dates import format_days
+from nkhr_events.extensions import limiter
+
+LANGUAGE_COOKIE = "nkhr_lang"
+
+bp = Blueprint("site", __name__)
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def select_locale() -> str:
+    """The language the reader chose (cookie), else the best of Accept-Language, else English."""
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def current_language() -> str:
+    return str(get_locale() or "en")
+
+
+def safe_next(target: str | None, fallback: str = "/") -> str:
+    """A path on this site to return to; anything pointing elsewhere becomes `fallback`."""
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return fallback
+    return target
+
+
+@bp.post("/language")
+@limiter.limit("60 per minute")
+def set_language() -> Response:
+    """Remember the reader's language in a cookie and go back to the page they were on."""
+    lang = request.form.get("lang", "")
+    response = redirect(safe_next(request.form.get("next")), code=303)
+    if lang in current_app.config["LANGUAGES"]:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            lang,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
+
+
+def localized(obj: Any, field: str) -> str:
+    """obj.<field>_ko for Korean readers where it is set, else obj.<field>."""
+    if current_language() == "ko":
+        value = getattr(obj, f"{field}_ko", None)
+        if value:
+            return value
+    return getattr(obj, field) or ""
+
+
+def country_name(code: str | None) -> str:
+    if not code:
+        return ""
+    return Locale.parse(current_language()).territories.get(code.upper(), code)
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """ISO 3166 country codes with names in the reader's language, sorted by name."""
+    territories = Locale.parse(current_language()).territories
+    codes = Locale.parse("en").territories
+    return sorted(
+        ((code, territories.get(code, name)) for code, name in codes.items()
+         if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO"}),
+        key=lambda item: item[1],
+    )
+
+
+def event_days_text(days: list[date]) -> str:
+    return format_days(days, current_language(), _("{days}, {year}"))
+
+
+def local_datetime(value: datetime | None, zone: str) -> str:
+    """A timestamp shown in the event's own time zone, formatted for the reader."""
+    if value is None:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    return format_datetime(value.astimezone(ZoneInfo(zone)).replace(tzinfo=None), "medium") + (
+        f" ({zone})"
+    )
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+    headers.setdefault(
+        "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+    )
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.path.startswith("/manage") or request.path.startswith("/sign-in"):
+        headers["Cache-Control"] = "no-store"
+    # The page depends on the language cookie and header.
+    response.vary.add("Cookie")
+    response.vary.add("Accept-Language")
+    return response
+
+
+def _error_page(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    titles = {
+        400: _("The request could not be understood"),
+        403: _("You do not have access to this page"),
+        404: _("Page not found"),
+        405: _("This action is not allowed here"),
+        413: _("What you sent is too large"),
+        429: _("Too many attempts"),
+        500: _("Something went wrong on our side"),
+    }
+    texts = {
+        400: _("Please go back, reload the page and try again."),
+        403: _("If you think you should have access, ask an administrator."),
+        404: _("The page you asked for does not exist or is not public."),
+        405: _("Please go back and use the page's own buttons."),
+        413: _("Please send less data (for example a smaller file) and try again."),
+        429: _("Please wait a minute before you try again."),
+        500: _("The error has been logged. Please try again in a few minutes."),
+    }
+    return (
+        render_template(
+            "errors/error.html",
+            code=code,
+            title=titles.get(code, _("Error")),
+            text=texts.get(code, ""),
+        ),
+        code,
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.after_request(_security_headers)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[str, int]:
+        return (
+            render_template(
+                "errors/error.html",
+                code=400,
+                title=_("This form has expired"),
+                text=_("For your security, forms expire. Go back, reload the page and send it "
+                       "again."),
+            ),
+            400,
+        )
+
+    for code in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(code, _error_page)
+
+    app.jinja_env.globals.update(
+        current_language=current_language,
+        localized=localized,
+        country_name=country_name,
+        event_days_text=event_days_text,
+        local_datetime=local_datetime,
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
