@@ -11,6 +11,7 @@ from flask import (
     Blueprint,
     Flask,
     current_app,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -22,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from nkhr_events.events.dates import format_days
-from nkhr_events.extensions import limiter
+from nkhr_events.extensions import db, limiter
 
 LANGUAGE_COOKIE = "nkhr_lang"
 
@@ -47,6 +48,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 def select_locale() -> str:
     """The language the reader chose (cookie), else the best of Accept-Language, else English."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        # Command-line tasks (e.g. `flask staff create`) speak the default language.
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in languages:
         return chosen
@@ -149,8 +153,14 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def _error_page(error: HTTPException) -> tuple[str, int]:
+def _error_page(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
     code = error.code or 500
+    if code >= 500:
+        # The failed request may have left the transaction aborted (PostgreSQL); the page
+        # itself reads the signed-in user, so start clean.
+        db.session.rollback()
+    # Keep the headers the error carries (e.g. Allow on 405).
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     titles = {
         400: _("The request could not be understood"),
         403: _("You do not have access to this page"),
@@ -177,6 +187,7 @@ def _error_page(error: HTTPException) -> tuple[str, int]:
             text=texts.get(code, ""),
         ),
         code,
+        headers,
     )
 
 

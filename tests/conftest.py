@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from smtp import smtp_server  # noqa: F401  (a real SMTP server on a free local port)
 from sqlalchemy import text
 
-from nkhr_events import create_app
+from nkhr_events import PROJECT_ROOT, create_app
 from nkhr_events.accounts.models import StaffRole, StaffUser
 from nkhr_events.accounts.services import create_staff
 from nkhr_events.config import database_url
@@ -21,10 +24,29 @@ from nkhr_events.extensions import db
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith(("postgresql", "postgres:"))
 STAFF_PASSWORD = "correct horse battery staple"
+TRANSLATIONS = PROJECT_ROOT / "nkhr_events" / "translations"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations() -> None:
+    """Compile each catalogue whose .mo is missing or older than its .po, so that a fresh
+    clone's tests see the translations without `make`. Written aside, then renamed, so that
+    two runs at once never read a half-written file."""
+    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=po_path.parent.parent.name)
+        partial = mo_path.with_name(f"{mo_path.name}.{os.getpid()}.tmp")
+        with partial.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+        os.replace(partial, mo_path)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"database: {'PostgreSQL ' + TEST_DATABASE_URL if ON_POSTGRES else 'SQLite (a file per test)'}"
+    where = f"PostgreSQL {TEST_DATABASE_URL}" if ON_POSTGRES else "SQLite (a file per test)"
+    return f"database: {where}"
 
 
 def make_test_app(url: str, **overrides: object) -> Flask:
@@ -37,6 +59,12 @@ def make_test_app(url: str, **overrides: object) -> Flask:
         "NKHR_BASE_URL": "http://localhost",
         "SERVER_NAME": None,
     }
+    if url.startswith("postgresql"):
+        # A lock left behind by a broken test errors out instead of hanging the run.
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": True,
+            "connect_args": {"options": "-c lock_timeout=30000 -c statement_timeout=120000"},
+        }
     settings.update(overrides)
     return create_app(settings)
 
@@ -66,7 +94,9 @@ def app_settings() -> dict[str, object]:
 
 
 @pytest.fixture
-def app(tmp_path: Path, _postgres_schema: str | None, app_settings: dict[str, object]) -> Iterator[Flask]:
+def app(
+    tmp_path: Path, _postgres_schema: str | None, app_settings: dict[str, object]
+) -> Iterator[Flask]:
     url = _postgres_schema or f"sqlite:///{tmp_path / 'test.sqlite3'}"
     application = make_test_app(url, **app_settings)
     with application.app_context():
@@ -99,7 +129,9 @@ class AuthActions:
         self._app = app
         self._client = client
 
-    def create(self, email: str = "organizer@example.org", role: StaffRole = StaffRole.ORGANIZER) -> StaffUser:
+    def create(
+        self, email: str = "organizer@example.org", role: StaffRole = StaffRole.ORGANIZER
+    ) -> StaffUser:
         with self._app.app_context():
             user = create_staff(email, "Test Staff", STAFF_PASSWORD, role)
             db.session.commit()

@@ -102,5 +102,7 @@ class EventForm(FlaskForm):
         except ValueError as exc:
             raise ValidationError(_l("Write each day as YYYY-MM-DD, one per line.")) from exc
         first, last = self.start_date.data, self.end_date.data or self.start_date.data
+        if first and last and last < first:
+            return  # the end date's own error says what is wrong
         if first and last and any(not first < d < last for d in days):
             raise ValidationError(_l("Only days strictly between the first and the last."))

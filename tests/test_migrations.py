@@ -1,0 +1,157 @@
+"""Migrations: empty database to head and back to base, in agreement with the models.
+
+The `flask db` commands run as a user runs them, in a subprocess against a fresh database: a
+new SQLite file, and (with TEST_DATABASE_URL) a throwaway PostgreSQL database made and dropped
+here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from conftest import ON_POSTGRES, TEST_DATABASE_URL
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import Engine, make_url
+
+from nkhr_events import PROJECT_ROOT
+from nkhr_events import models as _models  # noqa: F401  (every table on the metadata)
+from nkhr_events.config import database_url
+from nkhr_events.extensions import db
+
+
+def run_flask(url: str, instance: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "SECRET_KEY", "NKHR_ENV", "NKHR_INSTANCE_PATH"}
+    }
+    env.update(
+        DATABASE_URL=url,
+        SECRET_KEY="migration-test-key",
+        NKHR_ENV="production",
+        NKHR_INSTANCE_PATH=str(instance),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def throwaway_postgres() -> Iterator[str]:
+    """A PostgreSQL database of its own on the TEST_DATABASE_URL server, dropped afterwards."""
+    server = make_url(database_url(TEST_DATABASE_URL))
+    name = f"nkhr_a_mig_{uuid.uuid4().hex[:12]}"
+    admin = server.set(drivername="postgresql", database="postgres")
+    conninfo = admin.render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+    if not ON_POSTGRES:
+        pytest.skip("set TEST_DATABASE_URL=postgresql://... to run migrations on PostgreSQL")
+    return request.getfixturevalue("throwaway_postgres")
+
+
+def describe_schema(engine: Engine) -> dict[str, Any]:
+    """Tables, columns, keys, indexes and check constraints as the database reports them."""
+    inspector = inspect(engine)
+    schema: dict[str, Any] = {}
+    for table in sorted(inspector.get_table_names()):
+        if table == "alembic_version":
+            continue
+        schema[table] = {
+            "columns": [
+                (c["name"], str(c["type"]), c["nullable"], c.get("default"))
+                for c in inspector.get_columns(table)
+            ],
+            "primary_key": inspector.get_pk_constraint(table)["constrained_columns"],
+            "foreign_keys": sorted(
+                (fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"],
+                 tuple(fk["referred_columns"]), fk.get("options", {}).get("ondelete"))
+                for fk in inspector.get_foreign_keys(table)
+            ),
+            "unique": sorted(
+                (u["name"], tuple(u["column_names"]))
+                for u in inspector.get_unique_constraints(table)
+            ),
+            "indexes": sorted(
+                (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                for i in inspector.get_indexes(table)
+            ),
+            "checks": sorted(
+                (c["name"], " ".join(str(c["sqltext"]).split()))
+                for c in inspector.get_check_constraints(table)
+            ),
+        }
+    return schema
+
+
+def table_names(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
+
+
+def test_migrations_upgrade_agree_with_the_models_and_downgrade_to_nothing(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    url = database_url(fresh_database)
+
+    # `db check` is not vacuous: an empty database is reported as behind the models.
+    behind = run_flask(url, tmp_path, "db", "check")
+    assert behind.returncode != 0, behind.stdout + behind.stderr
+
+    upgrade = run_flask(url, tmp_path, "db", "upgrade")
+    assert upgrade.returncode == 0, upgrade.stderr
+    check = run_flask(url, tmp_path, "db", "check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "No new upgrade operations detected" in check.stdout + check.stderr
+
+    # The migrated schema is one the application works with.
+    imported = run_flask(url, tmp_path, "history", "import")
+    assert imported.returncode == 0, imported.stderr
+    assert "added 2 series, 10 events" in imported.stdout
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert connection.scalar(text("select count(*) from event")) == 10
+            assert connection.scalar(text("select version_num from alembic_version"))
+        migrated = describe_schema(engine)
+        assert set(migrated) == {t.name for t in db.metadata.sorted_tables}
+
+        downgrade = run_flask(url, tmp_path, "db", "downgrade", "base")
+        assert downgrade.returncode == 0, downgrade.stderr
+        assert table_names(engine) == {"alembic_version"}
+        with engine.connect() as connection:
+            assert connection.scalar(text("select count(*) from alembic_version")) == 0
+
+        # The same database built from the models directly has the very same shape, down to
+        # the check constraints that `db check` does not compare.
+        with engine.begin() as connection:
+            connection.execute(text("drop table alembic_version"))
+        db.metadata.create_all(engine)
+        assert describe_schema(engine) == migrated
+    finally:
+        engine.dispose()
+
