@@ -1,7 +1,8 @@
 """`make run`: the development server, on one command.
 
 Serves the app with Werkzeug's server (threaded, no debugger: the debugger needs inline script
-and must never face a network).
+and must never face a network), with the outbox worker beside it and, in development, a local
+mail catcher (see nkhr_events/outbox/background.py).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from nkhr_events import create_app
+from nkhr_events.outbox.background import start_background_delivery
 
 
 def main() -> None:
@@ -17,8 +19,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args()
     app = create_app()
+    stop_delivery = start_background_delivery(app)
     print(f" * nkhr_events on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
-    app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
+    try:
+        app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
+    finally:
+        stop_delivery()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,175 @@
+"""The outbox API: render an email in the recipient's language and queue it in the caller's
+transaction; staff actions on queued and failed messages.
+
+`enqueue_email` only adds and flushes: the message exists exactly when the caller's
+transaction commits, and a worker (`flask outbox work`) delivers it afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, update
+
+from nkhr_events.dbtypes import utcnow
+from nkhr_events.errors import DomainError
+from nkhr_events.extensions import db
+from nkhr_events.outbox import headers
+from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage, OutboxStatus
+
+LANGUAGES = ("en", "ko")
+_TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,80}$")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to send with a message, e.g. `event.ics` as `text/calendar; method=REQUEST`."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def render_email(template: str, language: str, context: Mapping[str, Any]) -> RenderedEmail:
+    """templates/email/<template>.subject.txt, .txt and .html, rendered in `language`."""
+    if not _TEMPLATE_NAME.match(template):
+        raise ValueError(f"not an email template name: {template!r}")
+    if language not in LANGUAGES:
+        raise ValueError(f"no email language {language!r}")
+    config = current_app.config
+    variables = {
+        "language": language,
+        "org_name": config["NKHR_ORG_NAME"],
+        "team_email": config["NKHR_TEAM_EMAIL"],
+        "base_url": config["NKHR_BASE_URL"].rstrip("/"),
+        **context,
+    }
+    with force_locale(language):
+        subject = render_template(f"email/{template}.subject.txt", **variables)
+        text = render_template(f"email/{template}.txt", **variables)
+        html = render_template(f"email/{template}.html", **variables)
+    return RenderedEmail(
+        subject=headers.single_line(subject, headers.MAX_SUBJECT_LENGTH),
+        text=text.strip() + "\n",
+        html=html,
+    )
+
+
+def enqueue_email(
+    to: str,
+    template: str,
+    language: str,
+    context: Mapping[str, Any],
+    attachments: Sequence[Attachment] = (),
+    reply_to: str | tuple[str, str] | None = None,
+    partnership_id: int | None = None,
+    inquiry_id: int | None = None,
+    registration_id: int | None = None,
+) -> OutboxMessage:
+    """Queue one email to `to`; it is sent only if the caller's transaction commits.
+
+    Raises ValueError for an address, template, language or attachment that cannot be sent.
+    """
+    recipient = headers.check_address(to)
+    reply = headers.mailbox(reply_to) if reply_to else None
+    sender = headers.mailbox(current_app.config["MAIL_DEFAULT_SENDER"])
+    rendered = render_email(template, language, context)
+    message = OutboxMessage(
+        status=OutboxStatus.QUEUED,
+        sender=sender,
+        recipient=recipient,
+        reply_to=reply,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        template=template,
+        language=language,
+        message_id=headers.new_message_id(sender),
+        attempts=0,
+        next_attempt_at=utcnow(),
+        partnership_id=partnership_id,
+        inquiry_id=inquiry_id,
+        registration_id=registration_id,
+        attachments=[
+            OutboxAttachment(
+                position=position,
+                filename=headers.filename(attachment.filename),
+                content_type=headers.content_type(attachment.content_type),
+                data=bytes(attachment.data),
+            )
+            for position, attachment in enumerate(attachments)
+        ],
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+# --- staff pages ------------------------------------------------------------------------------
+
+
+def messages_query(status: str | None = None, recipient: str | None = None) -> Select[Any]:
+    """Messages, newest first, optionally of one status and to addresses containing `recipient`."""
+    query = db.select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    if recipient:
+        escaped = recipient.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(
+            func.lower(OutboxMessage.recipient).like(f"%{escaped}%", escape="\\")
+        )
+    return query
+
+
+def status_counts() -> dict[str, int]:
+    """How many messages are in each status (every status present, zero included)."""
+    rows = db.session.execute(
+        db.select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    ).all()
+    counts = {status.value: 0 for status in OutboxStatus}
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
+def retry_message(message: OutboxMessage) -> None:
+    """Queue a failed message again, with a fresh set of attempts.
+
+    Raises DomainError unless the message is failed (checked in the database, not in memory).
+    """
+    changed = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.status == OutboxStatus.FAILED)
+        .values(
+            status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=utcnow(), locked_until=None
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        raise DomainError(_("Only a failed message can be sent again."))
+    db.session.refresh(message)
+
+
+def cancel_message(message: OutboxMessage) -> None:
+    """Withdraw a queued message. Raises DomainError if it is being sent or already done."""
+    changed = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.status == OutboxStatus.QUEUED)
+        .values(status=OutboxStatus.CANCELLED, locked_until=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        raise DomainError(_("Only a message that is waiting to be sent can be cancelled."))
+    db.session.refresh(message)

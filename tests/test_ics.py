@@ -1,0 +1,123 @@
+"""Calendar invitations: all-day runs with an exclusive DTEND, stable UIDs, SEQUENCE, METHOD."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from factories import make_event
+from icalendar import Calendar
+
+from nkhr_events.outbox.ics import CalendarMethod, calendar_attachment, event_calendar
+
+UID = "registration-42@events.example.org"
+
+
+def vevents(data: bytes) -> tuple[Calendar, list]:
+    calendar = Calendar.from_ical(data)
+    return calendar, list(calendar.walk("VEVENT"))
+
+
+def runs_of(events: list) -> list[tuple[date, date]]:
+    return [(e.decoded("dtstart"), e.decoded("dtend")) for e in events]
+
+
+@pytest.mark.parametrize(
+    ("days", "expected_runs"),
+    [
+        pytest.param([date(2000, 12, 8)], [(date(2000, 12, 8), date(2000, 12, 9))], id="one-day"),
+        pytest.param(
+            [date(1999, 12, 1), date(1999, 12, 2), date(1999, 12, 3)],
+            [(date(1999, 12, 1), date(1999, 12, 4))],
+            id="three-days",
+        ),
+        pytest.param(
+            [date(2004, 2, 29), date(2004, 3, 1), date(2004, 3, 2)],
+            [(date(2004, 2, 29), date(2004, 3, 3))],
+            id="across-a-leap-day-into-march",
+        ),
+        pytest.param(
+            [date(2002, 2, 9), date(2002, 2, 11)],
+            [(date(2002, 2, 9), date(2002, 2, 10)), (date(2002, 2, 11), date(2002, 2, 12))],
+            id="non-contiguous",
+        ),
+        pytest.param(
+            [date(2002, 2, 9), date(2002, 2, 10)],
+            [(date(2002, 2, 9), date(2002, 2, 11))],
+            id="february-9-and-10",
+        ),
+    ],
+)
+def test_each_run_of_days_is_one_all_day_event_with_exclusive_end(app, days, expected_runs):
+    with app.app_context():
+        event = make_event(days=days, title="International Conference on NKHR", venue="Hall A")
+        calendar, events = vevents(event_calendar(event, uid=UID, sequence=3))
+
+    assert str(calendar["method"]) == "REQUEST"
+    assert str(calendar["version"]) == "2.0"
+    assert runs_of(events) == expected_runs
+    for vevent in events:
+        # All-day: plain dates, not date-times.
+        assert vevent["dtstart"].params["VALUE"] == "DATE"
+        assert type(vevent.decoded("dtstart")) is date
+        assert vevent.decoded("sequence") == 3
+        assert str(vevent["summary"]) == "International Conference on NKHR"
+        assert str(vevent["location"]) == "Hall A, Seoul, South Korea"
+        assert str(vevent["status"]) == "CONFIRMED"
+        assert str(vevent["organizer"]) == "mailto:conference@localhost"
+        assert vevent["organizer"].params["CN"] == "NKHR Conferences"
+    uids = [str(e["uid"]) for e in events]
+    assert uids[0] == UID
+    assert len(set(uids)) == len(uids)
+
+
+def test_uids_are_the_same_for_the_same_registration_and_sequence_is_kept(app):
+    with app.app_context():
+        event = make_event(days=[date(2002, 2, 9), date(2002, 2, 11)])
+        first = vevents(event_calendar(event, uid=UID, sequence=0))[1]
+        changed = vevents(event_calendar(event, uid=UID, sequence=1))[1]
+    assert [str(e["uid"]) for e in first] == [str(e["uid"]) for e in changed]
+    assert [str(e["uid"]) for e in first] == [UID, "registration-42-part2@events.example.org"]
+    assert {e.decoded("sequence") for e in changed} == {1}
+
+
+def test_cancellation_has_method_cancel_and_cancelled_events(app):
+    with app.app_context():
+        event = make_event(days=[date(2000, 12, 8)])
+        calendar, events = vevents(
+            event_calendar(event, uid=UID, sequence=2, method=CalendarMethod.CANCEL)
+        )
+    assert str(calendar["method"]) == "CANCEL"
+    [vevent] = events
+    assert str(vevent["status"]) == "CANCELLED"
+    assert str(vevent["uid"]) == UID
+    assert vevent.decoded("sequence") == 2
+
+
+def test_korean_invitation_uses_korean_title_city_and_country(app):
+    with app.app_context():
+        event = make_event(
+            days=[date(2000, 12, 8)], title="Conference", title_ko="국제회의", venue=""
+        )
+        [vevent] = vevents(event_calendar(event, uid=UID, language="ko"))[1]
+    assert str(vevent["summary"]) == "국제회의"
+    assert str(vevent["location"]) == "서울, 대한민국"
+
+
+def test_attendee_name_with_line_breaks_stays_one_parameter(app):
+    with app.app_context():
+        event = make_event(days=[date(2000, 12, 8)])
+        data = event_calendar(event, uid=UID, attendee=("Kim\r\nMETHOD:CANCEL", "kim@example.org"))
+    calendar, [vevent] = vevents(data)
+    assert str(calendar["method"]) == "REQUEST"
+    assert str(vevent["attendee"]) == "mailto:kim@example.org"
+    assert vevent["attendee"].params["CN"] == "Kim METHOD:CANCEL"
+
+
+def test_calendar_attachment_names_the_itip_method(app):
+    with app.app_context():
+        event = make_event(days=[date(2000, 12, 8)])
+        attachment = calendar_attachment(event, uid=UID, method="CANCEL", filename="cancel.ics")
+    assert attachment.filename == "cancel.ics"
+    assert attachment.content_type == "text/calendar; charset=utf-8; method=CANCEL"
+    assert str(Calendar.from_ical(attachment.data)["method"]) == "CANCEL"
