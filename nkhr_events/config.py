@@ -24,13 +24,23 @@ _PLAIN = {
     "NKHR_BASE_URL": "NKHR_BASE_URL",
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "NKHR_ENV": "NKHR_ENV",
+    "NKHR_REGISTRATION_LIMIT": "NKHR_REGISTRATION_LIMIT",
+    "NKHR_REGISTRATION_EMAIL_LIMIT": "NKHR_REGISTRATION_EMAIL_LIMIT",
+    "MAIL_CATCHER_DIRECTORY": "MAIL_CATCHER_DIRECTORY",
 }
-_INTEGER = {"MAIL_PORT": "MAIL_PORT", "NKHR_MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH"}
+_INTEGER = {
+    "MAIL_PORT": "MAIL_PORT",
+    "NKHR_MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
+    "OUTBOX_BATCH_SIZE": "OUTBOX_BATCH_SIZE",
+    "OUTBOX_LEASE_SECONDS": "OUTBOX_LEASE_SECONDS",
+}
+_FLOAT = {"OUTBOX_POLL_SECONDS": "OUTBOX_POLL_SECONDS", "MAIL_TIMEOUT": "MAIL_TIMEOUT"}
 _BOOLEAN = {
     "MAIL_USE_TLS": "MAIL_USE_TLS",
     "MAIL_USE_SSL": "MAIL_USE_SSL",
     "NKHR_SECURE_COOKIES": "SESSION_COOKIE_SECURE",
     "RATELIMIT_ENABLED": "RATELIMIT_ENABLED",
+    "NKHR_MAIL_CATCHER": "MAIL_CATCHER",
 }
 
 
@@ -60,6 +70,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAIL_PORT": 8025,
         "MAIL_USE_TLS": False,
         "MAIL_USE_SSL": False,
+        # In development, `make run` catches mail on MAIL_SERVER:MAIL_PORT (see outbox/background).
+        "MAIL_CATCHER": True,
         "MAIL_DEFAULT_SENDER": "NKHR Conferences <conference@localhost>",
         "NKHR_TEAM_EMAIL": "intl-campaign@localhost",
         "NKHR_ORG_NAME": "Citizens' Alliance for North Korean Human Rights",
@@ -68,6 +80,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": False,
         "RATELIMIT_STRATEGY": "fixed-window",
+        # Registration and lost-link submissions per client address, and per email address.
+        "NKHR_REGISTRATION_LIMIT": "20 per minute; 300 per hour",
+        "NKHR_REGISTRATION_EMAIL_LIMIT": "5 per hour",
     }
 
 
@@ -84,9 +99,15 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
     for name, key in _INTEGER.items():
         if environ.get(name):
             settings[key] = int(environ[name])
+    for name, key in _FLOAT.items():
+        if environ.get(name):
+            settings[key] = float(environ[name])
     for name, key in _BOOLEAN.items():
         if environ.get(name):
             settings[key] = _truthy(environ[name])
+    if ("MAIL_SERVER" in settings or "MAIL_PORT" in settings) and "MAIL_CATCHER" not in settings:
+        # A mail server named in the environment is a real one: never stand in for it.
+        settings["MAIL_CATCHER"] = False
     if "SQLALCHEMY_DATABASE_URI" in settings:
         settings["SQLALCHEMY_DATABASE_URI"] = database_url(settings["SQLALCHEMY_DATABASE_URI"])
     return settings

@@ -15,6 +15,7 @@ from nkhr_events.accounts.services import authenticate
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db, limiter, login
+from nkhr_events.registrations.services import status_counts_by_event
 from nkhr_events.web import safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -64,7 +65,10 @@ def sign_out() -> Response:
 def home() -> str:
     """The staff home: every event, drafts included, newest first."""
     events = db.session.scalars(db.select(Event).order_by(Event.start_date.desc())).all()
-    return render_template("manage/home.html", events=events, today=utcnow().date())
+    counts = status_counts_by_event([e.id for e in events])
+    return render_template(
+        "manage/home.html", events=events, counts=counts, today=utcnow().date()
+    )
 
 
 @manage_bp.get("/staff")

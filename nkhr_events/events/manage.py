@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from nkhr_events.accounts.roles import require_staff
@@ -16,6 +17,7 @@ from nkhr_events.events.dates import every_day
 from nkhr_events.events.forms import EventForm, parse_day_lines, timezone_choices
 from nkhr_events.events.models import Event, EventStatus
 from nkhr_events.extensions import db
+from nkhr_events.registrations import services as registration_services
 from nkhr_events.web import country_choices
 
 bp = require_staff(Blueprint("events_manage", __name__, url_prefix="/manage/events"))
@@ -73,7 +75,16 @@ def _save(form: EventForm, event: Event | None) -> Event | None:
         return None
     try:
         data = _event_input(form)
-        saved = services.update_event(event, data) if event else services.create_event(data)
+        if event is None:
+            saved = services.create_event(data)
+        else:
+            saved = services.update_event(event, data)
+            # A raised capacity gives seats to the waitlist at once; a lowered one is checked.
+            promoted = registration_services.refill_after_capacity_change(saved)
+            if promoted:
+                flash(ngettext("%(num)d person moved up from the waitlist.",
+                               "%(num)d people moved up from the waitlist.", len(promoted)),
+                      "info")
     except DomainError as error:
         db.session.rollback()
         field = getattr(form, error.field or "", None)

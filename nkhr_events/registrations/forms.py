@@ -1,0 +1,196 @@
+"""The public registration form, built per event and category, and the manage-page forms."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from nkhr_events.events.models import Event
+from nkhr_events.registrations.categories import QUESTIONS, Category
+from nkhr_events.registrations.models import EventCategory
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as checkboxes (works without JavaScript)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def interpretation_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice("none", _l("No interpretation needed")),
+        SelectChoice("ko_to_en", _l("Korean into English")),
+        SelectChoice("en_to_ko", _l("English into Korean")),
+    ]
+
+
+def language_choices() -> list[SelectChoice]:
+    return [SelectChoice("en", "English"), SelectChoice("ko", "한국어")]
+
+
+class DetailsForm(FlaskForm):
+    """Fields an attendee fills in at registration and may change later without review."""
+
+    given_name = StringField(
+        _l("Given name"),
+        validators=[DataRequired(_l("Enter your given name.")), Length(max=100)],
+        render_kw={"autocomplete": "given-name"},
+    )
+    family_name = StringField(
+        _l("Family name"),
+        validators=[DataRequired(_l("Enter your family name.")), Length(max=100)],
+        render_kw={"autocomplete": "family-name"},
+    )
+    badge_name = StringField(
+        _l("Name for your badge"),
+        description=_l("Leave empty to use your given and family name."),
+        validators=[Optional(), Length(max=100)],
+    )
+    organization = StringField(
+        _l("Organization or affiliation"),
+        validators=[Optional(), Length(max=200)],
+        render_kw={"autocomplete": "organization"},
+    )
+    position = StringField(
+        _l("Position"),
+        validators=[Optional(), Length(max=200)],
+        render_kw={"autocomplete": "organization-title"},
+    )
+    country = SelectField(_l("Country"), validators=[Optional()])
+    language = RadioField(
+        _l("Language for our emails"),
+        choices=language_choices(),
+        validators=[InputRequired(_l("Choose a language."))],
+    )
+    interpretation = RadioField(
+        _l("Interpretation"),
+        choices=interpretation_choices(),
+        default="none",
+        validators=[InputRequired(_l("Choose an interpretation option."))],
+    )
+    accessibility_needs = TextAreaField(
+        _l("Accessibility needs"),
+        description=_l("For example step-free access, a sign language interpreter, seating."),
+        validators=[Optional(), Length(max=1000)],
+        render_kw={"rows": 3},
+    )
+    dietary_needs = TextAreaField(
+        _l("Dietary needs"), validators=[Optional(), Length(max=500)], render_kw={"rows": 2}
+    )
+    publish_name = BooleanField(
+        _l("Publish my name and organization in the participant list"),
+        description=_l("Off unless you tick it. You can change it later."),
+    )
+    photo_consent = BooleanField(
+        _l("I agree to appear in photos and video of the conference"),
+        description=_l("Off unless you tick it."),
+    )
+
+
+class RegistrationForm(DetailsForm):
+    email = EmailField(
+        _l("Email"),
+        description=_l("Your confirmation and private link are sent here."),
+        validators=[DataRequired(_l("Enter your email address.")), Length(max=254)],
+        render_kw={"autocomplete": "email"},
+    )
+    privacy_consent = BooleanField(
+        _l("I have read the privacy notice and agree that my data is used to run this conference"),
+        validators=[DataRequired(_l("Please accept the privacy notice to register."))],
+    )
+    # A field people never see; automated submitters fill it in.
+    homepage = StringField(_l("Leave this field empty"), validators=[Optional(), Length(max=200)])
+
+
+def _days_field(event: Event) -> Field:
+    from nkhr_events.web import event_days_text
+
+    return MultiCheckboxField(
+        _l("Days you attend"),
+        choices=[SelectChoice(d.isoformat(), event_days_text([d])) for d in event.day_list],
+        validators=[DataRequired(_l("Choose at least one day."))],
+    )
+
+
+def question_fields(category: Category, settings: EventCategory, language: str) -> dict[str, Field]:
+    fields: dict[str, Field] = {}
+    for question in QUESTIONS[category]:
+        validators: list[Any] = [Length(max=question.max_length)]
+        if question.required:
+            validators.insert(0, DataRequired(_l("This question needs an answer.")))
+        else:
+            validators.insert(0, Optional())
+        if question.kind == "url":
+            validators.append(URL(message=_l("Enter a web address starting with https://.")))
+            fields[f"q_{question.key}"] = URLField(question.label, validators=validators)
+        elif question.kind == "country":
+            fields[f"q_{question.key}"] = SelectField(question.label, validators=validators)
+        else:
+            fields[f"q_{question.key}"] = StringField(question.label, validators=validators)
+    if settings.extra_question:
+        label = (
+            settings.extra_question_ko if language == "ko" else None
+        ) or settings.extra_question
+        fields["q_extra"] = TextAreaField(
+            label, validators=[Optional(), Length(max=1000)], render_kw={"rows": 2}
+        )
+    return fields
+
+
+def registration_form(
+    event: Event, category: Category, settings: EventCategory, page_language: str, **kwargs: Any
+) -> RegistrationForm:
+    """A form class with the event's days and the category's questions, instantiated."""
+    attrs = question_fields(category, settings, page_language)
+    if len(event.day_list) > 1:
+        attrs["days"] = _days_field(event)
+    form_class = type("EventRegistrationForm", (RegistrationForm,), attrs)
+    return form_class(**kwargs)
+
+
+def details_form(event: Event, **kwargs: Any) -> DetailsForm:
+    attrs: dict[str, Field] = {}
+    if len(event.day_list) > 1:
+        attrs["days"] = _days_field(event)
+    form_class = type("EventDetailsForm", (DetailsForm,), attrs)
+    return form_class(**kwargs)
+
+
+def chosen_days(form: FlaskForm) -> list[date]:
+    field = getattr(form, "days", None)
+    return [date.fromisoformat(v) for v in (field.data or [])] if field is not None else []
+
+
+def answers(form: FlaskForm) -> dict[str, str]:
+    return {
+        name.removeprefix("q_"): (field.data or "").strip()
+        for name, field in form._fields.items()
+        if name.startswith("q_")
+    }
+
+
+class LostLinkForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        description=_l("The address you registered with."),
+        validators=[DataRequired(_l("Enter your email address.")), Length(max=254)],
+        render_kw={"autocomplete": "email"},
+    )

@@ -1,0 +1,166 @@
+"""Registrations of attendees, the per-event settings of each category, and manage tokens."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from nkhr_events.dbtypes import UTCDateTime, utcnow
+from nkhr_events.events.models import Event
+from nkhr_events.extensions import db
+
+
+class RegistrationStatus(StrEnum):
+    PENDING = "pending"  # awaiting review; holds a seat
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"  # by the attendee
+    REJECTED = "rejected"  # by an organizer
+
+
+#: Statuses that count as "registered" for the one-registration-per-address rule.
+ACTIVE_STATUSES = (
+    RegistrationStatus.PENDING,
+    RegistrationStatus.CONFIRMED,
+    RegistrationStatus.WAITLISTED,
+)
+#: Statuses that hold a seat.
+SEAT_STATUSES = (RegistrationStatus.PENDING, RegistrationStatus.CONFIRMED)
+
+_ACTIVE_SQL = "status in ('pending', 'confirmed', 'waitlisted')"
+
+
+class EventCategory(db.Model):
+    """How one participant category registers for one event."""
+
+    __tablename__ = "event_category"
+    __table_args__ = (
+        UniqueConstraint("event_id", "category"),
+        CheckConstraint("seat_cap is null or seat_cap >= 0", name="seat_cap_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    seat_cap: Mapped[int | None]
+    needs_review: Mapped[bool] = mapped_column(default=False)
+    extra_question: Mapped[str | None] = mapped_column(String(300))
+    extra_question_ko: Mapped[str | None] = mapped_column(String(300))
+
+    event: Mapped[Event] = relationship()
+
+
+class Registration(db.Model):
+    __table_args__ = (
+        CheckConstraint(
+            "status in ('pending', 'confirmed', 'waitlisted', 'cancelled', 'rejected')",
+            name="status",
+        ),
+        # One active registration per (event, address): the database enforces it under races.
+        Index(
+            "uq_registration_active_email",
+            "event_id",
+            "email_key",
+            unique=True,
+            sqlite_where=db.text(_ACTIVE_SQL),
+            postgresql_where=db.text(_ACTIVE_SQL),
+        ),
+        Index("ix_registration_event_status", "event_id", "status", "category"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    badge_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254))
+    email_key: Mapped[str] = mapped_column(String(254))
+    organization: Mapped[str] = mapped_column(String(200), default="")
+    position: Mapped[str] = mapped_column(String(200), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    interpretation: Mapped[str] = mapped_column(String(8), default="none")
+    accessibility_needs: Mapped[str] = mapped_column(Text, default="")
+    dietary_needs: Mapped[str] = mapped_column(Text, default="")
+    privacy_consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    publish_name: Mapped[bool] = mapped_column(default=False)
+    photo_consent: Mapped[bool] = mapped_column(default=False)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    sequence: Mapped[int] = mapped_column(default=0)  # calendar SEQUENCE, bumped on change
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    waitlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship()
+    days: Mapped[list[RegistrationDay]] = relationship(
+        back_populates="registration",
+        order_by="RegistrationDay.day",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def day_list(self) -> list[date]:
+        return [d.day for d in self.days]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip()
+
+    @property
+    def holds_seat(self) -> bool:
+        return self.status in SEAT_STATUSES
+
+    def __repr__(self) -> str:
+        return f"<Registration {self.id} {self.status}>"
+
+
+class RegistrationDay(db.Model):
+    """A day of a multi-day event that the registrant attends."""
+
+    __tablename__ = "registration_day"
+    __table_args__ = (UniqueConstraint("registration_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registration.id", ondelete="CASCADE"), index=True
+    )
+    day: Mapped[date]
+
+    registration: Mapped[Registration] = relationship(back_populates="days")
+
+
+class ManageToken(db.Model):
+    """A private link to a registration. Only a SHA-256 of the token is stored.
+
+    Every email that carries a link gets a token of its own, so sending the link again never
+    breaks a link sent before.
+    """
+
+    __tablename__ = "manage_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registration.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    registration: Mapped[Registration] = relationship()

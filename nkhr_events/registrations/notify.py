@@ -1,0 +1,119 @@
+"""The emails a registration receives, queued through the outbox in the caller's transaction.
+
+Each message is rendered in the registrant's language and carries a fresh private link (only
+hashes of links are stored, so a link can be sent but never looked up again).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from nkhr_events.outbox.ics import calendar_attachment as event_calendar_attachment
+from nkhr_events.outbox.services import Attachment, enqueue_email
+from nkhr_events.registrations.categories import category_label
+from nkhr_events.registrations.models import Registration, RegistrationStatus
+
+
+def manage_url(token: str) -> str:
+    return f"{current_app.config['NKHR_BASE_URL'].rstrip('/')}/registration/{token}"
+
+
+def calendar_uid(registration: Registration) -> str:
+    host = current_app.config["NKHR_BASE_URL"].split("//", 1)[-1].split("/", 1)[0].split(":")[0]
+    return f"registration-{registration.id}@{host or 'localhost'}"
+
+
+def calendar_attachment(registration: Registration, method: str) -> Attachment:
+    """The event as an invitation (REQUEST) or its withdrawal (CANCEL) for this registration."""
+    return event_calendar_attachment(
+        registration.event,
+        filename="cancel.ics" if method == "CANCEL" else "invitation.ics",
+        uid=calendar_uid(registration),
+        sequence=registration.sequence,
+        method=method,
+        language=registration.language,
+        attendee=(registration.full_name, registration.email),
+    )
+
+
+def _send(
+    registration: Registration,
+    template: str,
+    calendar: str | None = None,
+    **extra: Any,
+) -> None:
+    from nkhr_events.registrations.services import issue_manage_token
+
+    token = issue_manage_token(registration)
+    context = {
+        "registration": registration,
+        "event": registration.event,
+        "category": category_label(registration.category),
+        "manage_url": manage_url(token),
+        **extra,
+    }
+    attachments = [calendar_attachment(registration, calendar)] if calendar else []
+    enqueue_email(
+        to=registration.email,
+        template=template,
+        language=registration.language,
+        context=context,
+        attachments=attachments,
+        registration_id=registration.id,
+    )
+
+
+def outcome(registration: Registration) -> None:
+    """The answer to a new registration: confirmed (with calendar), pending or waitlisted."""
+    if registration.status == RegistrationStatus.CONFIRMED:
+        _send(registration, "registration_confirmed", calendar="REQUEST")
+    elif registration.status == RegistrationStatus.PENDING:
+        _send(registration, "registration_pending")
+    else:
+        _send(registration, "registration_waitlisted")
+
+
+def promoted(registration: Registration) -> None:
+    """A seat came free for someone on the waitlist."""
+    if registration.status == RegistrationStatus.CONFIRMED:
+        _send(registration, "registration_confirmed", calendar="REQUEST", promoted=True)
+    else:
+        _send(registration, "registration_pending", promoted=True)
+
+
+def approved(registration: Registration) -> None:
+    _send(registration, "registration_confirmed", calendar="REQUEST", approved=True)
+
+
+def rejected(registration: Registration, send_calendar_cancel: bool) -> None:
+    _send(
+        registration,
+        "registration_rejected",
+        calendar="CANCEL" if send_calendar_cancel else None,
+        reason=registration.decision_reason,
+    )
+
+
+def cancelled(registration: Registration, send_calendar_cancel: bool) -> None:
+    _send(
+        registration, "registration_cancelled", calendar="CANCEL" if send_calendar_cancel else None
+    )
+
+
+def waitlisted_by_staff(registration: Registration) -> None:
+    _send(registration, "registration_waitlisted", moved=True)
+
+
+def already_registered(registration: Registration) -> None:
+    """Someone submitted the form again with this address: tell the address, nobody else."""
+    _send(registration, "registration_again")
+
+
+def lost_link(registration: Registration) -> None:
+    _send(registration, "registration_link")
+
+
+def details_changed(registration: Registration) -> None:
+    _send(registration, "registration_changed")

@@ -1,0 +1,104 @@
+"""Seats: the lock that serializes seat changes of one event, counting, and the waitlist.
+
+Every change that takes or frees a seat first calls `lock_event_seats`, then counts. The lock is
+a no-op UPDATE of the event row: on PostgreSQL it takes that row's lock, on SQLite it takes the
+database's write lock (pysqlite begins the transaction at the first write, so nothing read before
+can be stale). Concurrent registrations for one event therefore run one after another, and the
+count each one sees includes every seat committed before it — `confirmed + pending <= capacity`
+holds under any number of racing requests, on both databases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import func, update
+
+from nkhr_events.dbtypes import utcnow
+from nkhr_events.events.models import Event
+from nkhr_events.extensions import db
+from nkhr_events.registrations.models import (
+    SEAT_STATUSES,
+    EventCategory,
+    Registration,
+    RegistrationStatus,
+)
+
+
+def lock_event_seats(event_id: int) -> None:
+    """Hold the event's seat lock until the transaction ends."""
+    db.session.execute(
+        update(Event)
+        .where(Event.id == event_id)
+        .values(status=Event.status, updated_at=Event.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def seats_taken(event_id: int) -> dict[str | None, int]:
+    """Seats held (confirmed + pending) by category, and in total under the key None."""
+    rows = db.session.execute(
+        db.select(Registration.category, func.count(Registration.id))
+        .where(Registration.event_id == event_id, Registration.status.in_(SEAT_STATUSES))
+        .group_by(Registration.category)
+    ).all()
+    taken: dict[str | None, int] = {category: count for category, count in rows}
+    taken[None] = sum(count for _category, count in rows)
+    return taken
+
+
+def fits(
+    event: Event, settings: EventCategory | None, category: str, taken: dict[str | None, int]
+) -> bool:
+    """Whether one more seat in `category` keeps the event and the category within limits."""
+    if event.capacity is not None and taken.get(None, 0) >= event.capacity:
+        return False
+    cap = settings.seat_cap if settings is not None else None
+    return not (cap is not None and taken.get(category, 0) >= cap)
+
+
+def take_seat(taken: dict[str | None, int], category: str) -> None:
+    taken[None] = taken.get(None, 0) + 1
+    taken[category] = taken.get(category, 0) + 1
+
+
+def promote_from_waitlist(
+    event: Event,
+    settings: dict[str, EventCategory],
+    on_promoted: Callable[[Registration], None],
+    exclude: frozenset[int] = frozenset(),
+) -> list[Registration]:
+    """Give free seats to the earliest waitlisted registrations that fit, in order.
+
+    The caller holds the seat lock. A registration whose category is full is passed over, not
+    blocking those behind it in other categories. Each promoted registration becomes pending
+    (its category needs review) or confirmed, and `on_promoted` is called for it (to email it).
+    """
+    taken = seats_taken(event.id)
+    promoted: list[Registration] = []
+    if event.capacity is not None and taken[None] >= event.capacity:
+        return promoted
+    waiting = db.session.scalars(
+        db.select(Registration)
+        .where(
+            Registration.event_id == event.id,
+            Registration.status == RegistrationStatus.WAITLISTED,
+        )
+        .order_by(Registration.waitlisted_at, Registration.id)
+    )
+    for registration in waiting:
+        if registration.id in exclude:
+            continue
+        category_settings = settings.get(registration.category)
+        if not fits(event, category_settings, registration.category, taken):
+            if event.capacity is not None and taken[None] >= event.capacity:
+                break
+            continue
+        review = category_settings.needs_review if category_settings is not None else False
+        registration.status = RegistrationStatus.PENDING if review else RegistrationStatus.CONFIRMED
+        registration.status_changed_at = utcnow()
+        take_seat(taken, registration.category)
+        promoted.append(registration)
+        on_promoted(registration)
+    db.session.flush()
+    return promoted

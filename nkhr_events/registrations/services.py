@@ -1,0 +1,447 @@
+"""Registration rules: register, review, waitlist, cancel, change, and the private manage link.
+
+One function per state change; each takes the event's seat lock first (see seats.py), changes
+state, queues its emails through the outbox in the same transaction, and flushes. The caller
+commits once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+
+from nkhr_events.dbtypes import utcnow
+from nkhr_events.errors import DomainError
+from nkhr_events.events.models import Event
+from nkhr_events.events.services import RegistrationState, registration_state
+from nkhr_events.extensions import db
+from nkhr_events.registrations import notify
+from nkhr_events.registrations.categories import (
+    QUESTIONS,
+    REVIEWED_BY_DEFAULT,
+    Category,
+)
+from nkhr_events.registrations.models import (
+    ACTIVE_STATUSES,
+    EventCategory,
+    ManageToken,
+    Registration,
+    RegistrationDay,
+    RegistrationStatus,
+)
+from nkhr_events.registrations.seats import (
+    fits,
+    lock_event_seats,
+    promote_from_waitlist,
+    seats_taken,
+)
+
+#: How long after an event's last day its manage links keep working.
+TOKEN_LIFETIME_AFTER_EVENT = timedelta(days=180)
+INTERPRETATION_CHOICES = ("none", "ko_to_en", "en_to_ko")
+
+
+class RegistrationClosed(DomainError):
+    """The event is not taking registrations now (draft, archived, outside the window)."""
+
+
+@dataclass
+class RegistrationInput:
+    """What an attendee submits (from the public form or a test)."""
+
+    category: str
+    given_name: str
+    family_name: str
+    email: str
+    badge_name: str = ""
+    organization: str = ""
+    position: str = ""
+    country: str = ""
+    language: str = "en"
+    answers: dict[str, str] = field(default_factory=dict)
+    days: list[date] = field(default_factory=list)
+    interpretation: str = "none"
+    accessibility_needs: str = ""
+    dietary_needs: str = ""
+    privacy_consent: bool = False
+    publish_name: bool = False
+    photo_consent: bool = False
+
+
+@dataclass
+class RegistrationResult:
+    registration: Registration
+    created: bool  # False: the address already had an active registration (it was emailed)
+
+
+def email_key(address: str) -> tuple[str, str]:
+    """The address as given (normalised) and the key compared for duplicates.
+
+    Raises DomainError for an address that is not valid; no network lookup is made.
+    """
+    try:
+        valid = validate_email(address.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise DomainError(_("Enter a valid email address."), "email") from error
+    return valid.normalized, valid.normalized.lower()
+
+
+def default_category_settings(event_id: int, category: Category) -> EventCategory:
+    return EventCategory(
+        event_id=event_id,
+        category=category.value,
+        enabled=True,
+        seat_cap=None,
+        needs_review=category in REVIEWED_BY_DEFAULT,
+    )
+
+
+def category_settings(event: Event) -> dict[str, EventCategory]:
+    """Each category's settings for the event; defaults (not stored) where none are saved."""
+    saved = {
+        row.category: row
+        for row in db.session.scalars(
+            db.select(EventCategory).where(EventCategory.event_id == event.id)
+        )
+    }
+    return {c.value: saved.get(c.value) or default_category_settings(event.id, c) for c in Category}
+
+
+def open_categories(event: Event) -> list[str]:
+    return [c for c, s in category_settings(event).items() if s.enabled]
+
+
+def save_category_settings(event: Event, values: dict[str, dict[str, object]]) -> None:
+    """Store staff-edited settings; raises DomainError when a cap does not fit the capacity."""
+    lock_event_seats(event.id)
+    current = category_settings(event)
+    for category, changes in values.items():
+        row = current[category]
+        cap = changes.get("seat_cap")
+        if cap is not None and event.capacity is not None and int(cap) > event.capacity:  # type: ignore[arg-type]
+            raise DomainError(
+                _(
+                    "A category's seats cannot exceed the event's capacity (%(n)d).",
+                    n=event.capacity,
+                ),
+                f"{category}-seat_cap",
+            )
+        for name, value in changes.items():
+            setattr(row, name, value)
+        if row.id is None:
+            db.session.add(row)
+    db.session.flush()
+    promote_from_waitlist(event, category_settings(event), notify.promoted)
+
+
+def _check_input(event: Event, data: RegistrationInput) -> None:
+    if not data.privacy_consent:
+        raise DomainError(_("Please accept the privacy notice to register."), "privacy_consent")
+    if not data.given_name.strip() or not data.family_name.strip():
+        raise DomainError(_("Enter your name."), "given_name")
+    held = set(event.day_list)
+    if not set(data.days) <= held:
+        raise DomainError(_("Choose days on which the event is held."), "days")
+    if data.interpretation not in INTERPRETATION_CHOICES:
+        raise DomainError(_("Choose an interpretation option."), "interpretation")
+    for question in QUESTIONS[Category(data.category)]:
+        if question.required and not data.answers.get(question.key, "").strip():
+            raise DomainError(_("This question needs an answer."), question.key)
+
+
+def _new_status(event: Event, settings: EventCategory, category: str) -> RegistrationStatus:
+    if not fits(event, settings, category, seats_taken(event.id)):
+        return RegistrationStatus.WAITLISTED
+    return RegistrationStatus.PENDING if settings.needs_review else RegistrationStatus.CONFIRMED
+
+
+def register_attendee(
+    event_id: int, data: RegistrationInput, now: datetime | None = None
+) -> RegistrationResult:
+    """Register for an event: confirmed, pending (review) or waitlisted — never overbooked.
+
+    A second submission for an address that is already registered creates nothing; the address
+    is emailed its existing registration instead, and the caller answers exactly as for a new
+    one, so a stranger learns nothing. Raises RegistrationClosed or DomainError.
+    """
+    now = now or utcnow()
+    address, key = email_key(data.email)
+    lock_event_seats(event_id)
+    event = db.session.get(Event, event_id, populate_existing=True)
+    if event is None or registration_state(event, now) != RegistrationState.OPEN:
+        raise RegistrationClosed(_("Registration for this event is not open."))
+    try:
+        category = Category(data.category)
+    except ValueError as error:
+        raise DomainError(_("Choose a category."), "category") from error
+    settings = category_settings(event)[category.value]
+    if not settings.enabled:
+        raise DomainError(_("This category is not open for this event."), "category")
+    _check_input(event, data)
+
+    existing = db.session.scalar(
+        db.select(Registration).where(
+            Registration.event_id == event.id,
+            Registration.email_key == key,
+            Registration.status.in_(ACTIVE_STATUSES),
+        )
+    )
+    if existing is not None:
+        notify.already_registered(existing)
+        return RegistrationResult(existing, created=False)
+
+    status = _new_status(event, settings, category.value)
+    days = sorted(set(data.days)) or event.day_list
+    question_keys = {q.key for q in QUESTIONS[category]}
+    if settings.extra_question:
+        question_keys.add("extra")
+    registration = Registration(
+        event=event,
+        category=category.value,
+        status=status,
+        given_name=data.given_name.strip(),
+        family_name=data.family_name.strip(),
+        badge_name=(data.badge_name or f"{data.given_name} {data.family_name}").strip(),
+        email=address,
+        email_key=key,
+        organization=data.organization.strip(),
+        position=data.position.strip(),
+        country=data.country,
+        language=data.language if data.language in ("en", "ko") else "en",
+        answers={k: v.strip() for k, v in data.answers.items() if k in question_keys and v},
+        days=[RegistrationDay(day=d) for d in days],
+        interpretation=data.interpretation,
+        accessibility_needs=data.accessibility_needs.strip(),
+        dietary_needs=data.dietary_needs.strip(),
+        privacy_consent_at=now,
+        publish_name=data.publish_name,
+        photo_consent=data.photo_consent,
+        created_at=now,
+        status_changed_at=now,
+        waitlisted_at=now if status == RegistrationStatus.WAITLISTED else None,
+    )
+    db.session.add(registration)
+    db.session.flush()
+    notify.outcome(registration)
+    return RegistrationResult(registration, created=True)
+
+
+def _locked(registration: Registration) -> Registration:
+    """Take the seat lock, then re-read the registration so its status is current."""
+    lock_event_seats(registration.event_id)
+    db.session.refresh(registration)
+    return registration
+
+
+def _set_status(registration: Registration, status: RegistrationStatus) -> None:
+    registration.status = status
+    registration.status_changed_at = utcnow()
+    if status == RegistrationStatus.WAITLISTED:
+        registration.waitlisted_at = utcnow()
+
+
+def _refill(event: Event, exclude: frozenset[int] = frozenset()) -> list[Registration]:
+    return promote_from_waitlist(event, category_settings(event), notify.promoted, exclude)
+
+
+def cancel_registration(registration: Registration) -> list[Registration]:
+    """The attendee cancels; a held seat goes to the waitlist at once. Returns who moved up."""
+    registration = _locked(registration)
+    if registration.status not in ACTIVE_STATUSES:
+        raise DomainError(_("This registration is already cancelled."))
+    had_seat = registration.holds_seat
+    was_confirmed = registration.status == RegistrationStatus.CONFIRMED
+    _set_status(registration, RegistrationStatus.CANCELLED)
+    registration.sequence += 1
+    db.session.flush()
+    notify.cancelled(registration, send_calendar_cancel=was_confirmed)
+    return _refill(registration.event) if had_seat else []
+
+
+def approve_registration(registration: Registration) -> None:
+    """An organizer approves a pending registration: its held seat becomes confirmed."""
+    registration = _locked(registration)
+    if registration.status != RegistrationStatus.PENDING:
+        raise DomainError(_("Only registrations awaiting review can be approved."))
+    _set_status(registration, RegistrationStatus.CONFIRMED)
+    registration.decision_reason = None
+    db.session.flush()
+    notify.approved(registration)
+
+
+def reject_registration(registration: Registration, reason: str = "") -> list[Registration]:
+    """An organizer rejects a pending, waitlisted or confirmed registration; seats refill."""
+    registration = _locked(registration)
+    if registration.status not in ACTIVE_STATUSES:
+        raise DomainError(_("This registration is no longer active."))
+    had_seat = registration.holds_seat
+    was_confirmed = registration.status == RegistrationStatus.CONFIRMED
+    _set_status(registration, RegistrationStatus.REJECTED)
+    registration.decision_reason = reason.strip() or None
+    registration.sequence += 1
+    db.session.flush()
+    notify.rejected(registration, send_calendar_cancel=was_confirmed)
+    return _refill(registration.event) if had_seat else []
+
+
+def move_to_waitlist(registration: Registration) -> list[Registration]:
+    """An organizer moves a pending or confirmed registration to the end of the waitlist."""
+    registration = _locked(registration)
+    if not registration.holds_seat:
+        raise DomainError(_("Only registrations holding a seat can be moved to the waitlist."))
+    _set_status(registration, RegistrationStatus.WAITLISTED)
+    db.session.flush()
+    notify.waitlisted_by_staff(registration)
+    # The freed seat goes to whoever waited before; the moved registration waits its turn.
+    return _refill(registration.event, exclude=frozenset({registration.id}))
+
+
+def change_capacity(event: Event, capacity: int | None) -> list[Registration]:
+    """Set the event's capacity; raising it promotes from the waitlist in the same way."""
+    lock_event_seats(event.id)
+    db.session.refresh(event)
+    taken = seats_taken(event.id)[None]
+    if capacity is not None and capacity < taken:
+        raise DomainError(
+            _("%(n)d seats are already taken; the capacity cannot be lower.", n=taken),
+            "capacity",
+        )
+    event.capacity = capacity
+    db.session.flush()
+    return _refill(event)
+
+
+def refill_after_capacity_change(event: Event) -> list[Registration]:
+    """After an event edit: refuse a capacity below the seats taken, else hand out freed seats.
+
+    Raises DomainError (field "capacity"); the caller rolls back the edit.
+    """
+    lock_event_seats(event.id)
+    taken = seats_taken(event.id)[None]
+    if event.capacity is not None and event.capacity < taken:
+        raise DomainError(
+            _("%(n)d seats are already taken; the capacity cannot be lower.", n=taken),
+            "capacity",
+        )
+    return _refill(event)
+
+
+def status_counts_by_event(event_ids: list[int]) -> dict[int, dict[str, int]]:
+    """How many registrations each event has in each status (one query)."""
+    counts: dict[int, dict[str, int]] = {event_id: {} for event_id in event_ids}
+    if not event_ids:
+        return counts
+    rows = db.session.execute(
+        db.select(Registration.event_id, Registration.status, db.func.count(Registration.id))
+        .where(Registration.event_id.in_(event_ids))
+        .group_by(Registration.event_id, Registration.status)
+    )
+    for event_id, status, count in rows:
+        counts[event_id][status] = count
+    return counts
+
+
+# --- the private manage link -------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_manage_token(registration: Registration) -> str:
+    """A new private link token (256 bits); only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    last_day = registration.event.end_date
+    expires = datetime.combine(last_day, time.max, tzinfo=UTC) + TOKEN_LIFETIME_AFTER_EVENT
+    db.session.add(
+        ManageToken(registration=registration, token_hash=_token_hash(token), expires_at=expires)
+    )
+    db.session.flush()
+    return token
+
+
+def registration_for_token(token: str, now: datetime | None = None) -> Registration | None:
+    """The registration a link token opens, or None for an unknown or expired token."""
+    if not token or len(token) > 100:
+        return None
+    found = db.session.scalar(
+        db.select(ManageToken).where(ManageToken.token_hash == _token_hash(token))
+    )
+    if found is None or found.expires_at <= (now or utcnow()):
+        return None
+    return found.registration
+
+
+def send_lost_links(address: str) -> int:
+    """Email fresh links for every active registration of an address in events not yet over.
+
+    Returns how many were sent; callers must not show it (the answer is the same either way).
+    """
+    try:
+        _normalized, key = email_key(address)
+    except DomainError:
+        return 0
+    registrations = db.session.scalars(
+        db.select(Registration)
+        .join(Registration.event)
+        .where(
+            Registration.email_key == key,
+            Registration.status.in_(ACTIVE_STATUSES),
+            Event.end_date >= utcnow().date() - timedelta(days=1),
+        )
+    ).all()
+    for registration in registrations:
+        notify.lost_link(registration)
+    return len(registrations)
+
+
+@dataclass
+class DetailsInput:
+    """What an attendee may change without a new review."""
+
+    given_name: str
+    family_name: str
+    badge_name: str
+    organization: str
+    position: str
+    country: str
+    language: str
+    days: list[date]
+    interpretation: str
+    accessibility_needs: str
+    dietary_needs: str
+    publish_name: bool
+    photo_consent: bool
+
+
+def update_details(registration: Registration, data: DetailsInput) -> None:
+    """Change the details that need no new review; raises DomainError on bad values."""
+    if registration.status not in ACTIVE_STATUSES:
+        raise DomainError(_("A cancelled registration cannot be changed."))
+    held = set(registration.event.day_list)
+    if not set(data.days) <= held:
+        raise DomainError(_("Choose days on which the event is held."), "days")
+    if data.interpretation not in INTERPRETATION_CHOICES:
+        raise DomainError(_("Choose an interpretation option."), "interpretation")
+    registration.given_name = data.given_name.strip()
+    registration.family_name = data.family_name.strip()
+    registration.badge_name = data.badge_name.strip() or registration.full_name
+    registration.organization = data.organization.strip()
+    registration.position = data.position.strip()
+    registration.country = data.country
+    registration.language = data.language if data.language in ("en", "ko") else "en"
+    days = sorted(set(data.days)) or registration.event.day_list
+    kept = {d.day: d for d in registration.days}
+    registration.days = [kept.get(d) or RegistrationDay(day=d) for d in days]
+    registration.interpretation = data.interpretation
+    registration.accessibility_needs = data.accessibility_needs.strip()
+    registration.dietary_needs = data.dietary_needs.strip()
+    registration.publish_name = data.publish_name
+    registration.photo_consent = data.photo_consent
+    db.session.flush()
+    notify.details_changed(registration)

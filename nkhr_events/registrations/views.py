@@ -1,0 +1,277 @@
+"""Public registration: choose a category, fill in the form, manage it through the private link."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from nkhr_events.errors import DomainError
+from nkhr_events.events import services as event_services
+from nkhr_events.events.models import Event
+from nkhr_events.extensions import db, limiter
+from nkhr_events.registrations import forms, notify, services
+from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
+from nkhr_events.registrations.models import ACTIVE_STATUSES, Registration, RegistrationStatus
+from nkhr_events.web import country_choices, current_language
+
+bp = Blueprint("registrations", __name__)
+
+
+def _email_limit_key() -> str:
+    return "register-email:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _open_event(slug: str) -> Event:
+    event = event_services.public_event(slug)
+    if event is None:
+        abort(404)
+    return event
+
+
+def _fill_choices(form: forms.DetailsForm) -> None:
+    countries = [("", _("Choose…")), *country_choices()]
+    form.country.choices = countries
+    for name, field in form._fields.items():
+        if name.startswith("q_") and field.type == "SelectField":
+            field.choices = countries
+
+
+@bp.route("/events/<slug>/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["NKHR_REGISTRATION_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["NKHR_REGISTRATION_EMAIL_LIMIT"],
+    key_func=_email_limit_key,
+    methods=["POST"],
+)
+def register(slug: str) -> Response | str | tuple[str, int]:
+    """Step 1 asks for the category; step 2 (?category=...) asks that category's questions."""
+    event = _open_event(slug)
+    state = event_services.registration_state(event)
+    if state != event_services.RegistrationState.OPEN:
+        return render_template(
+            "registrations/closed.html",
+            event=event,
+            state=state,
+            states=event_services.RegistrationState,
+        ), 409
+    settings = services.category_settings(event)
+    open_categories = [Category(c) for c, s in settings.items() if s.enabled]
+    try:
+        category = Category(request.args.get("category", ""))
+    except ValueError:
+        category = None
+    if category is None or category not in open_categories:
+        return render_template(
+            "registrations/choose_category.html",
+            event=event,
+            categories=open_categories,
+            labels=CATEGORY_LABELS,
+            settings=settings,
+            invalid=bool(request.args.get("category")),
+        )
+
+    form = forms.registration_form(
+        event,
+        category,
+        settings[category.value],
+        current_language(),
+        language=current_language(),
+    )
+    _fill_choices(form)
+    if form.validate_on_submit():
+        if form.homepage.data:
+            # Filled by an automated submitter: answer as for a person, store nothing.
+            session["registration_sent_to"] = form.email.data
+            return redirect(url_for(".sent", slug=event.slug), code=303)
+        data = services.RegistrationInput(
+            category=category.value,
+            given_name=form.given_name.data,
+            family_name=form.family_name.data,
+            email=form.email.data,
+            badge_name=form.badge_name.data or "",
+            organization=form.organization.data or "",
+            position=form.position.data or "",
+            country=form.country.data or "",
+            language=form.language.data,
+            answers=forms.answers(form),
+            days=forms.chosen_days(form),
+            interpretation=form.interpretation.data,
+            accessibility_needs=form.accessibility_needs.data or "",
+            dietary_needs=form.dietary_needs.data or "",
+            privacy_consent=bool(form.privacy_consent.data),
+            publish_name=bool(form.publish_name.data),
+            photo_consent=bool(form.photo_consent.data),
+        )
+        try:
+            services.register_attendee(event.id, data)
+        except services.RegistrationClosed:
+            db.session.rollback()
+            return render_template(
+                "registrations/closed.html",
+                event=event,
+                state=state,
+                states=event_services.RegistrationState,
+            ), 409
+        except DomainError as error:
+            db.session.rollback()
+            target = getattr(form, error.field or "", None) or getattr(
+                form, f"q_{error.field}", None
+            )
+            if target is not None:
+                target.errors = [*target.errors, error.message]
+            else:
+                form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            session["registration_sent_to"] = form.email.data
+            return redirect(url_for(".sent", slug=event.slug), code=303)
+    return render_template(
+        "registrations/register.html",
+        event=event,
+        form=form,
+        category=category,
+        category_label=CATEGORY_LABELS[category],
+        needs_review=settings[category.value].needs_review,
+        question_names=[f"q_{q.key}" for q in QUESTIONS[category]],
+    )
+
+
+@bp.get("/events/<slug>/register/sent")
+def sent(slug: str) -> str:
+    """The same answer for every accepted submission: the email says the outcome."""
+    event = _open_event(slug)
+    return render_template(
+        "registrations/sent.html", event=event, email=session.get("registration_sent_to")
+    )
+
+
+def _registration_or_404(token: str) -> Registration:
+    registration = services.registration_for_token(token)
+    if registration is None:
+        abort(404)
+    return registration
+
+
+@bp.route("/registration/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def manage(token: str) -> Response | str:
+    """The attendee's own page: status, details (editable while active), cancel, calendar."""
+    registration = _registration_or_404(token)
+    event = registration.event
+    active = registration.status in ACTIVE_STATUSES
+    form = forms.details_form(
+        event,
+        obj=registration,
+        days=[d.isoformat() for d in registration.day_list],
+    )
+    _fill_choices(form)
+    if request.method == "POST":
+        if not active:
+            abort(409)
+        if form.validate_on_submit():
+            data = services.DetailsInput(
+                given_name=form.given_name.data,
+                family_name=form.family_name.data,
+                badge_name=form.badge_name.data or "",
+                organization=form.organization.data or "",
+                position=form.position.data or "",
+                country=form.country.data or "",
+                language=form.language.data,
+                days=forms.chosen_days(form),
+                interpretation=form.interpretation.data,
+                accessibility_needs=form.accessibility_needs.data or "",
+                dietary_needs=form.dietary_needs.data or "",
+                publish_name=bool(form.publish_name.data),
+                photo_consent=bool(form.photo_consent.data),
+            )
+            try:
+                services.update_details(registration, data)
+            except DomainError as error:
+                db.session.rollback()
+                target = getattr(form, error.field or "", None)
+                if target is not None:
+                    target.errors = [*target.errors, error.message]
+                else:
+                    form.form_errors.append(error.message)
+            else:
+                db.session.commit()
+                flash(_("Your changes are saved. We have emailed you a summary."), "success")
+                return redirect(url_for(".manage", token=token), code=303)
+    return render_template(
+        "registrations/manage.html",
+        registration=registration,
+        event=event,
+        form=form,
+        token=token,
+        active=active,
+        statuses=RegistrationStatus,
+        category_label=CATEGORY_LABELS[Category(registration.category)],
+        questions=QUESTIONS[Category(registration.category)],
+    )
+
+
+@bp.route("/registration/<token>/cancel", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def cancel(token: str) -> Response | str:
+    """Ask once, then cancel: the seat goes to the waitlist and a calendar cancellation is sent."""
+    registration = _registration_or_404(token)
+    if registration.status not in ACTIVE_STATUSES:
+        return redirect(url_for(".manage", token=token), code=303)
+    if request.method == "POST":
+        services.cancel_registration(registration)
+        db.session.commit()
+        flash(_("Your registration is cancelled. We have emailed you a confirmation."), "success")
+        return redirect(url_for(".manage", token=token), code=303)
+    return render_template(
+        "registrations/cancel.html",
+        registration=registration,
+        event=registration.event,
+        token=token,
+    )
+
+
+@bp.get("/registration/<token>/calendar.ics")
+def calendar(token: str) -> Response:
+    """The event in the attendee's calendar (only for a confirmed registration)."""
+    registration = _registration_or_404(token)
+    if registration.status != RegistrationStatus.CONFIRMED:
+        abort(404)
+    attachment = notify.calendar_attachment(registration, "REQUEST")
+    response = make_response(attachment.data)
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{registration.event.slug}.ics"'
+    )
+    return response
+
+
+@bp.route("/registration/lost-link", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["NKHR_REGISTRATION_LIMIT"], methods=["POST"])
+def lost_link() -> Response | str:
+    """Send the private links again. The answer is the same whether or not the address is known."""
+    form = forms.LostLinkForm()
+    if form.validate_on_submit():
+        services.send_lost_links(form.email.data)
+        db.session.commit()
+        session["lost_link_sent_to"] = form.email.data
+        return redirect(url_for(".lost_link_sent"), code=303)
+    return render_template("registrations/lost_link.html", form=form)
+
+
+@bp.get("/registration/lost-link/sent")
+def lost_link_sent() -> str:
+    return render_template(
+        "registrations/lost_link_sent.html", email=session.get("lost_link_sent_to")
+    )
