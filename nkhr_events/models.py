@@ -1,6 +1,7 @@
 """Imports every domain's models so that metadata (migrations, create_all) sees them all."""
 
-from nkhr_events.accounts.models import StaffRole, StaffUser
+from nkhr_events.accounts.models import PasswordResetToken, StaffRole, StaffUser
+from nkhr_events.audit.models import AuditEntry
 from nkhr_events.events.models import Event, EventDay, EventStatus, Series
 from nkhr_events.inquiries.models import Inquiry
 from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage, OutboxStatus
@@ -14,11 +15,15 @@ from nkhr_events.registrations.models import (
     EventCategory,
     ManageToken,
     Registration,
+    RegistrationCheckin,
     RegistrationDay,
     RegistrationStatus,
 )
 
 __all__ = [
+    "AuditEntry",
+    "PasswordResetToken",
+    "RegistrationCheckin",
     "Event",
     "EventCategory",
     "EventDay",

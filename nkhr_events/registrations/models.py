@@ -107,6 +107,11 @@ class Registration(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     waitlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Staff-only notes about the registration.
+    internal_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: Random salt of the check-in code; the code is an HMAC of it under the secret key, so the
+    #: QR code can be drawn again at any time while the database alone cannot forge one.
+    checkin_salt: Mapped[str | None] = mapped_column(String(32))
 
     event: Mapped[Event] = relationship()
     days: Mapped[list[RegistrationDay]] = relationship(
@@ -162,5 +167,22 @@ class ManageToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    registration: Mapped[Registration] = relationship()
+
+
+class RegistrationCheckin(db.Model):
+    """A confirmed registrant checked in at the door on one day of the event."""
+
+    __tablename__ = "registration_checkin"
+    __table_args__ = (UniqueConstraint("registration_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registration.id", ondelete="CASCADE"), index=True
+    )
+    day: Mapped[date]
+    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
 
     registration: Mapped[Registration] = relationship()
