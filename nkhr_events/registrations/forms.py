@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Any
 
@@ -22,9 +23,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.registrations.categories import QUESTIONS, Category
 from nkhr_events.registrations.models import EventCategory
+from nkhr_events.registrations.services import DetailsInput, RegistrationInput
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -194,3 +197,41 @@ class LostLinkForm(FlaskForm):
         validators=[DataRequired(_l("Enter your email address.")), Length(max=254)],
         render_kw={"autocomplete": "email"},
     )
+
+
+def details_input(form: DetailsForm) -> DetailsInput:
+    """What a details form says, as the service takes it."""
+    return DetailsInput(
+        given_name=form.given_name.data,
+        family_name=form.family_name.data,
+        badge_name=form.badge_name.data or "",
+        organization=form.organization.data or "",
+        position=form.position.data or "",
+        country=form.country.data or "",
+        language=form.language.data,
+        days=chosen_days(form),
+        interpretation=form.interpretation.data,
+        accessibility_needs=form.accessibility_needs.data or "",
+        dietary_needs=form.dietary_needs.data or "",
+        publish_name=bool(form.publish_name.data),
+        photo_consent=bool(form.photo_consent.data),
+    )
+
+
+def registration_input(form: RegistrationForm, category: Category) -> RegistrationInput:
+    return RegistrationInput(
+        category=category.value,
+        email=form.email.data,
+        answers=answers(form),
+        privacy_consent=bool(form.privacy_consent.data),
+        **asdict(details_input(form)),
+    )
+
+
+def show_error(form: FlaskForm, error: DomainError) -> None:
+    """Put a refused rule's message beside its field (a category question's too), or on top."""
+    field = getattr(form, error.field or "", None) or getattr(form, f"q_{error.field}", None)
+    if isinstance(field, Field):
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)

@@ -95,25 +95,7 @@ def register(slug: str) -> Response | str | tuple[str, int]:
             # Filled by an automated submitter: answer as for a person, store nothing.
             session["registration_sent_to"] = form.email.data
             return redirect(url_for(".sent", slug=event.slug), code=303)
-        data = services.RegistrationInput(
-            category=category.value,
-            given_name=form.given_name.data,
-            family_name=form.family_name.data,
-            email=form.email.data,
-            badge_name=form.badge_name.data or "",
-            organization=form.organization.data or "",
-            position=form.position.data or "",
-            country=form.country.data or "",
-            language=form.language.data,
-            answers=forms.answers(form),
-            days=forms.chosen_days(form),
-            interpretation=form.interpretation.data,
-            accessibility_needs=form.accessibility_needs.data or "",
-            dietary_needs=form.dietary_needs.data or "",
-            privacy_consent=bool(form.privacy_consent.data),
-            publish_name=bool(form.publish_name.data),
-            photo_consent=bool(form.photo_consent.data),
-        )
+        data = forms.registration_input(form, category)
         try:
             services.register_attendee(event.id, data)
         except services.RegistrationClosed:
@@ -126,13 +108,7 @@ def register(slug: str) -> Response | str | tuple[str, int]:
             ), 409
         except DomainError as error:
             db.session.rollback()
-            target = getattr(form, error.field or "", None) or getattr(
-                form, f"q_{error.field}", None
-            )
-            if target is not None:
-                target.errors = [*target.errors, error.message]
-            else:
-                form.form_errors.append(error.message)
+            forms.show_error(form, error)
         else:
             db.session.commit()
             session["registration_sent_to"] = form.email.data
@@ -181,30 +157,12 @@ def manage(token: str) -> Response | str:
         if not active:
             abort(409)
         if form.validate_on_submit():
-            data = services.DetailsInput(
-                given_name=form.given_name.data,
-                family_name=form.family_name.data,
-                badge_name=form.badge_name.data or "",
-                organization=form.organization.data or "",
-                position=form.position.data or "",
-                country=form.country.data or "",
-                language=form.language.data,
-                days=forms.chosen_days(form),
-                interpretation=form.interpretation.data,
-                accessibility_needs=form.accessibility_needs.data or "",
-                dietary_needs=form.dietary_needs.data or "",
-                publish_name=bool(form.publish_name.data),
-                photo_consent=bool(form.photo_consent.data),
-            )
+            data = forms.details_input(form)
             try:
                 services.update_details(registration, data)
             except DomainError as error:
                 db.session.rollback()
-                target = getattr(form, error.field or "", None)
-                if target is not None:
-                    target.errors = [*target.errors, error.message]
-                else:
-                    form.form_errors.append(error.message)
+                forms.show_error(form, error)
             else:
                 db.session.commit()
                 flash(_("Your changes are saved. We have emailed you a summary."), "success")
