@@ -9,6 +9,7 @@ from enum import StrEnum
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from nkhr_events.audit.services import changed_since, column_values, record, status_detail
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event, EventDay, EventStatus, Series
@@ -161,12 +162,17 @@ def create_event(data: EventInput) -> Event:
     _apply(event, data)
     db.session.add(event)
     db.session.flush()
+    record("event.create", object_type="event", object_id=event.id, event_id=event.id,
+           detail={"slug": event.slug, "status": str(event.status)})
     return event
 
 
 def update_event(event: Event, data: EventInput) -> Event:
     _check(data, event.id)
+    before = column_values(event)
     _apply(event, data)
+    record("event.update", object_type="event", object_id=event.id, event_id=event.id,
+           detail={"fields": changed_since(before, event)})
     db.session.flush()
     return event
 
@@ -183,5 +189,9 @@ def change_event_status(event: Event, status: EventStatus) -> None:
     current = EventStatus(event.status)
     if status not in _TRANSITIONS[current]:
         raise DomainError(_("This event cannot move from %(a)s to %(b)s.", a=current, b=status))
+    actions = {EventStatus.PUBLISHED: "event.publish", EventStatus.ARCHIVED: "event.archive",
+               EventStatus.DRAFT: "event.unpublish"}
+    record(actions[status], object_type="event", object_id=event.id, event_id=event.id,
+           detail=status_detail(current, status))
     event.status = status
     db.session.flush()

@@ -17,6 +17,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, update
 
+from nkhr_events.audit.services import record, status_detail
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db
@@ -160,6 +161,8 @@ def retry_message(message: OutboxMessage) -> None:
     if not changed:
         raise DomainError(_("Only a failed message can be sent again."))
     db.session.refresh(message)
+    record("outbox.retry", object_type="outbox_message", object_id=message.id,
+           detail=status_detail(OutboxStatus.FAILED, OutboxStatus.QUEUED))
 
 
 def cancel_message(message: OutboxMessage) -> None:
@@ -173,3 +176,5 @@ def cancel_message(message: OutboxMessage) -> None:
     if not changed:
         raise DomainError(_("Only a message that is waiting to be sent can be cancelled."))
     db.session.refresh(message)
+    record("outbox.cancel", object_type="outbox_message", object_id=message.id,
+           detail=status_detail(OutboxStatus.QUEUED, OutboxStatus.CANCELLED))

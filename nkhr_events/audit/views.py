@@ -1,0 +1,64 @@
+"""The audit trail page (admins only). Read-only: no route here changes an entry."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, render_template, request
+
+from nkhr_events.accounts.roles import admin_required, require_staff
+from nkhr_events.audit import services
+from nkhr_events.extensions import db
+
+bp = require_staff(Blueprint("audit_manage", __name__, url_prefix="/manage/audit"))
+
+PER_PAGE = 50
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "").strip()
+    return int(value) if value.isdigit() and len(value) <= 12 else None
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, "").strip())
+    except ValueError:
+        return None
+
+
+@bp.get("/")
+@admin_required
+def index() -> str:
+    """Entries newest first, filtered by action prefix, actor, event, object and dates."""
+    filters = services.AuditFilters(
+        action=request.args.get("action", "").strip()[:64],
+        actor=request.args.get("actor", "").strip()[:254],
+        event_id=_int_arg("event_id"),
+        object_type=request.args.get("object_type", "").strip()[:32],
+        object_id=_int_arg("object_id"),
+        since=_date_arg("since"),
+        until=_date_arg("until"),
+    )
+    page = db.paginate(
+        services.entries_query(filters),
+        page=request.args.get("page", 1, type=int),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
+    arguments = {
+        "action": filters.action or None,
+        "actor": filters.actor or None,
+        "event_id": filters.event_id,
+        "object_type": filters.object_type or None,
+        "object_id": filters.object_id,
+        "since": filters.since.isoformat() if filters.since else None,
+        "until": filters.until.isoformat() if filters.until else None,
+    }
+    return render_template(
+        "audit/index.html",
+        page=page,
+        filters=filters,
+        arguments=arguments,
+        object_types=services.object_types(),
+    )

@@ -1,0 +1,488 @@
+"""Staff accounts: the sign-in lockout, password reset links, password change, account
+management by admins, and the session cookie."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+
+import pytest
+from conftest import STAFF_PASSWORD, AuthActions
+from flask import Flask
+from flask.testing import FlaskClient
+from markup import parse
+
+from nkhr_events.accounts.models import PasswordResetToken, StaffRole, StaffUser
+from nkhr_events.accounts.services import change_role, set_active
+from nkhr_events.audit.models import AuditEntry
+from nkhr_events.errors import DomainError
+from nkhr_events.extensions import db
+from nkhr_events.outbox.models import OutboxMessage
+
+WRONG_CREDENTIALS = "The email address or password is not correct."
+LOCKED = "Too many failed attempts; try again in 15 minutes or reset your password."
+NEW_PASSWORD = "a brand new passphrase 2031"
+
+
+def attempt(client: FlaskClient, email: str, password: str = "not the password") -> str:
+    """The error shown after a sign-in attempt that does not succeed."""
+    response = client.post("/sign-in", data={"email": email, "password": password})
+    assert response.status_code == 200, response.headers.get("Location")
+    return parse(response.get_data(as_text=True)).one("div", id="error-summary").text
+
+
+def normalised_page(client: FlaskClient, email: str) -> str:
+    html = client.post("/sign-in", data={"email": email, "password": "x"}).get_data(as_text=True)
+    return re.sub(r'name="csrf_token" value="[^"]*"', "TOKEN", html.replace(email, "EMAIL"))
+
+
+def is_signed_in(client: FlaskClient) -> bool:
+    return client.get("/manage/").status_code == 200
+
+
+def move_trail_back(app: Flask, minutes: int) -> None:
+    """Move every audit entry into the past, as if `minutes` had gone by."""
+    with app.app_context():
+        for entry in db.session.scalars(db.select(AuditEntry)):
+            entry.at = entry.at - timedelta(minutes=minutes)
+        db.session.commit()
+
+
+# --- lockout --------------------------------------------------------------------------------------
+
+
+def test_five_failures_lock_a_known_address_until_fifteen_minutes_pass(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.create("known@example.org")
+    for _n in range(4):
+        assert attempt(client, "known@example.org") == WRONG_CREDENTIALS
+    assert attempt(client, "known@example.org") == LOCKED
+    # Locked: even the right password is refused, with the same message.
+    assert attempt(client, "known@example.org", STAFF_PASSWORD) == LOCKED
+    assert attempt(client, " KNOWN@example.org ", STAFF_PASSWORD) == LOCKED
+    assert not is_signed_in(client)
+    with app.app_context():
+        user = db.session.scalars(db.select(StaffUser)).one()
+        assert user.failed_sign_ins == 5 and user.locked_until is not None
+
+    move_trail_back(app, 14)
+    assert attempt(client, "known@example.org", STAFF_PASSWORD) == LOCKED
+    move_trail_back(app, 2)
+    response = client.post("/sign-in", data={"email": "known@example.org",
+                                             "password": STAFF_PASSWORD})
+    assert response.status_code == 303
+    assert is_signed_in(client)
+    with app.app_context():
+        user = db.session.scalars(db.select(StaffUser)).one()
+        assert user.failed_sign_ins == 0 and user.locked_until is None
+
+
+def test_an_unknown_address_is_locked_the_same_way_with_the_same_page(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.create("known@example.org")
+    for email in ("known@example.org", "nobody@example.org"):
+        for _n in range(4):
+            assert attempt(client, email) == WRONG_CREDENTIALS
+        assert attempt(client, email) == LOCKED
+    pages = {normalised_page(client, email) for email in ("known@example.org",
+                                                           "nobody@example.org")}
+    assert len(pages) == 1 and LOCKED in pages.pop()
+    # Another address is not affected by the two locks.
+    assert attempt(client, "someone-else@example.org") == WRONG_CREDENTIALS
+    move_trail_back(app, 16)
+    assert attempt(client, "nobody@example.org") == WRONG_CREDENTIALS
+
+
+def test_failures_before_a_successful_sign_in_no_longer_count(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.create("known@example.org")
+    for _n in range(4):
+        attempt(client, "known@example.org")
+    auth.sign_in("known@example.org")
+    auth.sign_out()
+    for _n in range(4):
+        assert attempt(client, "known@example.org") == WRONG_CREDENTIALS
+    auth.sign_in("known@example.org")
+
+
+def test_failures_older_than_fifteen_minutes_do_not_add_up(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.create("known@example.org")
+    for _n in range(4):
+        attempt(client, "known@example.org")
+    move_trail_back(app, 16)
+    for _n in range(4):
+        assert attempt(client, "known@example.org") == WRONG_CREDENTIALS
+
+
+def test_a_completed_password_reset_lifts_the_lock(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.create("known@example.org")
+    for _n in range(5):
+        attempt(client, "known@example.org")
+    link = request_link(app, client, "known@example.org")
+    assert client.post(link, data={"password": NEW_PASSWORD}).status_code == 303
+    response = client.post("/sign-in", data={"email": "known@example.org",
+                                             "password": NEW_PASSWORD})
+    assert response.status_code == 303
+
+
+# --- password reset -------------------------------------------------------------------------------
+
+
+def reset_emails(app: Flask, to: str) -> list[OutboxMessage]:
+    with app.app_context():
+        found = db.session.scalars(
+            db.select(OutboxMessage)
+            .where(OutboxMessage.recipient == to, OutboxMessage.template == "password_reset")
+            .order_by(OutboxMessage.id)
+        ).all()
+        for message in found:
+            db.session.expunge(message)
+        return list(found)
+
+
+def link_in(message: OutboxMessage) -> str:
+    match = re.search(r"http://localhost(/reset-password/[A-Za-z0-9_-]+)", message.text_body)
+    assert match, message.text_body
+    assert match[0] in message.html_body
+    return match[1]
+
+
+def request_link(app: Flask, client: FlaskClient, email: str) -> str:
+    response = client.post("/forgot-password", data={"email": email})
+    assert response.status_code == 303
+    return link_in(reset_emails(app, email)[-1])
+
+
+def test_the_sign_in_page_offers_a_reset_and_the_request_answers_the_same_for_any_address(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.create("known@example.org")
+    with app.app_context():
+        inactive = db.session.get(StaffUser, auth.create("gone@example.org").id)
+        inactive.active = False
+        db.session.commit()
+    sign_in_page = parse(client.get("/sign-in").get_data(as_text=True))
+    assert sign_in_page.one("a", href="/forgot-password").text == "Forgot your password?"
+
+    answers = []
+    for email in ("known@example.org", "nobody@example.org", "gone@example.org"):
+        response = client.post("/forgot-password", data={"email": email})
+        assert response.status_code == 303
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        answers.append((response.headers["Location"], page))
+    assert answers[0] == answers[1] == answers[2]
+    assert "If the address belongs to a staff account" in answers[0][1]
+
+    assert [m.subject for m in reset_emails(app, "known@example.org")] == [
+        "A link to choose a new password"]
+    assert reset_emails(app, "nobody@example.org") == []
+    assert reset_emails(app, "gone@example.org") == []
+
+
+def test_a_reset_link_works_once_stores_only_a_hash_and_ends_other_sessions(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.create("known@example.org")
+    other_browser = app.test_client()
+    assert other_browser.post("/sign-in", data={"email": "known@example.org",
+                                                "password": STAFF_PASSWORD}).status_code == 303
+    assert is_signed_in(other_browser)
+
+    link = request_link(app, client, "known@example.org")
+    message = reset_emails(app, "known@example.org")[0]
+    assert "The link works once, for 1 hour." in message.text_body
+    token = link.rsplit("/", 1)[1]
+    with app.app_context():
+        stored = db.session.scalars(db.select(PasswordResetToken)).one()
+        assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
+        assert stored.expires_at - stored.created_at == timedelta(hours=1)
+
+    form = parse(client.get(link).get_data(as_text=True))
+    assert form.one("h1").text == "Choose a new password"
+    short = client.post(link, data={"password": "too short"})
+    assert "Use at least 12 characters." in short.get_data(as_text=True)
+    response = client.post(link, data={"password": NEW_PASSWORD})
+    assert response.status_code == 303 and response.headers["Location"] == "/sign-in"
+
+    assert not is_signed_in(other_browser)  # the session from before the reset has ended
+    assert attempt(client, "known@example.org", STAFF_PASSWORD) == WRONG_CREDENTIALS
+    assert client.post("/sign-in", data={"email": "known@example.org",
+                                         "password": NEW_PASSWORD}).status_code == 303
+    auth.sign_out()
+
+    # A second use of the same link changes nothing.
+    again = client.get(link)
+    assert parse(again.get_data(as_text=True)).one("h1").text == "This link no longer works"
+    client.post(link, data={"password": "yet another passphrase"})
+    assert client.post("/sign-in", data={"email": "known@example.org",
+                                         "password": NEW_PASSWORD}).status_code == 303
+
+
+def test_a_reset_link_expires_after_an_hour(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.create("known@example.org")
+    link = request_link(app, client, "known@example.org")
+    with app.app_context():
+        stored = db.session.scalars(db.select(PasswordResetToken)).one()
+        stored.created_at -= timedelta(minutes=61)
+        stored.expires_at -= timedelta(minutes=61)
+        db.session.commit()
+    assert "This link has expired or was already used." in client.get(link).get_data(
+        as_text=True)
+    client.post(link, data={"password": NEW_PASSWORD})
+    assert attempt(client, "known@example.org", NEW_PASSWORD) == WRONG_CREDENTIALS
+    assert client.post("/sign-in", data={"email": "known@example.org",
+                                         "password": STAFF_PASSWORD}).status_code == 303
+
+
+def test_a_newer_reset_uses_up_every_older_link(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.create("known@example.org")
+    first = request_link(app, client, "known@example.org")
+    second = request_link(app, client, "known@example.org")
+    assert client.post(second, data={"password": NEW_PASSWORD}).status_code == 303
+    assert "This link no longer works" in client.get(first).get_data(as_text=True)
+
+
+def test_an_unknown_reset_link_changes_nothing(client: FlaskClient, auth: AuthActions) -> None:
+    auth.create("known@example.org")
+    response = client.post("/reset-password/not-a-real-token", data={"password": NEW_PASSWORD})
+    assert "This link no longer works" in response.get_data(as_text=True)
+    auth.sign_in("known@example.org")
+
+
+# --- password change ------------------------------------------------------------------------------
+
+
+def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.organizer()
+    other_browser = app.test_client()
+    other_browser.post("/sign-in", data={"email": "organizer@example.org",
+                                         "password": STAFF_PASSWORD})
+    assert is_signed_in(other_browser)
+
+    wrong = client.post("/manage/password", data={"current_password": "not it",
+                                                   "new_password": NEW_PASSWORD})
+    assert "Your current password is not correct." in wrong.get_data(as_text=True)
+    short = client.post("/manage/password", data={"current_password": STAFF_PASSWORD,
+                                                   "new_password": "eleven char"})
+    assert "Use at least 12 characters." in short.get_data(as_text=True)
+    assert is_signed_in(other_browser)
+
+    done = client.post("/manage/password", data={"current_password": STAFF_PASSWORD,
+                                                  "new_password": NEW_PASSWORD})
+    assert done.status_code == 303
+    assert "Your password is changed." in client.get(done.headers["Location"]).get_data(
+        as_text=True)
+    assert is_signed_in(client)
+    assert not is_signed_in(other_browser)
+    auth.sign_out()
+    assert attempt(client, "organizer@example.org", STAFF_PASSWORD) == WRONG_CREDENTIALS
+    assert client.post("/sign-in", data={"email": "organizer@example.org",
+                                         "password": NEW_PASSWORD}).status_code == 303
+
+
+# --- account management ---------------------------------------------------------------------------
+
+
+def staff(app: Flask, email: str) -> StaffUser:
+    with app.app_context():
+        user = db.session.scalars(db.select(StaffUser).where(StaffUser.email == email)).one()
+        db.session.expunge(user)
+        return user
+
+
+def test_organizers_get_403_on_every_account_page_and_change_nothing(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    admin = auth.create("admin@example.org", StaffRole.ADMIN)
+    auth.organizer()
+    for method, url, data in [
+        ("GET", "/manage/staff", {}),
+        ("GET", "/manage/staff/new", {}),
+        ("POST", "/manage/staff/new", {"name": "X", "email": "x@example.org",
+                                       "role": "admin", "password": NEW_PASSWORD}),
+        ("GET", f"/manage/staff/{admin.id}", {}),
+        ("POST", f"/manage/staff/{admin.id}/role", {"role": "organizer"}),
+        ("POST", f"/manage/staff/{admin.id}/active", {"active": "0"}),
+        ("GET", "/manage/audit/", {}),
+    ]:
+        response = client.open(url, method=method, data=data)
+        assert response.status_code == 403, f"{method} {url}"
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(StaffUser.id))) == 2
+    assert (staff(app, "admin@example.org").role, staff(app, "admin@example.org").active) == (
+        "admin", True)
+
+
+def test_an_admin_creates_an_account_with_an_initial_password(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.admin()
+    response = client.post("/manage/staff/new", data={
+        "name": "Lee Seo-yeon", "email": " Lee@Example.org", "role": "organizer",
+        "password": NEW_PASSWORD})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The account lee@example.org is created." in page
+    assert reset_emails(app, "lee@example.org") == []
+    auth.sign_out()
+    assert client.post("/sign-in", data={"email": "lee@example.org",
+                                         "password": NEW_PASSWORD}).status_code == 303
+
+
+def test_an_admin_creates_an_account_with_an_emailed_set_password_link(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.admin()
+    response = client.post("/manage/staff/new", data={
+        "name": "Park Ji-hoon", "email": "park@example.org", "role": "admin", "password": ""})
+    assert response.status_code == 303
+    [message] = reset_emails(app, "park@example.org")
+    assert message.subject == "Choose a password for your staff account"
+    assert "Hello Park Ji-hoon," in message.text_body
+    assert "The link works once, for 48 hours." in message.text_body
+    auth.sign_out()
+    link = link_in(message)
+    assert client.post(link, data={"password": NEW_PASSWORD}).status_code == 303
+    assert client.post("/sign-in", data={"email": "park@example.org",
+                                         "password": NEW_PASSWORD}).status_code == 303
+    assert client.get("/manage/staff").status_code == 200  # an admin
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"email": "admin@example.org"}, "A staff account with this address exists."),
+        ({"email": "not-an-address"}, "Enter a valid email address."),
+        ({"password": "short"}, "Use at least 12 characters."),
+    ],
+)
+def test_a_refused_new_account_keeps_the_typed_values_and_adds_nothing(
+    app: Flask, client: FlaskClient, auth: AuthActions, changes: dict[str, str], message: str
+) -> None:
+    auth.admin()
+    typed = {"name": "Someone", "email": "someone@example.org", "role": "organizer",
+             "password": NEW_PASSWORD, **changes}
+    response = client.post("/manage/staff/new", data=typed)
+    assert response.status_code == 200
+    page = parse(response.get_data(as_text=True))
+    assert message in page.one(id="error-summary").text
+    assert page.one(id="name").get("value") == "Someone"
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(StaffUser.id))) == 1
+
+
+def test_an_admin_changes_roles_and_deactivates_but_never_themself(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    organizer = auth.create("organizer@example.org")
+    auth.admin()
+    admin = staff(app, "admin@example.org")
+    organizer_browser = app.test_client()
+    organizer_browser.post("/sign-in", data={"email": "organizer@example.org",
+                                             "password": STAFF_PASSWORD})
+    assert is_signed_in(organizer_browser)
+
+    def post(url: str, data: dict[str, str]) -> str:
+        response = client.post(url, data=data)
+        assert response.status_code == 303
+        return client.get(response.headers["Location"]).get_data(as_text=True)
+
+    assert "You cannot change your own role" in post(f"/manage/staff/{admin.id}/role",
+                                                     {"role": "organizer"})
+    assert "You cannot deactivate your own account." in post(
+        f"/manage/staff/{admin.id}/active", {"active": "0"})
+    assert (staff(app, "admin@example.org").role, staff(app, "admin@example.org").active) == (
+        "admin", True)
+
+    assert "The role is saved." in post(f"/manage/staff/{organizer.id}/role", {"role": "admin"})
+    assert staff(app, "organizer@example.org").role == "admin"
+    assert organizer_browser.get("/manage/staff").status_code == 200
+    post(f"/manage/staff/{organizer.id}/role", {"role": "organizer"})
+    assert organizer_browser.get("/manage/staff").status_code == 403
+
+    assert "its sessions have ended" in post(f"/manage/staff/{organizer.id}/active",
+                                             {"active": "0"})
+    assert not staff(app, "organizer@example.org").active
+    assert not is_signed_in(organizer_browser)
+    assert attempt(organizer_browser, "organizer@example.org", STAFF_PASSWORD) == (
+        WRONG_CREDENTIALS)
+    assert "The account is active again." in post(f"/manage/staff/{organizer.id}/active",
+                                                  {"active": "1"})
+    assert organizer_browser.post("/sign-in", data={
+        "email": "organizer@example.org", "password": STAFF_PASSWORD}).status_code == 303
+
+    page = parse(client.get("/manage/staff").get_data(as_text=True))
+    assert {a.text for a in page.find_all("a") if "/manage/staff/" in (a.get("href") or "")
+            and a.get("href") != "/manage/staff/new"} == {"admin@example.org",
+                                                          "organizer@example.org"}
+
+
+def test_the_last_active_admin_can_never_be_demoted_or_deactivated(
+    app: Flask, auth: AuthActions
+) -> None:
+    auth.create("admin@example.org", StaffRole.ADMIN)
+    auth.create("organizer@example.org")
+    auth.create("former@example.org", StaffRole.ADMIN)
+    with app.app_context():
+        admin = db.session.scalars(
+            db.select(StaffUser).where(StaffUser.email == "admin@example.org")).one()
+        former = db.session.scalars(
+            db.select(StaffUser).where(StaffUser.email == "former@example.org")).one()
+        organizer = db.session.scalars(
+            db.select(StaffUser).where(StaffUser.email == "organizer@example.org")).one()
+        set_active(former, False, acting=admin)
+        # Whoever asks (here a stale session of someone else), the last admin stays.
+        for change in (lambda: change_role(admin, StaffRole.ORGANIZER, acting=organizer),
+                       lambda: set_active(admin, False, acting=organizer)):
+            with pytest.raises(DomainError, match="last active admin"):
+                change()
+        # An inactive admin does not count, and demoting one is allowed.
+        change_role(former, StaffRole.ORGANIZER, acting=admin)
+        db.session.commit()
+        assert (admin.role, admin.active) == ("admin", True)
+
+
+# --- the session cookie ---------------------------------------------------------------------------
+
+
+def session_cookie_header(client: FlaskClient, base_url: str = "http://localhost") -> str:
+    response = client.post("/sign-in", base_url=base_url, data={
+        "email": "organizer@example.org", "password": STAFF_PASSWORD})
+    assert response.status_code == 303
+    return next(v for v in response.headers.getlist("Set-Cookie") if v.startswith("session="))
+
+
+def test_the_session_cookie_is_httponly_samesite_and_not_secure_over_plain_http(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.create()
+    cookie = session_cookie_header(client)
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+
+
+def test_the_session_cookie_is_secure_over_https(client: FlaskClient, auth: AuthActions) -> None:
+    auth.create()
+    assert "Secure" in session_cookie_header(client, "https://localhost")
+
+
+@pytest.mark.parametrize("app_settings", [{"SESSION_COOKIE_SECURE": True}])
+def test_the_session_cookie_is_secure_when_configured(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.create()
+    assert "Secure" in session_cookie_header(client)
