@@ -1,0 +1,325 @@
+"""Check-in at the door: the code in each confirmed registration's QR code, and the per-day
+check-in records.
+
+The check-in code is an HMAC of the registration id and a random salt under the secret key,
+separate from the private manage link: whoever holds the QR code can show it at the door but
+cannot open or change the registration with it, and a copy of the database alone cannot forge
+one. Check-ins are per event day (dates in the event's own time zone); the unique constraint on
+(registration, day) and an insert that skips an existing row make a double click, or two staff
+scanning the same person at once, record one check-in and no error.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import segno
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, or_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
+
+from nkhr_events.audit.services import record
+from nkhr_events.dbtypes import utcnow
+from nkhr_events.errors import DomainError
+from nkhr_events.events.models import Event
+from nkhr_events.extensions import db
+from nkhr_events.registrations.models import (
+    Registration,
+    RegistrationCheckin,
+    RegistrationStatus,
+)
+
+#: Bytes of the HMAC kept in the code: 144 bits, 24 URL-safe characters without padding.
+CODE_BYTES = 18
+#: How many people a door-mode search lists at most.
+SEARCH_LIMIT = 50
+
+
+class CheckinRefused(DomainError):
+    """The registration cannot be checked in (not confirmed, or not a day of the event)."""
+
+
+def _ensure_salt(registration: Registration) -> str:
+    """The registration's check-in salt, made on first use.
+
+    The conditional UPDATE lets only the first of two racing requests set it; both then read
+    the stored value, so no QR code ever carries a salt that lost the race.
+    """
+    if registration.checkin_salt:
+        return registration.checkin_salt
+    db.session.execute(
+        update(Registration)
+        .where(Registration.id == registration.id, Registration.checkin_salt.is_(None))
+        .values(checkin_salt=secrets.token_hex(16))
+        .execution_options(synchronize_session=False)
+    )
+    salt = db.session.scalar(
+        db.select(Registration.checkin_salt).where(Registration.id == registration.id)
+    )
+    assert salt is not None
+    # The row already holds it: set the attribute without marking the object changed.
+    set_committed_value(registration, "checkin_salt", salt)
+    return salt
+
+
+def _code(registration_id: int, salt: str) -> str:
+    key = current_app.config["SECRET_KEY"]
+    key_bytes = key.encode() if isinstance(key, str) else bytes(key)
+    digest = hmac.new(key_bytes, f"{registration_id}:{salt}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:CODE_BYTES]).decode("ascii").rstrip("=")
+
+
+def checkin_code(registration: Registration) -> str:
+    """The secret part of the check-in URL (the salt is created on first use)."""
+    return _code(registration.id, _ensure_salt(registration))
+
+
+def checkin_reference(registration: Registration) -> str:
+    """`<id>-<code>`: the last part of the check-in URL."""
+    return f"{registration.id}-{checkin_code(registration)}"
+
+
+def checkin_url(registration: Registration) -> str:
+    base = current_app.config["NKHR_BASE_URL"].rstrip("/")
+    return f"{base}/manage/checkin/{checkin_reference(registration)}"
+
+
+def registration_for_reference(reference: str) -> Registration | None:
+    """The registration a scanned `<id>-<code>` belongs to, or None if the code is wrong."""
+    number, _sep, code = reference.partition("-")
+    if not number.isdigit() or len(number) > 18 or not code or len(code) > 64:
+        return None
+    registration = db.session.get(Registration, int(number))
+    if registration is None or not registration.checkin_salt:
+        return None
+    expected = _code(registration.id, registration.checkin_salt)
+    if not hmac.compare_digest(expected.encode("ascii"), code.encode("ascii", "replace")):
+        return None
+    return registration
+
+
+def qr_code(registration: Registration) -> segno.QRCode:
+    return segno.make_qr(checkin_url(registration), error="m")
+
+
+def qr_svg(registration: Registration) -> bytes:
+    """The QR code as a standalone SVG document (paths only, no script, no external reference)."""
+    buffer = io.BytesIO()
+    qr_code(registration).save(
+        buffer, kind="svg", scale=6, border=4, light="#fff", title=_("Check-in code"), nl=False
+    )
+    return buffer.getvalue()
+
+
+def qr_png(registration: Registration) -> bytes:
+    """The QR code as a PNG, large enough to scan from a phone screen or a printout."""
+    buffer = io.BytesIO()
+    qr_code(registration).save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()
+
+
+# --- days ---------------------------------------------------------------------------------------
+
+
+def event_today(event: Event, now: datetime | None = None) -> date:
+    """Today's date where the event is held."""
+    return (now or utcnow()).astimezone(event.zone).date()
+
+
+def checkin_day(event: Event, now: datetime | None = None) -> date | None:
+    """Today if today (in the event's time zone) is one of its days, else None."""
+    today = event_today(event, now)
+    return today if today in event.day_list else None
+
+
+def parse_day(event: Event, value: str | None) -> date | None:
+    """A day of `event` from a form or query value (YYYY-MM-DD), or None."""
+    try:
+        day = date.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return day if day in event.day_list else None
+
+
+# --- checking in ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    checkin: RegistrationCheckin
+    created: bool  # False: the person was already checked in that day
+
+
+def refusal(registration: Registration) -> str | None:
+    """Why `registration` cannot be checked in, or None if it can."""
+    reasons = {
+        RegistrationStatus.PENDING: _(
+            "This registration is awaiting review: the person has no confirmed seat yet."
+        ),
+        RegistrationStatus.WAITLISTED: _(
+            "This person is on the waitlist: they have no seat at the event."
+        ),
+        RegistrationStatus.CANCELLED: _("The person cancelled this registration."),
+        RegistrationStatus.REJECTED: _("The organizers did not accept this registration."),
+    }
+    if registration.status == RegistrationStatus.CONFIRMED:
+        return None
+    return reasons.get(RegistrationStatus(registration.status), _("Not confirmed."))
+
+
+def checkins_of(registration: Registration) -> dict[date, RegistrationCheckin]:
+    rows = db.session.scalars(
+        db.select(RegistrationCheckin)
+        .where(RegistrationCheckin.registration_id == registration.id)
+        .order_by(RegistrationCheckin.day)
+    )
+    return {row.day: row for row in rows}
+
+
+def check_in(
+    registration: Registration, day: date, staff_id: int | None = None
+) -> CheckinResult:
+    """Check a confirmed registration in for one day of its event; idempotent and race-safe.
+
+    Raises CheckinRefused for a registration that is not confirmed or a day the event is not
+    held. Writes an audit entry only when a check-in was actually recorded.
+    """
+    message = refusal(registration)
+    if message is not None:
+        raise CheckinRefused(message)
+    if day not in registration.event.day_list:
+        raise CheckinRefused(_("The event is not held on that day."))
+    values = {
+        "registration_id": registration.id,
+        "day": day,
+        "checked_in_at": utcnow(),
+        "staff_id": staff_id,
+    }
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = RegistrationCheckin.__table__
+    statement = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["registration_id", "day"])
+        .returning(table.c.id)
+    )
+    # A skipped insert returns no row: the person was already checked in that day.
+    created = db.session.execute(statement).first() is not None
+    row = db.session.scalar(
+        db.select(RegistrationCheckin)
+        .where(
+            RegistrationCheckin.registration_id == registration.id,
+            RegistrationCheckin.day == day,
+        )
+        .execution_options(populate_existing=True)
+    )
+    assert row is not None
+    if created:
+        record(
+            "registration.checkin",
+            object_type="registration",
+            object_id=registration.id,
+            event_id=registration.event_id,
+            detail={"day": day.isoformat()},
+        )
+    return CheckinResult(row, created)
+
+
+def undo_check_in(registration: Registration, day: date) -> bool:
+    """Remove the check-in of one day (a mistake at the door). False if there was none."""
+    removed = db.session.execute(
+        delete(RegistrationCheckin)
+        .where(
+            RegistrationCheckin.registration_id == registration.id,
+            RegistrationCheckin.day == day,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if removed:
+        record(
+            "registration.checkin_undo",
+            object_type="registration",
+            object_id=registration.id,
+            event_id=registration.event_id,
+            detail={"day": day.isoformat()},
+        )
+    return bool(removed)
+
+
+# --- door mode ------------------------------------------------------------------------------------
+
+
+def search_registrations(event: Event, term: str) -> list[Registration]:
+    """Registrations of `event` whose name, badge name, organization or email contains `term`."""
+    term = term.strip()[:100]
+    if not term:
+        return []
+    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    like = f"%{escaped}%"
+    full_name = func.lower(Registration.given_name + " " + Registration.family_name)
+    return list(
+        db.session.scalars(
+            db.select(Registration)
+            .where(
+                Registration.event_id == event.id,
+                or_(
+                    full_name.like(like, escape="\\"),
+                    func.lower(Registration.family_name + " " + Registration.given_name).like(
+                        like, escape="\\"
+                    ),
+                    func.lower(Registration.badge_name).like(like, escape="\\"),
+                    func.lower(Registration.organization).like(like, escape="\\"),
+                    Registration.email_key.like(like, escape="\\"),
+                ),
+            )
+            .order_by(Registration.family_name, Registration.given_name, Registration.id)
+            .limit(SEARCH_LIMIT)
+        )
+    )
+
+
+def checkins_on(registration_ids: list[int], day: date) -> dict[int, RegistrationCheckin]:
+    """The check-ins of these registrations on `day`, by registration id."""
+    if not registration_ids:
+        return {}
+    rows = db.session.scalars(
+        db.select(RegistrationCheckin).where(
+            RegistrationCheckin.registration_id.in_(registration_ids),
+            RegistrationCheckin.day == day,
+        )
+    )
+    return {row.registration_id: row for row in rows}
+
+
+def counts_by_day(event: Event) -> dict[date, int]:
+    """How many people were checked in on each day of the event (confirmed registrations)."""
+    rows = db.session.execute(
+        db.select(RegistrationCheckin.day, func.count(RegistrationCheckin.id))
+        .join(Registration, Registration.id == RegistrationCheckin.registration_id)
+        .where(
+            Registration.event_id == event.id,
+            Registration.status == RegistrationStatus.CONFIRMED,
+        )
+        .group_by(RegistrationCheckin.day)
+    ).all()
+    found = {day: count for day, count in rows}
+    return {day: found.get(day, 0) for day in event.day_list}
+
+
+def confirmed_count(event: Event) -> int:
+    return db.session.scalar(
+        db.select(func.count(Registration.id)).where(
+            Registration.event_id == event.id,
+            Registration.status == RegistrationStatus.CONFIRMED,
+        )
+    ) or 0

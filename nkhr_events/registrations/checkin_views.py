@@ -1,0 +1,197 @@
+"""Check-in pages: the page a scanned QR code opens for staff, door mode with search, and the
+QR code image on the attendee's private page. Everything works without JavaScript."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from nkhr_events.accounts.roles import require_staff
+from nkhr_events.events.models import Event
+from nkhr_events.extensions import db
+from nkhr_events.registrations import checkin, links
+from nkhr_events.registrations.categories import CATEGORY_LABELS, Category
+from nkhr_events.registrations.manage import status_label
+from nkhr_events.registrations.models import Registration, RegistrationStatus
+
+bp = require_staff(Blueprint("checkin", __name__, url_prefix="/manage"))
+public_bp = Blueprint("checkin_public", __name__)
+
+
+def _day_label(day: date) -> str:
+    return format_date(day, "full")
+
+
+def _time_at_event(value: datetime, event: Event) -> str:
+    """A check-in time as the clock at the venue showed it, e.g. 09:12."""
+    return value.astimezone(event.zone).strftime("%H:%M")
+
+
+def _helpers(event: Event) -> dict[str, Any]:
+    return {
+        "day_label": _day_label,
+        "local_time": lambda value: _time_at_event(value, event),
+        "status_label": status_label,
+        "category_label": lambda value: CATEGORY_LABELS[Category(value)],
+        "statuses": RegistrationStatus,
+    }
+
+
+def _registration_or_404(reference: str) -> Registration:
+    found = checkin.registration_for_reference(reference)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _apply(registration: Registration, action: str, day: date | None) -> None:
+    """Check in or undo for one day, commit, and say what happened."""
+    name = registration.badge_name or registration.full_name
+    if day is None:
+        flash(_("Choose a day of the event."), "error")
+        return
+    if action == "checkin":
+        try:
+            result = checkin.check_in(registration, day, staff_id=current_user.id)
+        except checkin.CheckinRefused as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return
+        db.session.commit()
+        if result.created:
+            flash(
+                _("%(name)s is checked in for %(day)s.", name=name, day=_day_label(day)),
+                "success",
+            )
+        else:
+            flash(
+                _(
+                    "%(name)s was already checked in for %(day)s at %(time)s.",
+                    name=name,
+                    day=_day_label(day),
+                    time=_time_at_event(result.checkin.checked_in_at, registration.event),
+                ),
+                "info",
+            )
+    elif action == "undo":
+        removed = checkin.undo_check_in(registration, day)
+        db.session.commit()
+        if removed:
+            flash(
+                _("Check-in of %(name)s for %(day)s undone.", name=name, day=_day_label(day)),
+                "success",
+            )
+        else:
+            flash(_("%(name)s was not checked in for that day.", name=name), "info")
+    else:
+        abort(400)
+
+
+@bp.get("/checkin/<reference>")
+def page(reference: str) -> str:
+    """What a scanned QR code opens: who this is, their needs, and one button to check in."""
+    registration = _registration_or_404(reference)
+    event = registration.event
+    today = checkin.checkin_day(event)
+    return render_template(
+        "checkin/page.html",
+        registration=registration,
+        event=event,
+        reference=reference,
+        today=today,
+        checkins=checkin.checkins_of(registration),
+        refusal=checkin.refusal(registration),
+        **_helpers(event),
+    )
+
+
+@bp.post("/checkin/<reference>")
+def act(reference: str) -> Response:
+    """Check in (or undo) the scanned registration for the day in the form."""
+    registration = _registration_or_404(reference)
+    day = checkin.parse_day(registration.event, request.form.get("day"))
+    _apply(registration, request.form.get("action", ""), day)
+    return redirect(url_for(".page", reference=reference), code=303)
+
+
+def _door_day(event: Event, value: str | None) -> date | None:
+    """The day door mode works on: the one asked for, else today, else the first day."""
+    day = checkin.parse_day(event, value) or checkin.checkin_day(event)
+    if day is None and event.day_list:
+        day = event.day_list[0]
+    return day
+
+
+@bp.get("/events/<int:event_id>/door")
+def door(event_id: int) -> str:
+    """Door mode: find a person by name, organization or email and check them in."""
+    event = db.get_or_404(Event, event_id)
+    day = _door_day(event, request.args.get("day"))
+    term = request.args.get("q", "").strip()[:100]
+    found = checkin.search_registrations(event, term)
+    return render_template(
+        "checkin/door.html",
+        event=event,
+        day=day,
+        today=checkin.checkin_day(event),
+        term=term,
+        found=found,
+        checked=checkin.checkins_on([r.id for r in found], day) if day else {},
+        counts=checkin.counts_by_day(event),
+        confirmed=checkin.confirmed_count(event),
+        refusal=checkin.refusal,
+        **_helpers(event),
+    )
+
+
+@bp.post("/events/<int:event_id>/door")
+def door_act(event_id: int) -> Response:
+    """Check in or undo one person from the door list, then return to the same search."""
+    event = db.get_or_404(Event, event_id)
+    raw_id = request.form.get("registration_id", "")
+    registration = db.session.get(Registration, int(raw_id)) if raw_id.isdigit() else None
+    if registration is None or registration.event_id != event.id:
+        abort(404)
+    day = checkin.parse_day(event, request.form.get("day"))
+    _apply(registration, request.form.get("action", ""), day)
+    return redirect(
+        url_for(
+            ".door",
+            event_id=event.id,
+            day=day.isoformat() if day else None,
+            q=request.form.get("q", "")[:100] or None,
+        ),
+        code=303,
+    )
+
+
+@public_bp.get("/registration/<token>/checkin.svg")
+def qr_svg(token: str) -> Response:
+    """The check-in QR code of a confirmed registration, drawn by this server (no third party)."""
+    registration = links.registration_for_token(token)
+    if registration is None or registration.status != RegistrationStatus.CONFIRMED:
+        abort(404)
+    image = checkin.qr_svg(registration)
+    db.session.commit()  # the check-in salt, if this was its first use
+    response = make_response(image)
+    response.headers["Content-Type"] = "image/svg+xml"
+    response.headers["Content-Disposition"] = 'inline; filename="checkin.svg"'
+    response.headers["Cache-Control"] = "no-store"
+    # Opened on its own, the image may run nothing and load nothing.
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response
