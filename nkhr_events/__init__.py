@@ -52,21 +52,26 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     web.init_app(app)
 
     from nkhr_events.accounts import views as accounts_views
+    from nkhr_events.audit import views as audit_views
     from nkhr_events.events import manage as events_manage
     from nkhr_events.events import views as events_views
     from nkhr_events.inquiries import views as inquiries_views
     from nkhr_events.outbox import manage as outbox_manage
+    from nkhr_events.registrations import checkin_views
     from nkhr_events.registrations import manage as registrations_manage
     from nkhr_events.registrations import views as registrations_views
 
     app.register_blueprint(events_views.bp)
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(accounts_views.manage_bp)
+    app.register_blueprint(audit_views.bp)
     app.register_blueprint(events_manage.bp)
     app.register_blueprint(inquiries_views.bp)
     app.register_blueprint(outbox_manage.bp)
     app.register_blueprint(registrations_views.bp)
     app.register_blueprint(registrations_manage.bp)
+    app.register_blueprint(checkin_views.bp)
+    app.register_blueprint(checkin_views.public_bp)
 
     from nkhr_events import cli
     from nkhr_events.outbox import cli as outbox_cli

@@ -207,7 +207,9 @@ def _pattern(msgid: str) -> re.Pattern[str]:
     """The English message as it would appear on a page, its placeholders filled with anything."""
     parts = re.split(f"{PERCENT_PLACEHOLDER.pattern}|{BRACE_PLACEHOLDER.pattern}", msgid)
     literals = [p for i, p in enumerate(parts) if i % 3 == 0]
-    return re.compile(".+?".join(re.escape(" ".join(p.split())) for p in literals))
+    # Whitespace is collapsed as in the page's text nodes, but kept: "%(a)s at %(b)s" must not
+    # match every "Kathmandu".
+    return re.compile(".+?".join(re.escape(re.sub(r"\s+", " ", p)) for p in literals))
 
 
 def english_leaks(html: str, catalog: Catalog) -> list[str]:
@@ -250,7 +252,10 @@ PUBLIC_PAGES = [
     "/", "/history", "/participate", "/privacy", "/contact", "/registration/lost-link",
     "/sign-in", "/no-such-page",
 ]
-STAFF_PAGES = ["/manage/", "/manage/staff", "/manage/events/new", "/manage/outbox/"]
+STAFF_PAGES = [
+    "/manage/", "/manage/staff", "/manage/staff/new", "/manage/events/new", "/manage/outbox/",
+    "/manage/audit/",
+]
 
 
 def test_pages_in_korean_show_no_english_text_from_the_catalogue(
@@ -266,7 +271,9 @@ def test_pages_in_korean_show_no_english_text_from_the_catalogue(
     ]
     staff = [
         *STAFF_PAGES,
-        *(f"/manage/events/{event_id}/{page}" for page in ("edit", "registrations", "categories")),
+        f"/manage/events/{event_id}",
+        *(f"/manage/events/{event_id}/{page}"
+          for page in ("edit", "registrations", "categories", "door")),
     ]
     leaks = {}
     for path in [*public, "sign in", *staff]:

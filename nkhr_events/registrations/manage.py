@@ -1,84 +1,66 @@
-"""Staff pages for registrations: the review list, decisions one by one and in bulk, and the
-per-event category settings."""
+"""Staff pages for registrations: the event dashboard, the roster (filters, exports, printouts,
+a message to a filtered group), a person's page and edit, decisions one by one and in bulk, and
+the per-event category settings."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from datetime import date
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask import Response as StreamedResponse
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from nkhr_events.accounts.roles import require_staff
+from nkhr_events.audit.services import record
+from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxMessage
-from nkhr_events.registrations import services
+from nkhr_events.registrations import exports, forms, services
 from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
+from nkhr_events.registrations.dashboard import event_dashboard
+from nkhr_events.registrations.exports import status_text as status_label
 from nkhr_events.registrations.models import Registration, RegistrationStatus
+from nkhr_events.registrations.roster import (
+    PAGE_SIZE,
+    GroupMessage,
+    RosterFilters,
+    count_selected,
+    record_view,
+    roster_query,
+    save_internal_notes,
+    send_group_message,
+    staff_update_details,
+    status_history,
+)
 from nkhr_events.registrations.seats import seats_taken
+from nkhr_events.web import country_choices
 
 bp = require_staff(Blueprint("registrations_manage", __name__, url_prefix="/manage"))
 
-PAGE_SIZE = 50
 
-
-def status_label(status: str) -> str:
-    labels = {
-        "pending": _("Awaiting review"),
-        "confirmed": _("Confirmed"),
-        "waitlisted": _("Waitlisted"),
-        "cancelled": _("Cancelled"),
-        "rejected": _("Rejected"),
-    }
-    return labels.get(status, status)
-
-
-@bp.get("/events/<int:event_id>/registrations")
-def registrations(event_id: int) -> str:
-    """Registrations of one event, filtered by status, category and a search term."""
+@bp.get("/events/<int:event_id>")
+def dashboard(event_id: int) -> str:
+    """An event at a glance: seats, statuses by category, reviews waiting, check-ins, activity."""
     event = db.get_or_404(Event, event_id)
-    status = request.args.get("status", "")
-    category = request.args.get("category", "")
-    term = request.args.get("q", "").strip()[:100]
-    query = db.select(Registration).where(Registration.event_id == event.id)
-    if status in {s.value for s in RegistrationStatus}:
-        query = query.where(Registration.status == status)
-    if category in {c.value for c in Category}:
-        query = query.where(Registration.category == category)
-    if term:
-        like = f"%{term.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(Registration.given_name).like(like),
-                func.lower(Registration.family_name).like(like),
-                Registration.email_key.like(like),
-                func.lower(Registration.organization).like(like),
-            )
-        )
-    order = (
-        (Registration.waitlisted_at, Registration.id)
-        if status == RegistrationStatus.WAITLISTED
-        else (Registration.created_at, Registration.id)
-    )
-    page = db.paginate(query.order_by(*order), per_page=PAGE_SIZE, error_out=False)
-    counts = dict(
-        db.session.execute(
-            db.select(Registration.status, func.count(Registration.id))
-            .where(Registration.event_id == event.id)
-            .group_by(Registration.status)
-        ).all()
-    )
     return render_template(
-        "registrations/manage_list.html",
+        "registrations/manage_dashboard.html",
         event=event,
-        page=page,
-        counts=counts,
-        taken=seats_taken(event.id),
-        status=status,
-        category=category,
-        term=term,
+        board=event_dashboard(event),
         statuses=RegistrationStatus,
         status_label=status_label,
         categories=Category,
@@ -86,8 +68,163 @@ def registrations(event_id: int) -> str:
     )
 
 
+def _filters(event: Event) -> RosterFilters:
+    return RosterFilters.from_args(request.values, event)
+
+
+@bp.get("/events/<int:event_id>/registrations")
+def registrations(event_id: int) -> str:
+    """The roster: filtered, searched, sorted and paged through GET parameters. Audited."""
+    event = db.get_or_404(Event, event_id)
+    filters = _filters(event)
+    page = db.paginate(roster_query(event, filters), per_page=PAGE_SIZE, error_out=False)
+    counts = dict(
+        db.session.execute(
+            db.select(Registration.status, func.count(Registration.id))
+            .where(Registration.event_id == event.id)
+            .group_by(Registration.status)
+        ).all()
+    )
+    countries = db.session.scalars(
+        db.select(Registration.country)
+        .where(Registration.event_id == event.id, Registration.country != "")
+        .distinct()
+        .order_by(Registration.country)
+    ).all()
+    record_view(event, filters)
+    db.session.commit()
+    return render_template(
+        "registrations/manage_list.html",
+        event=event,
+        page=page,
+        counts=counts,
+        taken=seats_taken(event.id),
+        filters=filters,
+        status=filters.status,
+        countries=countries,
+        statuses=RegistrationStatus,
+        status_label=status_label,
+        categories=Category,
+        category_labels=CATEGORY_LABELS,
+        columns=exports.COLUMNS,
+        default_columns=exports.DEFAULT_COLUMNS,
+    )
+
+
+@bp.get("/events/<int:event_id>/registrations/export")
+def export(event_id: int) -> Response:
+    """The filtered roster as CSV or XLSX with the ticked columns, streamed. Audited."""
+    event = db.get_or_404(Event, event_id)
+    filters = _filters(event)
+    kind = request.args.get("format", "csv")
+    if kind not in {"csv", "xlsx"}:
+        abort(400)
+    columns = exports.chosen_columns(request.args.getlist("columns"))
+    record(
+        "roster.export",
+        object_type="event",
+        object_id=event.id,
+        event_id=event.id,
+        detail={"filters": filters.audit(), "columns": [c.key for c in columns], "format": kind},
+    )
+    db.session.commit()
+    filename = exports.export_filename(event, kind, utcnow().date())
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if kind == "csv":
+        body = exports.stream_csv(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            event.id,
+            filters,
+            columns,
+            str(get_locale() or "en"),
+        )
+        return StreamedResponse(body, mimetype="text/csv; charset=utf-8", headers=disposition)
+    spool = exports.xlsx_file(exports.header(columns), exports.rows(event, filters, columns))
+    return StreamedResponse(
+        exports.file_chunks(spool),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers=disposition,
+        direct_passthrough=True,
+    )
+
+
+def _day(event: Event) -> date | None:
+    value = request.args.get("day", "")
+    return next((d for d in event.day_list if d.isoformat() == value), None)
+
+
+def _printable(event_id: int, template: str, kind: str) -> str:
+    event = db.get_or_404(Event, event_id)
+    day = _day(event)
+    people = exports.confirmed_attendees(event, day)
+    record(
+        "roster.print",
+        object_type="event",
+        object_id=event.id,
+        event_id=event.id,
+        detail={"kind": kind, "day": day.isoformat() if day else None, "count": len(people)},
+    )
+    db.session.commit()
+    return render_template(
+        template,
+        event=event,
+        day=day,
+        people=people,
+        category_labels=CATEGORY_LABELS,
+        categories=Category,
+    )
+
+
+@bp.get("/events/<int:event_id>/badges")
+def badges(event_id: int) -> str:
+    """Printable badges of confirmed registrations, optionally of one day."""
+    return _printable(event_id, "roster/badges.html", "badges")
+
+
+@bp.get("/events/<int:event_id>/sign-in-sheet")
+def sign_in_sheet(event_id: int) -> str:
+    """A printable sign-in sheet of confirmed registrations, optionally of one day."""
+    return _printable(event_id, "roster/sign_in_sheet.html", "sign_in_sheet")
+
+
+@bp.route("/events/<int:event_id>/registrations/message", methods=["GET", "POST"])
+def message(event_id: int) -> Response | str:
+    """Write to everyone the filters select: write, confirm (with the count), send. Audited."""
+    event = db.get_or_404(Event, event_id)
+    filters = _filters(event)
+    text = GroupMessage.from_form(request.form)
+    errors: dict[str, str] = {}
+    step = request.form.get("step", "write") if request.method == "POST" else "write"
+    if step in {"confirm", "send"}:
+        errors = text.errors()
+        if errors:
+            step = "write"
+    if step == "send":
+        sent = send_group_message(event, filters, text)
+        db.session.commit()
+        flash(
+            ngettext(
+                "The message is queued for %(num)d person.",
+                "The message is queued for %(num)d people.",
+                sent,
+            ),
+            "success",
+        )
+        return redirect(url_for(".registrations", event_id=event.id, **filters.params()), code=303)
+    return render_template(
+        "roster/message.html",
+        event=event,
+        filters=filters,
+        text=text,
+        errors=errors,
+        step=step,
+        count=count_selected(event, filters),
+    )
+
+
 @bp.get("/registrations/<int:registration_id>")
 def registration(registration_id: int) -> str:
+    """A person's page: what they entered, notes, status history and every email sent."""
     found = db.get_or_404(Registration, registration_id)
     emails = db.session.scalars(
         db.select(OutboxMessage)
@@ -98,11 +235,48 @@ def registration(registration_id: int) -> str:
         "registrations/manage_one.html",
         registration=found,
         emails=emails,
+        history=status_history(found),
         event=found.event,
         status_label=status_label,
         statuses=RegistrationStatus,
         category_label=CATEGORY_LABELS[Category(found.category)],
         questions=QUESTIONS[Category(found.category)],
+    )
+
+
+@bp.post("/registrations/<int:registration_id>/notes")
+def notes(registration_id: int) -> Response:
+    """Save the internal notes (staff only; never shown to the person)."""
+    found = db.get_or_404(Registration, registration_id)
+    save_internal_notes(found, request.form.get("internal_notes", "")[:10000])
+    db.session.commit()
+    flash(_("The notes are saved."), "success")
+    return redirect(url_for(".registration", registration_id=found.id), code=303)
+
+
+@bp.route("/registrations/<int:registration_id>/edit", methods=["GET", "POST"])
+def edit(registration_id: int) -> Response | str:
+    """Staff change the details an attendee may change; the attendee is emailed a summary."""
+    found = db.get_or_404(Registration, registration_id)
+    form = forms.details_form(
+        found.event, obj=found, days=[d.isoformat() for d in found.day_list]
+    )
+    form.country.choices = [
+        SelectChoice("", _("Choose…")),
+        *(SelectChoice(code, name) for code, name in country_choices()),
+    ]
+    if form.validate_on_submit():
+        try:
+            staff_update_details(found, forms.details_input(form))
+        except DomainError as error:
+            db.session.rollback()
+            forms.show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The changes are saved and the person was emailed a summary."), "success")
+            return redirect(url_for(".registration", registration_id=found.id), code=303)
+    return render_template(
+        "registrations/manage_edit.html", registration=found, event=found.event, form=form
     )
 
 
@@ -194,10 +368,8 @@ def bulk(event_id: int) -> Response:
             ),
             "info",
         )
-    return redirect(
-        url_for(".registrations", event_id=event.id, status=request.form.get("status", "")),
-        code=303,
-    )
+    filters = _filters(event)
+    return redirect(url_for(".registrations", event_id=event.id, **filters.params()), code=303)
 
 
 @bp.route("/events/<int:event_id>/categories", methods=["GET", "POST"])

@@ -12,7 +12,9 @@ from flask import current_app
 
 from nkhr_events.outbox.ics import calendar_attachment as event_calendar_attachment
 from nkhr_events.outbox.services import Attachment, enqueue_email
+from nkhr_events.registrations import checkin
 from nkhr_events.registrations.categories import category_label
+from nkhr_events.registrations.links import issue_manage_token
 from nkhr_events.registrations.models import Registration, RegistrationStatus
 
 
@@ -38,14 +40,17 @@ def calendar_attachment(registration: Registration, method: str) -> Attachment:
     )
 
 
+def checkin_attachment(registration: Registration) -> Attachment:
+    """The QR code the door staff scan, carrying the check-in URL (not the manage link)."""
+    return Attachment("checkin.png", "image/png", checkin.qr_png(registration))
+
+
 def _send(
     registration: Registration,
     template: str,
     calendar: str | None = None,
     **extra: Any,
 ) -> None:
-    from nkhr_events.registrations.services import issue_manage_token
-
     token = issue_manage_token(registration)
     context = {
         "registration": registration,
@@ -55,6 +60,8 @@ def _send(
         **extra,
     }
     attachments = [calendar_attachment(registration, calendar)] if calendar else []
+    if template == "registration_confirmed":
+        attachments.append(checkin_attachment(registration))
     enqueue_email(
         to=registration.email,
         template=template,
@@ -115,5 +122,5 @@ def lost_link(registration: Registration) -> None:
     _send(registration, "registration_link")
 
 
-def details_changed(registration: Registration) -> None:
-    _send(registration, "registration_changed")
+def details_changed(registration: Registration, by_staff: bool = False) -> None:
+    _send(registration, "registration_changed", by_staff=by_staff)

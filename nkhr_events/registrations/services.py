@@ -7,14 +7,20 @@ commits once.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
+from nkhr_events.audit.services import (
+    ATTENDEE,
+    SYSTEM,
+    changed_since,
+    column_values,
+    record,
+    status_detail,
+)
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
@@ -29,7 +35,6 @@ from nkhr_events.registrations.categories import (
 from nkhr_events.registrations.models import (
     ACTIVE_STATUSES,
     EventCategory,
-    ManageToken,
     Registration,
     RegistrationDay,
     RegistrationStatus,
@@ -41,8 +46,6 @@ from nkhr_events.registrations.seats import (
     seats_taken,
 )
 
-#: How long after an event's last day its manage links keep working.
-TOKEN_LIFETIME_AFTER_EVENT = timedelta(days=180)
 INTERPRETATION_CHOICES = ("none", "ko_to_en", "en_to_ko")
 
 
@@ -136,7 +139,9 @@ def save_category_settings(event: Event, values: dict[str, dict[str, object]]) -
         if row.id is None:
             db.session.add(row)
     db.session.flush()
-    promote_from_waitlist(event, category_settings(event), notify.promoted)
+    record("event.categories", object_type="event", object_id=event.id, event_id=event.id,
+           detail={"categories": values})
+    _refill(event)
 
 
 def _check_input(event: Event, data: RegistrationInput) -> None:
@@ -227,6 +232,9 @@ def register_attendee(
     )
     db.session.add(registration)
     db.session.flush()
+    record("registration.create", object_type="registration", object_id=registration.id,
+           event_id=event.id, actor=ATTENDEE,
+           detail={"status": str(status), "category": category.value})
     notify.outcome(registration)
     return RegistrationResult(registration, created=True)
 
@@ -246,7 +254,12 @@ def _set_status(registration: Registration, status: RegistrationStatus) -> None:
 
 
 def _refill(event: Event, exclude: frozenset[int] = frozenset()) -> list[Registration]:
-    return promote_from_waitlist(event, category_settings(event), notify.promoted, exclude)
+    promoted = promote_from_waitlist(event, category_settings(event), notify.promoted, exclude)
+    for moved in promoted:
+        record("registration.promote", object_type="registration", object_id=moved.id,
+               event_id=event.id, actor=SYSTEM,
+               detail=status_detail(RegistrationStatus.WAITLISTED, moved.status))
+    return promoted
 
 
 def cancel_registration(registration: Registration) -> list[Registration]:
@@ -256,6 +269,9 @@ def cancel_registration(registration: Registration) -> list[Registration]:
         raise DomainError(_("This registration is already cancelled."))
     had_seat = registration.holds_seat
     was_confirmed = registration.status == RegistrationStatus.CONFIRMED
+    record("registration.cancel", object_type="registration", object_id=registration.id,
+           event_id=registration.event_id, actor=ATTENDEE,
+           detail=status_detail(registration.status, RegistrationStatus.CANCELLED))
     _set_status(registration, RegistrationStatus.CANCELLED)
     registration.sequence += 1
     db.session.flush()
@@ -268,6 +284,9 @@ def approve_registration(registration: Registration) -> None:
     registration = _locked(registration)
     if registration.status != RegistrationStatus.PENDING:
         raise DomainError(_("Only registrations awaiting review can be approved."))
+    record("registration.approve", object_type="registration", object_id=registration.id,
+           event_id=registration.event_id,
+           detail=status_detail(registration.status, RegistrationStatus.CONFIRMED))
     _set_status(registration, RegistrationStatus.CONFIRMED)
     registration.decision_reason = None
     db.session.flush()
@@ -281,6 +300,9 @@ def reject_registration(registration: Registration, reason: str = "") -> list[Re
         raise DomainError(_("This registration is no longer active."))
     had_seat = registration.holds_seat
     was_confirmed = registration.status == RegistrationStatus.CONFIRMED
+    record("registration.reject", object_type="registration", object_id=registration.id,
+           event_id=registration.event_id,
+           detail=status_detail(registration.status, RegistrationStatus.REJECTED))
     _set_status(registration, RegistrationStatus.REJECTED)
     registration.decision_reason = reason.strip() or None
     registration.sequence += 1
@@ -294,6 +316,9 @@ def move_to_waitlist(registration: Registration) -> list[Registration]:
     registration = _locked(registration)
     if not registration.holds_seat:
         raise DomainError(_("Only registrations holding a seat can be moved to the waitlist."))
+    record("registration.waitlist", object_type="registration", object_id=registration.id,
+           event_id=registration.event_id,
+           detail=status_detail(registration.status, RegistrationStatus.WAITLISTED))
     _set_status(registration, RegistrationStatus.WAITLISTED)
     db.session.flush()
     notify.waitlisted_by_staff(registration)
@@ -346,37 +371,6 @@ def status_counts_by_event(event_ids: list[int]) -> dict[int, dict[str, int]]:
     return counts
 
 
-# --- the private manage link -------------------------------------------------------------
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def issue_manage_token(registration: Registration) -> str:
-    """A new private link token (256 bits); only its hash is stored."""
-    token = secrets.token_urlsafe(32)
-    last_day = registration.event.end_date
-    expires = datetime.combine(last_day, time.max, tzinfo=UTC) + TOKEN_LIFETIME_AFTER_EVENT
-    db.session.add(
-        ManageToken(registration=registration, token_hash=_token_hash(token), expires_at=expires)
-    )
-    db.session.flush()
-    return token
-
-
-def registration_for_token(token: str, now: datetime | None = None) -> Registration | None:
-    """The registration a link token opens, or None for an unknown or expired token."""
-    if not token or len(token) > 100:
-        return None
-    found = db.session.scalar(
-        db.select(ManageToken).where(ManageToken.token_hash == _token_hash(token))
-    )
-    if found is None or found.expires_at <= (now or utcnow()):
-        return None
-    return found.registration
-
-
 def send_lost_links(address: str) -> int:
     """Email fresh links for every active registration of an address in events not yet over.
 
@@ -419,8 +413,13 @@ class DetailsInput:
     photo_consent: bool
 
 
-def update_details(registration: Registration, data: DetailsInput) -> None:
-    """Change the details that need no new review; raises DomainError on bad values."""
+def update_details(
+    registration: Registration, data: DetailsInput, *, by_staff: bool = False
+) -> None:
+    """Change the details that need no new review; raises DomainError on bad values.
+
+    The attendee is emailed a summary either way; a staff edit is recorded by the caller.
+    """
     if registration.status not in ACTIVE_STATUSES:
         raise DomainError(_("A cancelled registration cannot be changed."))
     held = set(registration.event.day_list)
@@ -428,6 +427,7 @@ def update_details(registration: Registration, data: DetailsInput) -> None:
         raise DomainError(_("Choose days on which the event is held."), "days")
     if data.interpretation not in INTERPRETATION_CHOICES:
         raise DomainError(_("Choose an interpretation option."), "interpretation")
+    before = column_values(registration)
     registration.given_name = data.given_name.strip()
     registration.family_name = data.family_name.strip()
     registration.badge_name = data.badge_name.strip() or registration.full_name
@@ -443,5 +443,9 @@ def update_details(registration: Registration, data: DetailsInput) -> None:
     registration.dietary_needs = data.dietary_needs.strip()
     registration.publish_name = data.publish_name
     registration.photo_consent = data.photo_consent
+    if not by_staff:
+        record("registration.update", object_type="registration", object_id=registration.id,
+               event_id=registration.event_id, actor=ATTENDEE,
+               detail={"fields": changed_since(before, registration)})
     db.session.flush()
-    notify.details_changed(registration)
+    notify.details_changed(registration, by_staff=by_staff)

@@ -21,7 +21,7 @@ from nkhr_events.errors import DomainError
 from nkhr_events.events import services as event_services
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db, limiter
-from nkhr_events.registrations import forms, notify, services
+from nkhr_events.registrations import forms, links, notify, services
 from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
 from nkhr_events.registrations.models import ACTIVE_STATUSES, Registration, RegistrationStatus
 from nkhr_events.web import country_choices, current_language
@@ -134,7 +134,7 @@ def sent(slug: str) -> str:
 
 
 def _registration_or_404(token: str) -> Registration:
-    registration = services.registration_for_token(token)
+    registration = links.registration_for_token(token)
     if registration is None:
         abort(404)
     return registration

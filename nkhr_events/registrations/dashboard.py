@@ -1,0 +1,85 @@
+"""The figures of one event's dashboard: seats, counts by status and category, reviews waiting,
+check-ins per day and recent activity. A handful of grouped queries, whatever the roster size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func
+
+from nkhr_events.audit.models import AuditEntry
+from nkhr_events.events.models import Event
+from nkhr_events.extensions import db
+from nkhr_events.registrations.models import (
+    Registration,
+    RegistrationCheckin,
+    RegistrationStatus,
+)
+from nkhr_events.registrations.seats import seats_taken
+
+RECENT_ACTIVITY = 20
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    taken: int
+    capacity: int | None
+    #: counts[category][status]; only categories with registrations appear.
+    counts: dict[str, dict[str, int]]
+    status_totals: dict[str, int]
+    checkins: list[tuple[date, int]]
+    activity: list[AuditEntry]
+
+    @property
+    def left(self) -> int | None:
+        return None if self.capacity is None else max(self.capacity - self.taken, 0)
+
+    @property
+    def waitlisted(self) -> int:
+        return self.status_totals.get(RegistrationStatus.WAITLISTED, 0)
+
+    @property
+    def pending(self) -> int:
+        return self.status_totals.get(RegistrationStatus.PENDING, 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.status_totals.values())
+
+
+def event_dashboard(event: Event) -> Dashboard:
+    counts: dict[str, dict[str, int]] = {}
+    totals: dict[str, int] = {}
+    rows = db.session.execute(
+        db.select(Registration.category, Registration.status, func.count(Registration.id))
+        .where(Registration.event_id == event.id)
+        .group_by(Registration.category, Registration.status)
+    )
+    for category, status, count in rows:
+        counts.setdefault(category, {})[status] = count
+        totals[status] = totals.get(status, 0) + count
+    per_day = dict(
+        db.session.execute(
+            db.select(RegistrationCheckin.day, func.count(RegistrationCheckin.id))
+            .join(Registration, Registration.id == RegistrationCheckin.registration_id)
+            .where(Registration.event_id == event.id)
+            .group_by(RegistrationCheckin.day)
+        ).all()
+    )
+    activity = list(
+        db.session.scalars(
+            db.select(AuditEntry)
+            .where(AuditEntry.event_id == event.id)
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(RECENT_ACTIVITY)
+        )
+    )
+    return Dashboard(
+        taken=seats_taken(event.id)[None],
+        capacity=event.capacity,
+        counts=counts,
+        status_totals=totals,
+        checkins=[(day, per_day.get(day, 0)) for day in event.day_list],
+        activity=activity,
+    )

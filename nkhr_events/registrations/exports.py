@@ -1,0 +1,257 @@
+"""Roster exports: CSV and XLSX of the filtered registrations, with the columns an organizer
+ticks, and the people on badges and sign-in sheets.
+
+Exports are streamed: rows are read in chunks from a server-side cursor and written out as they
+come, so memory stays flat at tens of thousands of rows. Every cell that a spreadsheet would
+read as a formula is neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from tempfile import SpooledTemporaryFile
+from typing import IO
+
+from flask import Flask
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+from openpyxl import Workbook
+
+from nkhr_events.events.models import Event
+from nkhr_events.extensions import db
+from nkhr_events.registrations.categories import QUESTIONS, Category, category_label
+from nkhr_events.registrations.models import (
+    Registration,
+    RegistrationCheckin,
+    RegistrationDay,
+    RegistrationStatus,
+)
+from nkhr_events.registrations.roster import RosterFilters, iterate_selected
+
+#: Characters that make a spreadsheet read a cell as a formula (or hide one behind a tab).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Control characters an XLSX file cannot hold (openpyxl refuses them).
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: Keep up to this much of a spreadsheet in memory before it spills to disk.
+SPOOL_LIMIT = 8 * 1024 * 1024
+CSV_FLUSH_AT = 64 * 1024
+
+
+@dataclass
+class RowExtras:
+    """What one chunk of rows needs beyond the registration itself (one query each)."""
+
+    days: dict[int, list[date]] = field(default_factory=dict)
+    checkins: dict[int, list[date]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: LazyString
+    value: Callable[[Registration, RowExtras], str]
+    #: Health data: exported only when an organizer ticks it.
+    sensitive: bool = False
+
+
+def _yes_no(value: bool) -> str:
+    return _("yes") if value else _("no")
+
+
+def _dates(values: list[date]) -> str:
+    return "; ".join(d.isoformat() for d in values)
+
+
+def _answers(registration: Registration) -> str:
+    try:
+        questions = QUESTIONS[Category(registration.category)]
+    except ValueError:
+        questions = ()
+    labels = {q.key: str(q.label) for q in questions} | {"extra": _("Additional answer")}
+    return "; ".join(
+        f"{labels.get(key, key)}: {value}" for key, value in (registration.answers or {}).items()
+    )
+
+
+def status_text(status: str) -> str:
+    labels = {
+        RegistrationStatus.PENDING: _("Awaiting review"),
+        RegistrationStatus.CONFIRMED: _("Confirmed"),
+        RegistrationStatus.WAITLISTED: _("Waitlisted"),
+        RegistrationStatus.CANCELLED: _("Cancelled"),
+        RegistrationStatus.REJECTED: _("Rejected"),
+    }
+    return labels.get(status, status)  # type: ignore[call-overload]
+
+
+COLUMNS: dict[str, Column] = {
+    c.key: c
+    for c in (
+        Column("name", _l("Name"), lambda r, x: r.full_name),
+        Column("given_name", _l("Given name"), lambda r, x: r.given_name),
+        Column("family_name", _l("Family name"), lambda r, x: r.family_name),
+        Column("badge_name", _l("Name for the badge"), lambda r, x: r.badge_name),
+        Column("email", _l("Email"), lambda r, x: r.email),
+        Column("organization", _l("Organization"), lambda r, x: r.organization),
+        Column("position", _l("Position"), lambda r, x: r.position),
+        Column("country", _l("Country"), lambda r, x: r.country),
+        Column("language", _l("Language"), lambda r, x: r.language),
+        Column("category", _l("Category"), lambda r, x: category_label(r.category)),
+        Column("status", _l("Status"), lambda r, x: status_text(r.status)),
+        Column("days", _l("Days"), lambda r, x: _dates(x.days.get(r.id, []))),
+        Column("interpretation", _l("Interpretation"), lambda r, x: r.interpretation),
+        Column("answers", _l("Category answers"), lambda r, x: _answers(r)),
+        Column("publish_name", _l("Participant list"), lambda r, x: _yes_no(r.publish_name)),
+        Column("photo_consent", _l("Photos and video"), lambda r, x: _yes_no(r.photo_consent)),
+        Column(
+            "registered",
+            _l("Registered (UTC)"),
+            lambda r, x: r.created_at.strftime("%Y-%m-%d %H:%M"),
+        ),
+        Column("checked_in", _l("Checked in"), lambda r, x: _dates(x.checkins.get(r.id, []))),
+        Column(
+            "accessibility_needs",
+            _l("Accessibility needs"),
+            lambda r, x: r.accessibility_needs,
+            sensitive=True,
+        ),
+        Column("dietary_needs", _l("Dietary needs"), lambda r, x: r.dietary_needs, sensitive=True),
+    )
+}
+DEFAULT_COLUMNS = ("name", "email", "organization", "category", "status", "days")
+
+
+def chosen_columns(keys: Iterable[str]) -> list[Column]:
+    """The ticked columns in their list order; the defaults when none is ticked. Needs columns
+    come only from an explicit tick: they are never among the defaults."""
+    wanted = set(keys) & COLUMNS.keys()
+    if not wanted:
+        wanted = set(DEFAULT_COLUMNS)
+    return [column for key, column in COLUMNS.items() if key in wanted]
+
+
+def neutralise(text: str) -> str:
+    """A cell a spreadsheet would evaluate becomes plain text: prefix it with a quote."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def _extras(registrations: list[Registration], columns: list[Column]) -> RowExtras:
+    extras = RowExtras()
+    ids = [r.id for r in registrations]
+    keys = {c.key for c in columns}
+    if "days" in keys:
+        for registration_id, day in db.session.execute(
+            db.select(RegistrationDay.registration_id, RegistrationDay.day)
+            .where(RegistrationDay.registration_id.in_(ids))
+            .order_by(RegistrationDay.day)
+        ):
+            extras.days.setdefault(registration_id, []).append(day)
+    if "checked_in" in keys:
+        for registration_id, day in db.session.execute(
+            db.select(RegistrationCheckin.registration_id, RegistrationCheckin.day)
+            .where(RegistrationCheckin.registration_id.in_(ids))
+            .order_by(RegistrationCheckin.day)
+        ):
+            extras.checkins.setdefault(registration_id, []).append(day)
+    return extras
+
+
+def header(columns: list[Column]) -> list[str]:
+    return [neutralise(str(column.label)) for column in columns]
+
+
+def rows(event: Event, filters: RosterFilters, columns: list[Column]) -> Iterator[list[str]]:
+    """The selected registrations as rows of neutralised text, read chunk by chunk."""
+    for chunk in iterate_selected(event, filters):
+        extras = _extras(chunk, columns)
+        for registration in chunk:
+            yield [neutralise(column.value(registration, extras) or "") for column in columns]
+
+
+def csv_chunks(head: list[str], body: Iterable[list[str]]) -> Iterator[bytes]:
+    """CSV in UTF-8 with a byte order mark (so spreadsheets read Korean names right), yielded
+    in pieces of about 64 KiB."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(head)
+    for row in body:
+        writer.writerow(row)
+        if buffer.tell() >= CSV_FLUSH_AT:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def stream_csv(
+    app: Flask, event_id: int, filters: RosterFilters, columns: list[Column], language: str
+) -> Iterator[bytes]:
+    """The CSV export as a lazy generator with an application context of its own.
+
+    Nothing runs until the server reads the first piece, after the request has ended; the
+    context (and its database session) is opened then and closed with the last piece, so a
+    response that is never read holds nothing open.
+    """
+    with app.app_context(), force_locale(language):
+        event = db.session.get(Event, event_id)
+        if event is None:
+            return
+        yield from csv_chunks(header(columns), rows(event, filters, columns))
+
+
+def xlsx_file(head: list[str], body: Iterable[list[str]]) -> IO[bytes]:
+    """A workbook written in openpyxl's write-only mode into a spooled file, rewound."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=_("Registrations")[:31])
+    sheet.append(head)
+    for row in body:
+        sheet.append([_ILLEGAL_XML.sub("", cell) for cell in row])
+    spool: IO[bytes] = SpooledTemporaryFile(max_size=SPOOL_LIMIT)
+    workbook.save(spool)
+    spool.seek(0)
+    return spool
+
+
+def file_chunks(spool: IO[bytes], size: int = 64 * 1024) -> Iterator[bytes]:
+    """Stream a file, closing it at the end (or when the client goes away)."""
+    try:
+        while piece := spool.read(size):
+            yield piece
+    finally:
+        spool.close()
+
+
+def export_filename(event: Event, extension: str, today: date) -> str:
+    return f"{event.slug}-registrations-{today:%Y%m%d}.{extension}"
+
+
+# --- badges and sign-in sheets ----------------------------------------------------------------
+
+
+def confirmed_attendees(event: Event, day: date | None = None) -> list[Registration]:
+    """Confirmed registrations, by family name, optionally of those who attend `day`."""
+    query = db.select(Registration).where(
+        Registration.event_id == event.id,
+        Registration.status == RegistrationStatus.CONFIRMED,
+    )
+    if day is not None:
+        query = query.where(
+            Registration.days.any(RegistrationDay.day == day),
+        )
+    return list(
+        db.session.scalars(
+            query.order_by(
+                db.func.lower(Registration.family_name),
+                db.func.lower(Registration.given_name),
+                Registration.id,
+            )
+        )
+    )

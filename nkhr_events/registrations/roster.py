@@ -1,0 +1,316 @@
+"""The roster of one event: filters read from GET parameters, the query they build, sorting, and
+what staff do with the people a filter selects (notes, edits, a message to the group).
+
+Filters travel as plain GET parameters so that every view works without JavaScript, and the
+same parameters select the rows of the list, the export and a group message alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, fields
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, Select, exists, func, or_
+
+from nkhr_events.audit.models import AuditEntry
+from nkhr_events.audit.services import history_for, record
+from nkhr_events.errors import DomainError
+from nkhr_events.events.models import Event
+from nkhr_events.extensions import db
+from nkhr_events.outbox.services import enqueue_email
+from nkhr_events.registrations import services
+from nkhr_events.registrations.categories import Category, category_label
+from nkhr_events.registrations.models import (
+    Registration,
+    RegistrationCheckin,
+    RegistrationDay,
+    RegistrationStatus,
+)
+
+PAGE_SIZE = 50
+YES_NO = ("yes", "no")
+
+#: Sortable columns: the only names a `sort` parameter may carry (a "-" prefix reverses).
+SORTS: dict[str, tuple[Any, ...]] = {
+    "name": (func.lower(Registration.family_name), func.lower(Registration.given_name)),
+    "registered": (Registration.created_at,),
+    "status": (Registration.status,),
+    "category": (Registration.category,),
+}
+
+
+@dataclass(frozen=True)
+class RosterFilters:
+    """Which registrations of an event to show; every value is already validated."""
+
+    status: str = ""
+    category: str = ""
+    country: str = ""
+    day: str = ""  # an ISO date of the event: people who attend that day
+    checkin: str = ""  # "any" | "none" | "<day>" | "not-<day>"
+    publish_name: str = ""  # "yes" | "no"
+    photo: str = ""  # "yes" | "no"
+    q: str = ""
+    sort: str = ""
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str], event: Event) -> RosterFilters:
+        """Read the filters from request arguments; values that are not valid are dropped."""
+        days = {d.isoformat() for d in event.day_list}
+        status = args.get("status", "")
+        category = args.get("category", "")
+        country = args.get("country", "").strip().upper()
+        checkin = args.get("checkin", "")
+        sort = args.get("sort", "")
+        return cls(
+            status=status if status in {s.value for s in RegistrationStatus} else "",
+            category=category if category in {c.value for c in Category} else "",
+            country=country if len(country) == 2 and country.isalpha() else "",
+            day=args.get("day", "") if args.get("day", "") in days else "",
+            checkin=checkin
+            if checkin in {"any", "none"} or checkin.removeprefix("not-") in days
+            else "",
+            publish_name=args.get("publish_name", "") if args.get("publish_name") in YES_NO else "",
+            photo=args.get("photo", "") if args.get("photo") in YES_NO else "",
+            q=args.get("q", "").strip()[:100],
+            sort=sort if sort.removeprefix("-") in SORTS else "",
+        )
+
+    def params(self, **changes: object) -> dict[str, object]:
+        """The non-empty filters as URL parameters (for links, hidden fields and redirects),
+        with `changes` applied (an empty value drops a parameter)."""
+        values = {**asdict(self), **changes}
+        return {name: value for name, value in values.items() if value}
+
+    def audit(self) -> dict[str, Any]:
+        """The filters as the audit trail keeps them: the search text itself is left out, as it
+        is often a person's name; only the fact that a search narrowed the list is kept."""
+        kept = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in {"q", "sort"}}
+        kept = {name: value for name, value in kept.items() if value}
+        if self.q:
+            kept["search"] = True
+        return kept
+
+
+def _like(term: str) -> str:
+    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _checked_in(day: date | None = None) -> ColumnElement[bool]:
+    condition = RegistrationCheckin.registration_id == Registration.id
+    if day is not None:
+        condition = condition & (RegistrationCheckin.day == day)
+    return exists().where(condition)
+
+
+def roster_query(event: Event, filters: RosterFilters) -> Select[tuple[Registration]]:
+    """Registrations of `event` that the filters select, in the order they ask for."""
+    query = db.select(Registration).where(Registration.event_id == event.id)
+    if filters.status:
+        query = query.where(Registration.status == filters.status)
+    if filters.category:
+        query = query.where(Registration.category == filters.category)
+    if filters.country:
+        query = query.where(Registration.country == filters.country)
+    if filters.day:
+        query = query.where(
+            exists().where(
+                RegistrationDay.registration_id == Registration.id,
+                RegistrationDay.day == date.fromisoformat(filters.day),
+            )
+        )
+    if filters.checkin == "any":
+        query = query.where(_checked_in())
+    elif filters.checkin == "none":
+        query = query.where(~_checked_in())
+    elif filters.checkin.startswith("not-"):
+        query = query.where(~_checked_in(date.fromisoformat(filters.checkin.removeprefix("not-"))))
+    elif filters.checkin:
+        query = query.where(_checked_in(date.fromisoformat(filters.checkin)))
+    if filters.publish_name:
+        query = query.where(Registration.publish_name.is_(filters.publish_name == "yes"))
+    if filters.photo:
+        query = query.where(Registration.photo_consent.is_(filters.photo == "yes"))
+    if filters.q:
+        like = _like(filters.q)
+        query = query.where(
+            or_(
+                func.lower(Registration.given_name).like(like, escape="\\"),
+                func.lower(Registration.family_name).like(like, escape="\\"),
+                Registration.email_key.like(like, escape="\\"),
+                func.lower(Registration.organization).like(like, escape="\\"),
+            )
+        )
+    return query.order_by(*_order(filters))
+
+
+def _order(filters: RosterFilters) -> tuple[Any, ...]:
+    if not filters.sort:
+        # The waitlist reads in its own order: who has waited longest comes first.
+        if filters.status == RegistrationStatus.WAITLISTED:
+            return (Registration.waitlisted_at, Registration.id)
+        return (Registration.created_at, Registration.id)
+    name = filters.sort.removeprefix("-")
+    descending = filters.sort.startswith("-")
+    columns = (*SORTS[name], Registration.id)
+    return tuple(c.desc() for c in columns) if descending else columns
+
+
+def count_selected(event: Event, filters: RosterFilters) -> int:
+    query = roster_query(event, filters).order_by(None)
+    return db.session.scalar(db.select(func.count()).select_from(query.subquery())) or 0
+
+
+def iterate_selected(
+    event: Event, filters: RosterFilters, chunk: int = 500
+) -> Iterator[list[Registration]]:
+    """The selected registrations in chunks, read with a server-side cursor where there is one,
+    so that tens of thousands of rows never sit in memory at once."""
+    result = db.session.scalars(
+        roster_query(event, filters).execution_options(yield_per=chunk)
+    )
+    yield from result.partitions()
+
+
+def record_view(event: Event, filters: RosterFilters, action: str = "roster.view") -> None:
+    """Every look at a roster is logged, with its filters and never the names it showed."""
+    record(
+        action,
+        object_type="event",
+        object_id=event.id,
+        event_id=event.id,
+        detail={"filters": filters.audit()},
+    )
+
+
+# --- one person --------------------------------------------------------------------------------
+
+
+def save_internal_notes(registration: Registration, notes: str) -> None:
+    """Store the staff notes; the audit entry says that they changed, not what they say."""
+    registration.internal_notes = notes.strip()
+    record(
+        "registration.notes",
+        object_type="registration",
+        object_id=registration.id,
+        event_id=registration.event_id,
+        detail={"length": len(registration.internal_notes)},
+    )
+    db.session.flush()
+
+
+#: Details staff may change, named in the audit entry when they change (values never are).
+EDITABLE = (
+    "given_name",
+    "family_name",
+    "badge_name",
+    "organization",
+    "position",
+    "country",
+    "language",
+    "day_list",
+    "interpretation",
+    "accessibility_needs",
+    "dietary_needs",
+    "publish_name",
+    "photo_consent",
+)
+
+
+def staff_update_details(registration: Registration, data: services.DetailsInput) -> list[str]:
+    """Change an attendee's details for them (they are emailed a summary). Returns the names of
+    the fields that changed; raises DomainError like `services.update_details`."""
+    before = {name: getattr(registration, name) for name in EDITABLE}
+    services.update_details(registration, data, by_staff=True)
+    changed = [name for name in EDITABLE if getattr(registration, name) != before[name]]
+    record(
+        "registration.edit",
+        object_type="registration",
+        object_id=registration.id,
+        event_id=registration.event_id,
+        detail={"fields": changed},
+    )
+    db.session.flush()
+    return changed
+
+
+def status_history(registration: Registration) -> list[AuditEntry]:
+    """The audit entries about this registration (status changes, edits, notes), oldest first."""
+    return history_for("registration", registration.id)
+
+
+# --- a message to a filtered group --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupMessage:
+    """An organizer's message, in both languages; each person gets the one they chose."""
+
+    subject_en: str = ""
+    body_en: str = ""
+    subject_ko: str = ""
+    body_ko: str = ""
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> GroupMessage:
+        return cls(
+            subject_en=form.get("subject_en", "").strip()[:200],
+            body_en=form.get("body_en", "").strip()[:10000],
+            subject_ko=form.get("subject_ko", "").strip()[:200],
+            body_ko=form.get("body_ko", "").strip()[:10000],
+        )
+
+    def errors(self) -> dict[str, str]:
+        """The empty fields, each with its message: both languages are required."""
+        messages = {
+            "subject_en": _("Enter a subject in English."),
+            "body_en": _("Enter the message in English."),
+            "subject_ko": _("Enter a subject in Korean."),
+            "body_ko": _("Enter the message in Korean."),
+        }
+        return {name: message for name, message in messages.items() if not getattr(self, name)}
+
+    def for_language(self, language: str) -> tuple[str, str]:
+        if language == "ko":
+            return self.subject_ko, self.body_ko
+        return self.subject_en, self.body_en
+
+
+def send_group_message(event: Event, filters: RosterFilters, message: GroupMessage) -> int:
+    """Queue the message to every registration the filters select, each in their language.
+
+    Returns how many were queued. Raises DomainError when a language is missing.
+    """
+    if message.errors():
+        raise DomainError(_("Write the subject and the message in both languages."))
+    sent = 0
+    for chunk in iterate_selected(event, filters):
+        for registration in chunk:
+            subject, body = message.for_language(registration.language)
+            enqueue_email(
+                to=registration.email,
+                template="group_message",
+                language=registration.language if registration.language in ("en", "ko") else "en",
+                context={
+                    "registration": registration,
+                    "event": event,
+                    "category": category_label(registration.category),
+                    "subject": subject,
+                    "body": body,
+                },
+                registration_id=registration.id,
+            )
+            sent += 1
+    record(
+        "roster.message",
+        object_type="event",
+        object_id=event.id,
+        event_id=event.id,
+        detail={"filters": filters.audit(), "count": sent},
+    )
+    db.session.flush()
+    return sent
