@@ -14,11 +14,12 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from tempfile import SpooledTemporaryFile
 from typing import IO
 
 from flask import Flask
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -69,12 +70,36 @@ def _dates(values: list[date]) -> str:
     return "; ".join(d.isoformat() for d in values)
 
 
-def _answers(registration: Registration) -> str:
+@lru_cache(maxsize=64)
+def _answer_labels(language: str, category: str) -> dict[str, str]:
+    """The question labels of a category in `language` (the current one when called)."""
     try:
-        questions = QUESTIONS[Category(registration.category)]
+        questions = QUESTIONS[Category(category)]
     except ValueError:
         questions = ()
-    labels = {q.key: str(q.label) for q in questions} | {"extra": _("Additional answer")}
+    return {q.key: str(q.label) for q in questions} | {"extra": _("Additional answer")}
+
+
+@lru_cache(maxsize=256)
+def _label(language: str, kind: str, value: str) -> str:
+    """A translated label, computed once per language instead of once per exported row."""
+    if kind == "category":
+        return category_label(value)
+    if kind == "status":
+        return status_text(value)
+    return _yes_no(value == "1")
+
+
+def _text(kind: str, value: str) -> str:
+    return _label(str(get_locale()), kind, value)
+
+
+def _consent(value: bool) -> str:
+    return _text("yes_no", "1" if value else "0")
+
+
+def _answers(registration: Registration) -> str:
+    labels = _answer_labels(str(get_locale()), registration.category)
     return "; ".join(
         f"{labels.get(key, key)}: {value}" for key, value in (registration.answers or {}).items()
     )
@@ -103,13 +128,13 @@ COLUMNS: dict[str, Column] = {
         Column("position", _l("Position"), lambda r, x: r.position),
         Column("country", _l("Country"), lambda r, x: r.country),
         Column("language", _l("Language"), lambda r, x: r.language),
-        Column("category", _l("Category"), lambda r, x: category_label(r.category)),
-        Column("status", _l("Status"), lambda r, x: status_text(r.status)),
+        Column("category", _l("Category"), lambda r, x: _text("category", r.category)),
+        Column("status", _l("Status"), lambda r, x: _text("status", r.status)),
         Column("days", _l("Days"), lambda r, x: _dates(x.days.get(r.id, []))),
         Column("interpretation", _l("Interpretation"), lambda r, x: r.interpretation),
         Column("answers", _l("Category answers"), lambda r, x: _answers(r)),
-        Column("publish_name", _l("Participant list"), lambda r, x: _yes_no(r.publish_name)),
-        Column("photo_consent", _l("Photos and video"), lambda r, x: _yes_no(r.photo_consent)),
+        Column("publish_name", _l("Participant list"), lambda r, x: _consent(r.publish_name)),
+        Column("photo_consent", _l("Photos and video"), lambda r, x: _consent(r.photo_consent)),
         Column(
             "registered",
             _l("Registered (UTC)"),

@@ -77,6 +77,10 @@ def registrations(event_id: int) -> str:
     """The roster: filtered, searched, sorted and paged through GET parameters. Audited."""
     event = db.get_or_404(Event, event_id)
     filters = _filters(event)
+    # Record the look first: committing after loading the page would expire every row on it
+    # and reload each one while the template renders.
+    record_view(event, filters)
+    db.session.commit()
     page = db.paginate(roster_query(event, filters), per_page=PAGE_SIZE, error_out=False)
     counts = dict(
         db.session.execute(
@@ -91,8 +95,6 @@ def registrations(event_id: int) -> str:
         .distinct()
         .order_by(Registration.country)
     ).all()
-    record_view(event, filters)
-    db.session.commit()
     return render_template(
         "registrations/manage_list.html",
         event=event,
