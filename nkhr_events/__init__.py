@@ -57,6 +57,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from nkhr_events.events import views as events_views
     from nkhr_events.inquiries import views as inquiries_views
     from nkhr_events.outbox import manage as outbox_manage
+    from nkhr_events.partners import manage as partners_manage
+    from nkhr_events.partners import views as partners_views
     from nkhr_events.registrations import checkin_views
     from nkhr_events.registrations import manage as registrations_manage
     from nkhr_events.registrations import views as registrations_views
@@ -72,6 +74,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(registrations_manage.bp)
     app.register_blueprint(checkin_views.bp)
     app.register_blueprint(checkin_views.public_bp)
+    app.register_blueprint(partners_views.bp)
+    app.register_blueprint(partners_manage.bp)
 
     from nkhr_events import cli
     from nkhr_events.outbox import cli as outbox_cli

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from nkhr_events.dbtypes import UTCDateTime, utcnow
@@ -34,6 +41,9 @@ class Partner(db.Model):
     website: Mapped[str | None] = mapped_column(String(300))
     country: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The website's host without "www.": a second name with the same domain is this partner.
+    website_domain: Mapped[str | None] = mapped_column(String(253), unique=True, index=True)
+    organization_type: Mapped[str | None] = mapped_column(String(32))
 
     partnerships: Mapped[list[Partnership]] = relationship(back_populates="partner")
 
@@ -67,6 +77,45 @@ class Partnership(db.Model):
     display_order: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    contact_role: Mapped[str | None] = mapped_column(String(200))
+    #: What a co-organizer brings: keys of `CO_ORGANIZER_OFFERS`, comma-separated.
+    offers: Mapped[str | None] = mapped_column(String(200))
+    offers_other: Mapped[str | None] = mapped_column(String(500))
+    #: As the applicant typed them; the partner's public record changes only through staff.
+    organization_name: Mapped[str | None] = mapped_column(String(200))
+    website: Mapped[str | None] = mapped_column(String(300))
+    language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")
 
     partner: Mapped[Partner] = relationship(back_populates="partnerships")
     event: Mapped[Event] = relationship()
+    logo: Mapped[PartnerLogo | None] = relationship(
+        back_populates="partnership", cascade="all, delete-orphan"
+    )
+
+
+class PartnerLogo(db.Model):
+    """A logo sent with an application, already re-encoded; public once the partnership is
+    approved. Kept in the database so that every application host serves the same file."""
+
+    partnership_id: Mapped[int] = mapped_column(
+        ForeignKey("partnership.id", ondelete="CASCADE"), primary_key=True
+    )
+    content_type: Mapped[str] = mapped_column(String(40))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    width: Mapped[int]
+    height: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    partnership: Mapped[Partnership] = relationship(back_populates="logo")
+
+
+class SponsorTier(db.Model):
+    """A sponsor tier of one event, in display order; an event without rows uses the defaults."""
+
+    __table_args__ = (UniqueConstraint("event_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(default=0)
