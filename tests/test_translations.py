@@ -254,7 +254,7 @@ PUBLIC_PAGES = [
 ]
 STAFF_PAGES = [
     "/manage/", "/manage/staff", "/manage/staff/new", "/manage/events/new", "/manage/outbox/",
-    "/manage/audit/",
+    "/manage/audit/", "/manage/partners",
 ]
 
 
@@ -267,6 +267,7 @@ def test_pages_in_korean_show_no_english_text_from_the_catalogue(
         *PUBLIC_PAGES,
         f"/events/{event}",
         f"/events/{event}/register",
+        f"/events/{event}/partner",
         f"/series/{records['series']}",
     ]
     staff = [
