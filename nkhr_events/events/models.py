@@ -64,6 +64,16 @@ class Event(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=EventStatus.DRAFT, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    #: Days after the last day before personal data of this event is anonymized.
+    retention_days: Mapped[int] = mapped_column(default=180, server_default="180")
+    #: The participant list: "off" (default), "public", or "participants" (through manage links).
+    participant_list: Mapped[str] = mapped_column(
+        String(16), default="off", server_default="off"
+    )
+    #: When set, a participant sees only the participants of their own category.
+    participant_list_by_category: Mapped[bool] = mapped_column(
+        default=False, server_default=db.false()
+    )
 
     series: Mapped[Series] = relationship(back_populates="events")
     days: Mapped[list[EventDay]] = relationship(

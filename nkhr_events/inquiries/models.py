@@ -23,6 +23,7 @@ class Inquiry(db.Model):
     message: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:
         return f"<Inquiry {self.id}>"

@@ -85,6 +85,7 @@ class Partnership(db.Model):
     organization_name: Mapped[str | None] = mapped_column(String(200))
     website: Mapped[str | None] = mapped_column(String(300))
     language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")
+    contact_anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     partner: Mapped[Partner] = relationship(back_populates="partnerships")
     event: Mapped[Event] = relationship()

@@ -112,6 +112,10 @@ class Registration(db.Model):
     #: Random salt of the check-in code; the code is an HMAC of it under the secret key, so the
     #: QR code can be drawn again at any time while the database alone cannot forge one.
     checkin_salt: Mapped[str | None] = mapped_column(String(32))
+    #: "Do not publish or photograph me": kept off every list and name-bearing badge layout.
+    do_not_publish: Mapped[bool] = mapped_column(default=False, server_default=db.false())
+    #: Set when the personal fields were anonymized (erasure or retention).
+    anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship()
     days: Mapped[list[RegistrationDay]] = relationship(
