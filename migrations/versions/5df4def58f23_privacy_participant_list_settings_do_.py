@@ -23,7 +23,7 @@ def upgrade():
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.add_column(sa.Column('retention_days', sa.Integer(), server_default='180', nullable=False))
         batch_op.add_column(sa.Column('participant_list', sa.String(length=16), server_default='off', nullable=False))
-        batch_op.add_column(sa.Column('participant_list_by_category', sa.Boolean(), server_default=sa.text('0'), nullable=False))
+        batch_op.add_column(sa.Column('participant_list_by_category', sa.Boolean(), server_default=sa.false(), nullable=False))
 
     with op.batch_alter_table('inquiry', schema=None) as batch_op:
         batch_op.add_column(sa.Column('anonymized_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True))
@@ -32,7 +32,7 @@ def upgrade():
         batch_op.add_column(sa.Column('contact_anonymized_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table('registration', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('do_not_publish', sa.Boolean(), server_default=sa.text('0'), nullable=False))
+        batch_op.add_column(sa.Column('do_not_publish', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('anonymized_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True))
 
     # ### end Alembic commands ###
