@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from nkhr_events import create_app
+from nkhr_events.logs import RedactingRequestHandler
 from nkhr_events.outbox.background import start_background_delivery
 
 
@@ -22,7 +23,14 @@ def main() -> None:
     stop_delivery = start_background_delivery(app)
     print(f" * nkhr_events on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
     try:
-        app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
+        app.run(
+            host=args.host,
+            port=args.port,
+            debug=False,
+            use_reloader=False,
+            threaded=True,
+            request_handler=RedactingRequestHandler,
+        )
     finally:
         stop_delivery()
 
