@@ -1,0 +1,1 @@
+"""The attendee's own data, erasure, and the retention purge."""

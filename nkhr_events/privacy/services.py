@@ -1,0 +1,238 @@
+"""Personal data: what an attendee can download, how a registration is erased, and the purge
+that anonymizes what has been kept past an event's retention period.
+
+Anonymization keeps the row (seat counts, statistics and the audit trail stay whole) and
+replaces every personal field; the caller commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from nkhr_events.audit.services import ATTENDEE, SYSTEM, record
+from nkhr_events.dbtypes import utcnow
+from nkhr_events.events.models import Event
+from nkhr_events.extensions import db
+from nkhr_events.inquiries.models import Inquiry
+from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage, OutboxStatus
+from nkhr_events.partners.models import Partnership
+from nkhr_events.registrations.models import (
+    ACTIVE_STATUSES,
+    ManageToken,
+    Registration,
+    RegistrationCheckin,
+)
+from nkhr_events.registrations.services import cancel_registration
+
+ERASED_NAME = "Erased"
+ERASED_TEXT = "(erased)"
+#: Inquiries are not tied to an event; they are kept this long after they were received.
+INQUIRY_RETENTION = timedelta(days=180)
+
+
+def erased_address(kind: str, row_id: int) -> str:
+    """A unique address that can never be delivered (`.invalid` is reserved, RFC 2606)."""
+    return f"erased-{kind}-{row_id}@invalid"
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def registration_data(registration: Registration) -> dict[str, Any]:
+    """Everything stored about one registration, for the attendee to download."""
+    checkins = db.session.scalars(
+        db.select(RegistrationCheckin)
+        .where(RegistrationCheckin.registration_id == registration.id)
+        .order_by(RegistrationCheckin.day)
+    )
+    messages = db.session.scalars(
+        db.select(OutboxMessage)
+        .where(OutboxMessage.registration_id == registration.id)
+        .order_by(OutboxMessage.created_at, OutboxMessage.id)
+    )
+    event = registration.event
+    return {
+        "event": {
+            "title": event.title,
+            "start_date": _iso(event.start_date),
+            "end_date": _iso(event.end_date),
+        },
+        "registration": {
+            "category": registration.category,
+            "status": registration.status,
+            "given_name": registration.given_name,
+            "family_name": registration.family_name,
+            "badge_name": registration.badge_name,
+            "email": registration.email,
+            "organization": registration.organization,
+            "position": registration.position,
+            "country": registration.country,
+            "language": registration.language,
+            "interpretation": registration.interpretation,
+            "accessibility_needs": registration.accessibility_needs,
+            "dietary_needs": registration.dietary_needs,
+            "do_not_publish": registration.do_not_publish,
+            "decision_reason": registration.decision_reason,
+            "created_at": _iso(registration.created_at),
+            "updated_at": _iso(registration.updated_at),
+            "status_changed_at": _iso(registration.status_changed_at),
+            "waitlisted_at": _iso(registration.waitlisted_at),
+        },
+        "answers": dict(registration.answers or {}),
+        "days": [_iso(d) for d in registration.day_list],
+        "consents": {
+            "privacy_consent_at": _iso(registration.privacy_consent_at),
+            "publish_name": registration.publish_name,
+            "photo_consent": registration.photo_consent,
+        },
+        "checkins": [
+            {"day": _iso(c.day), "checked_in_at": _iso(c.checked_in_at)} for c in checkins
+        ],
+        "emails": [
+            {"subject": m.subject, "date": _iso(m.sent_at or m.created_at), "status": m.status}
+            for m in messages
+        ],
+    }
+
+
+def _anonymize(registration: Registration, now: datetime) -> None:
+    """Replace every personal field, close the private links and blank the emails sent."""
+    registration.given_name = ERASED_NAME
+    registration.family_name = ERASED_NAME
+    registration.badge_name = ""
+    registration.email = erased_address("registration", registration.id)
+    registration.email_key = registration.email
+    registration.organization = ""
+    registration.position = ""
+    registration.country = ""
+    registration.answers = {}
+    registration.accessibility_needs = ""
+    registration.dietary_needs = ""
+    registration.internal_notes = ""
+    registration.decision_reason = None
+    registration.publish_name = False
+    registration.photo_consent = False
+    registration.checkin_salt = None
+    registration.anonymized_at = now
+    db.session.execute(db.delete(ManageToken).where(ManageToken.registration_id == registration.id))
+    messages = list(
+        db.session.scalars(
+            db.select(OutboxMessage).where(OutboxMessage.registration_id == registration.id)
+        )
+    )
+    for message in messages:
+        if message.status in (OutboxStatus.QUEUED, OutboxStatus.SENDING):
+            message.status = OutboxStatus.CANCELLED
+        message.recipient = registration.email
+        message.subject = ERASED_TEXT
+        message.text_body = ERASED_TEXT
+        message.html_body = None
+        message.last_error = None
+    if messages:
+        db.session.execute(
+            db.delete(OutboxAttachment).where(
+                OutboxAttachment.outbox_message_id.in_([m.id for m in messages])
+            )
+        )
+    db.session.flush()
+
+
+def anonymize_registration(registration: Registration, now: datetime | None = None) -> None:
+    """The attendee erases their registration.
+
+    An active registration is cancelled first, so its seat goes to the waitlist in the same
+    transaction; then the personal fields are replaced. The audit entry names only the row.
+    """
+    now = now or utcnow()
+    if registration.status in ACTIVE_STATUSES:
+        cancel_registration(registration)
+    _anonymize(registration, now)
+    record("registration.erase", object_type="registration", object_id=registration.id,
+           event_id=registration.event_id, actor=ATTENDEE)
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    registrations: int
+    inquiries: int
+    partner_contacts: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "registrations": self.registrations,
+            "inquiries": self.inquiries,
+            "partner_contacts": self.partner_contacts,
+        }
+
+    def __str__(self) -> str:
+        return (
+            f"{self.registrations} registrations, {self.inquiries} inquiries, "
+            f"{self.partner_contacts} partner contacts"
+        )
+
+
+def expired_event_ids(now: datetime) -> list[int]:
+    """Events whose last day plus their retention period is past."""
+    events = db.session.execute(db.select(Event.id, Event.end_date, Event.retention_days))
+    return [
+        event_id
+        for event_id, end_date, retention_days in events
+        if datetime.combine(end_date, time.max, tzinfo=UTC) + timedelta(days=retention_days)
+        < now
+    ]
+
+
+def purge(now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
+    """Anonymize everything kept past its retention period; running it again changes nothing.
+
+    Registrations are anonymized without any email or status change (the event is over).
+    With `dry_run`, only counts what would be anonymized.
+    """
+    now = now or utcnow()
+    event_ids = expired_event_ids(now)
+    registrations = list(
+        db.session.scalars(
+            db.select(Registration)
+            .where(Registration.event_id.in_(event_ids), Registration.anonymized_at.is_(None))
+            .order_by(Registration.id)
+        )
+    ) if event_ids else []
+    inquiries = list(
+        db.session.scalars(
+            db.select(Inquiry)
+            .where(Inquiry.created_at < now - INQUIRY_RETENTION, Inquiry.anonymized_at.is_(None))
+            .order_by(Inquiry.id)
+        )
+    )
+    partnerships = list(
+        db.session.scalars(
+            db.select(Partnership)
+            .where(
+                Partnership.event_id.in_(event_ids), Partnership.contact_anonymized_at.is_(None)
+            )
+            .order_by(Partnership.id)
+        )
+    ) if event_ids else []
+    report = PurgeReport(len(registrations), len(inquiries), len(partnerships))
+    if dry_run:
+        return report
+    for registration in registrations:
+        _anonymize(registration, now)
+    for inquiry in inquiries:
+        inquiry.name = ERASED_NAME
+        inquiry.email = erased_address("inquiry", inquiry.id)
+        inquiry.subject = ERASED_TEXT
+        inquiry.message = ERASED_TEXT
+        inquiry.anonymized_at = now
+    for partnership in partnerships:
+        partnership.contact_name = None
+        partnership.contact_email = None
+        partnership.contact_phone = None
+        partnership.message = None
+        partnership.contact_anonymized_at = now
+    db.session.flush()
+    record("privacy.purge", actor=SYSTEM, detail=report.as_dict())
+    return report
