@@ -79,9 +79,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from nkhr_events import cli
     from nkhr_events.outbox import cli as outbox_cli
+    from nkhr_events.privacy import cli as privacy_cli
 
     cli.init_app(app)
     outbox_cli.init_app(app)
+    privacy_cli.init_app(app)
+
+    from nkhr_events import logs
+
+    logs.init_app(app)
     return app
 
 

@@ -441,6 +441,8 @@ def event_form_input(series_id: int, **changes: str) -> dict[str, str]:
         "city_ko": "서울",
         "country": "KR",
         "capacity": "250",
+        "retention_days": "180",
+        "participant_list": "public",
         "registration_opens_at": "2031-01-15T09:00",
         "registration_closes_at": "2031-06-30T18:00",
     }

@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     IntegerField,
@@ -16,6 +17,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -82,6 +84,14 @@ class EventForm(FlaskForm):
         description=_l("Leave empty while the number of seats is not known."),
         validators=[Optional(), NumberRange(min=0, max=100000)],
     )
+    retention_days = IntegerField(
+        _l("Keep personal data for (days after the event)"),
+        description=_l(
+            "Then registrations and partner contact persons of this event are anonymized."
+        ),
+        default=180,
+        validators=[Optional(), NumberRange(min=1, max=3650)],
+    )
     registration_opens_at = DateTimeLocalField(
         _l("Registration opens"),
         description=_l("In the event's time zone. Leave empty to keep registration closed."),
@@ -90,6 +100,23 @@ class EventForm(FlaskForm):
     registration_closes_at = DateTimeLocalField(
         _l("Registration closes"), description=_l("In the event's time zone."),
         validators=[Optional()],
+    )
+    participant_list = SelectField(
+        _l("Participant list"),
+        choices=[
+            SelectChoice("off", _l("Off")),
+            SelectChoice("public", _l("Public, on the event page")),
+            SelectChoice(
+                "participants", _l("Only confirmed participants, through their private link")
+            ),
+        ],
+        default="off",
+        description=_l(
+            "Lists only confirmed people who agreed to be listed, with name and organization."
+        ),
+    )
+    participant_list_by_category = BooleanField(
+        _l("Participants see only their own category"),
     )
 
     def validate_end_date(self, field: DateField) -> None:

@@ -64,8 +64,11 @@ def _event_input(form: EventForm) -> services.EventInput:
         timezone=zone,
         description=(form.description.data or "").strip(),
         capacity=form.capacity.data,
+        retention_days=form.retention_days.data or services.DEFAULT_RETENTION_DAYS,
         registration_opens_at=_local_to_utc(form.registration_opens_at.data, zone),
         registration_closes_at=_local_to_utc(form.registration_closes_at.data, zone),
+        participant_list=form.participant_list.data,
+        participant_list_by_category=bool(form.participant_list_by_category.data),
     )
 
 

@@ -28,6 +28,10 @@ class RegistrationState(StrEnum):
     CLOSED = "closed"
 
 
+#: Days after an event's last day that its personal data is kept (see privacy.services.purge).
+DEFAULT_RETENTION_DAYS = 180
+
+
 @dataclass
 class EventInput:
     """What an organizer sets on an event (from the staff form or a test)."""
@@ -44,8 +48,15 @@ class EventInput:
     city_ko: str | None = None
     description: str = ""
     capacity: int | None = None
+    retention_days: int = DEFAULT_RETENTION_DAYS
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
+    participant_list: str = "off"
+    participant_list_by_category: bool = False
+
+
+#: Who may see an event's participant list.
+PARTICIPANT_LIST_CHOICES = ("off", "public", "participants")
 
 
 def all_series() -> list[Series]:
@@ -148,8 +159,13 @@ def _apply(event: Event, data: EventInput) -> None:
     event.timezone = data.timezone
     event.description = data.description
     event.capacity = data.capacity
+    event.retention_days = data.retention_days
     event.registration_opens_at = data.registration_opens_at
     event.registration_closes_at = data.registration_closes_at
+    event.participant_list = (
+        data.participant_list if data.participant_list in PARTICIPANT_LIST_CHOICES else "off"
+    )
+    event.participant_list_by_category = data.participant_list_by_category
     event.start_date, event.end_date = days[0], days[-1]
     kept = {d.day: d for d in event.days}
     event.days = [kept.get(day) or EventDay(day=day) for day in days]

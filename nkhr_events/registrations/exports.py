@@ -151,6 +151,16 @@ COLUMNS: dict[str, Column] = {
     )
 }
 DEFAULT_COLUMNS = ("name", "email", "organization", "category", "status", "days")
+#: Columns that identify a person: masked for people who asked not to be published.
+PROTECTED_COLUMNS = frozenset(
+    {"name", "given_name", "family_name", "badge_name", "email", "organization", "position"}
+)
+
+
+def _masked(column: Column, registration: Registration, include_protected: bool) -> bool:
+    return (
+        registration.do_not_publish and not include_protected and column.key in PROTECTED_COLUMNS
+    )
 
 
 def chosen_columns(keys: Iterable[str]) -> list[Column]:
@@ -192,12 +202,26 @@ def header(columns: list[Column]) -> list[str]:
     return [neutralise(str(column.label)) for column in columns]
 
 
-def rows(event: Event, filters: RosterFilters, columns: list[Column]) -> Iterator[list[str]]:
-    """The selected registrations as rows of neutralised text, read chunk by chunk."""
+def rows(
+    event: Event,
+    filters: RosterFilters,
+    columns: list[Column],
+    include_protected: bool = False,
+) -> Iterator[list[str]]:
+    """The selected registrations as rows of neutralised text, read chunk by chunk.
+
+    A person who asked not to be published is masked unless an admin included them.
+    """
+    protected = _("(protected)")
     for chunk in iterate_selected(event, filters):
         extras = _extras(chunk, columns)
         for registration in chunk:
-            yield [neutralise(column.value(registration, extras) or "") for column in columns]
+            yield [
+                protected
+                if _masked(column, registration, include_protected)
+                else neutralise(column.value(registration, extras) or "")
+                for column in columns
+            ]
 
 
 def csv_chunks(head: list[str], body: Iterable[list[str]]) -> Iterator[bytes]:
@@ -217,7 +241,12 @@ def csv_chunks(head: list[str], body: Iterable[list[str]]) -> Iterator[bytes]:
 
 
 def stream_csv(
-    app: Flask, event_id: int, filters: RosterFilters, columns: list[Column], language: str
+    app: Flask,
+    event_id: int,
+    filters: RosterFilters,
+    columns: list[Column],
+    language: str,
+    include_protected: bool = False,
 ) -> Iterator[bytes]:
     """The CSV export as a lazy generator with an application context of its own.
 
@@ -229,7 +258,9 @@ def stream_csv(
         event = db.session.get(Event, event_id)
         if event is None:
             return
-        yield from csv_chunks(header(columns), rows(event, filters, columns))
+        yield from csv_chunks(
+            header(columns), rows(event, filters, columns, include_protected)
+        )
 
 
 def xlsx_file(head: list[str], body: Iterable[list[str]]) -> IO[bytes]:

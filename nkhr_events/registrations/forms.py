@@ -106,6 +106,13 @@ class DetailsForm(FlaskForm):
         _l("I agree to appear in photos and video of the conference"),
         description=_l("Off unless you tick it."),
     )
+    do_not_publish = BooleanField(
+        _l("Do not publish or photograph me"),
+        description=_l(
+            "You stay off every participant list, your badge shows your given name only and "
+            "organizers keep you out of photos and video."
+        ),
+    )
 
 
 class RegistrationForm(DetailsForm):
@@ -215,6 +222,7 @@ def details_input(form: DetailsForm) -> DetailsInput:
         dietary_needs=form.dietary_needs.data or "",
         publish_name=bool(form.publish_name.data),
         photo_consent=bool(form.photo_consent.data),
+        do_not_publish=bool(form.do_not_publish.data),
     )
 
 

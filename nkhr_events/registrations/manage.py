@@ -19,6 +19,7 @@ from flask import (
 from flask import Response as StreamedResponse
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import func
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -122,6 +123,7 @@ def export(event_id: int) -> Response:
     if kind not in {"csv", "xlsx"}:
         abort(400)
     columns = exports.chosen_columns(request.args.getlist("columns"))
+    include_protected = bool(request.args.get("include_protected")) and current_user.is_admin
     record(
         "roster.export",
         object_type="event",
@@ -129,6 +131,14 @@ def export(event_id: int) -> Response:
         event_id=event.id,
         detail={"filters": filters.audit(), "columns": [c.key for c in columns], "format": kind},
     )
+    if include_protected:
+        record(
+            "roster.export_protected",
+            object_type="event",
+            object_id=event.id,
+            event_id=event.id,
+            detail={"filters": filters.audit(), "format": kind},
+        )
     db.session.commit()
     filename = exports.export_filename(event, kind, utcnow().date())
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
@@ -139,9 +149,12 @@ def export(event_id: int) -> Response:
             filters,
             columns,
             str(get_locale() or "en"),
+            include_protected,
         )
         return StreamedResponse(body, mimetype="text/csv; charset=utf-8", headers=disposition)
-    spool = exports.xlsx_file(exports.header(columns), exports.rows(event, filters, columns))
+    spool = exports.xlsx_file(
+        exports.header(columns), exports.rows(event, filters, columns, include_protected)
+    )
     return StreamedResponse(
         exports.file_chunks(spool),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -218,6 +218,7 @@ EDITABLE = (
     "dietary_needs",
     "publish_name",
     "photo_consent",
+    "do_not_publish",
 )
 
 

@@ -74,6 +74,7 @@ class RegistrationInput:
     privacy_consent: bool = False
     publish_name: bool = False
     photo_consent: bool = False
+    do_not_publish: bool = False
 
 
 @dataclass
@@ -226,6 +227,7 @@ def register_attendee(
         privacy_consent_at=now,
         publish_name=data.publish_name,
         photo_consent=data.photo_consent,
+        do_not_publish=data.do_not_publish,
         created_at=now,
         status_changed_at=now,
         waitlisted_at=now if status == RegistrationStatus.WAITLISTED else None,
@@ -411,6 +413,7 @@ class DetailsInput:
     dietary_needs: str
     publish_name: bool
     photo_consent: bool
+    do_not_publish: bool = False
 
 
 def update_details(
@@ -443,6 +446,7 @@ def update_details(
     registration.dietary_needs = data.dietary_needs.strip()
     registration.publish_name = data.publish_name
     registration.photo_consent = data.photo_consent
+    registration.do_not_publish = data.do_not_publish
     if not by_staff:
         record("registration.update", object_type="registration", object_id=registration.id,
                event_id=registration.event_id, actor=ATTENDEE,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import (
     Blueprint,
     Response,
@@ -21,7 +23,8 @@ from nkhr_events.errors import DomainError
 from nkhr_events.events import services as event_services
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db, limiter
-from nkhr_events.registrations import forms, links, notify, services
+from nkhr_events.privacy import services as privacy
+from nkhr_events.registrations import forms, links, notify, participants, services
 from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
 from nkhr_events.registrations.models import ACTIVE_STATUSES, Registration, RegistrationStatus
 from nkhr_events.web import country_choices, current_language
@@ -200,6 +203,38 @@ def cancel(token: str) -> Response | str:
     )
 
 
+@bp.get("/registration/<token>/data.json")
+def data_download(token: str) -> Response:
+    """Everything stored about the attendee, as a file they can keep."""
+    registration = _registration_or_404(token)
+    response = make_response(
+        json.dumps(privacy.registration_data(registration), ensure_ascii=False, indent=2)
+    )
+    response.headers["Content-Type"] = "application/json; charset=utf-8"
+    response.headers["Content-Disposition"] = 'attachment; filename="my-registration.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/registration/<token>/erase", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def erase(token: str) -> Response | str:
+    """Ask once, then erase: the seat goes to the waitlist and the link stops working."""
+    registration = _registration_or_404(token)
+    if request.method == "POST":
+        privacy.anonymize_registration(registration)
+        db.session.commit()
+        return render_template("registrations/erase.html", erased=True, event=None, token=None)
+    return render_template(
+        "registrations/erase.html",
+        erased=False,
+        registration=registration,
+        event=registration.event,
+        token=token,
+        active=registration.status in ACTIVE_STATUSES,
+    )
+
+
 @bp.get("/registration/<token>/calendar.ics")
 def calendar(token: str) -> Response:
     """The event in the attendee's calendar (only for a confirmed registration)."""
@@ -213,6 +248,39 @@ def calendar(token: str) -> Response:
         f'attachment; filename="{registration.event.slug}.ics"'
     )
     return response
+
+
+@bp.get("/events/<slug>/participants")
+def public_participants(slug: str) -> str:
+    """The participant list for anyone, when staff made it public; 404 otherwise."""
+    event = _open_event(slug)
+    people = participants.public_list(event)
+    if people is None:
+        abort(404)
+    return render_template(
+        "registrations/participants.html", event=event, people=people, token=None, category=None
+    )
+
+
+@bp.get("/registration/<token>/participants")
+def participant_list(token: str) -> str:
+    """The participant list through a confirmed registrant's private link; 404 otherwise."""
+    registration = _registration_or_404(token)
+    people = participants.list_for_participant(registration)
+    if people is None:
+        abort(404)
+    event = registration.event
+    return render_template(
+        "registrations/participants.html",
+        event=event,
+        people=people,
+        token=token,
+        category=(
+            CATEGORY_LABELS[Category(registration.category)]
+            if event.participant_list_by_category
+            else None
+        ),
+    )
 
 
 @bp.route("/registration/lost-link", methods=["GET", "POST"])
