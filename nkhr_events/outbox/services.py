@@ -135,6 +135,18 @@ def messages_query(status: str | None = None, recipient: str | None = None) -> S
     return query
 
 
+def messages_about(
+    *, registration_id: int | None = None, partnership_id: int | None = None
+) -> list[OutboxMessage]:
+    """Every message sent about one registration or partnership, oldest first."""
+    query = db.select(OutboxMessage).order_by(OutboxMessage.id)
+    if registration_id is not None:
+        query = query.where(OutboxMessage.registration_id == registration_id)
+    if partnership_id is not None:
+        query = query.where(OutboxMessage.partnership_id == partnership_id)
+    return list(db.session.scalars(query))
+
+
 def status_counts() -> dict[str, int]:
     """How many messages are in each status (every status present, zero included)."""
     rows = db.session.execute(

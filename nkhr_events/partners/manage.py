@@ -17,11 +17,11 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from nkhr_events.accounts.roles import require_staff
-from nkhr_events.audit.models import AuditEntry
+from nkhr_events.audit.services import history_for
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
-from nkhr_events.outbox.models import OutboxMessage
+from nkhr_events.outbox.services import messages_about
 from nkhr_events.partners import forms, services
 from nkhr_events.partners.models import (
     PartnerLogo,
@@ -85,16 +85,8 @@ def _render_one(
         partner_form = forms.PartnerForm(
             formdata=None, name=partnership.partner.name, website=partnership.partner.website
         )
-    history = db.session.scalars(
-        db.select(AuditEntry)
-        .where(AuditEntry.object_type == "partnership", AuditEntry.object_id == partnership.id)
-        .order_by(AuditEntry.at, AuditEntry.id)
-    ).all()
-    emails = db.session.scalars(
-        db.select(OutboxMessage)
-        .where(OutboxMessage.partnership_id == partnership.id)
-        .order_by(OutboxMessage.id)
-    ).all()
+    history = history_for("partnership", partnership.id)
+    emails = messages_about(partnership_id=partnership.id)
     return render_template(
         "partners/manage_one.html",
         p=partnership,

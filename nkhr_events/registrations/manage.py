@@ -30,7 +30,7 @@ from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
-from nkhr_events.outbox.models import OutboxMessage
+from nkhr_events.outbox.services import messages_about
 from nkhr_events.registrations import exports, forms, services
 from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
 from nkhr_events.registrations.dashboard import event_dashboard
@@ -241,11 +241,7 @@ def message(event_id: int) -> Response | str:
 def registration(registration_id: int) -> str:
     """A person's page: what they entered, notes, status history and every email sent."""
     found = db.get_or_404(Registration, registration_id)
-    emails = db.session.scalars(
-        db.select(OutboxMessage)
-        .where(OutboxMessage.registration_id == found.id)
-        .order_by(OutboxMessage.id)
-    ).all()
+    emails = messages_about(registration_id=found.id)
     return render_template(
         "registrations/manage_one.html",
         registration=found,
