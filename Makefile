@@ -1,4 +1,5 @@
-# nkhr_events: `make run` serves the app on http://127.0.0.1:5000; `make test` runs every test.
+# nkhr_events: `make run` serves the app on http://127.0.0.1:5000; `make test` runs every test;
+# `make serve` runs it in production (gunicorn and the outbox workers; needs SECRET_KEY).
 # Both set up what they need first (virtual environment, packages, translations, database).
 
 PYTHON ?= python3
@@ -11,10 +12,21 @@ TRANSLATIONS := nkhr_events/translations
 PO_FILES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test setup install install-test translations db lint messages clean
+.PHONY: run serve test setup install install-test translations db lint messages clean
 
 run: setup
 	NKHR_ENV=$${NKHR_ENV:-development} $(BIN)/python -m nkhr_events.devserver --host $(HOST) --port $(PORT)
+
+# Production: migrate, then gunicorn (gunicorn.conf.py) and OUTBOX_WORKERS delivery workers,
+# stopped together and gracefully by SIGTERM or Ctrl+C (see nkhr_events/serve.py).
+serve: install translations
+	@if [ -z "$$SECRET_KEY" ] && [ "$${NKHR_ENV:-production}" != development ]; then \
+		echo "make serve: SECRET_KEY is not set. Export a long random value first, e.g." >&2; \
+		echo "  export SECRET_KEY=\$$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')" >&2; \
+		exit 1; \
+	fi
+	NKHR_ENV=$${NKHR_ENV:-production} $(FLASK) db upgrade
+	NKHR_ENV=$${NKHR_ENV:-production} HOST=$(HOST) PORT=$(PORT) exec $(BIN)/python -m nkhr_events.serve
 
 test: install-test translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -85,9 +85,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     outbox_cli.init_app(app)
     privacy_cli.init_app(app)
 
-    from nkhr_events import logs
+    from nkhr_events import logs, ops
 
     logs.init_app(app)
+    ops.init_app(app)
+
+    from nkhr_events.privacy import crypto
+
+    crypto.init_app(app)  # after logging, so a warning about the keys is logged like the rest
     return app
 
 

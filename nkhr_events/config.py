@@ -27,13 +27,26 @@ _PLAIN = {
     "NKHR_REGISTRATION_LIMIT": "NKHR_REGISTRATION_LIMIT",
     "NKHR_REGISTRATION_EMAIL_LIMIT": "NKHR_REGISTRATION_EMAIL_LIMIT",
     "MAIL_CATCHER_DIRECTORY": "MAIL_CATCHER_DIRECTORY",
+    "NKHR_LOG_FORMAT": "NKHR_LOG_FORMAT",
+    "NKHR_ENCRYPTION_KEYS": "NKHR_ENCRYPTION_KEYS",
 }
 _INTEGER = {
     "MAIL_PORT": "MAIL_PORT",
     "NKHR_MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
     "OUTBOX_BATCH_SIZE": "OUTBOX_BATCH_SIZE",
     "OUTBOX_LEASE_SECONDS": "OUTBOX_LEASE_SECONDS",
+    "NKHR_TRUSTED_PROXIES": "NKHR_TRUSTED_PROXIES",
 }
+#: PostgreSQL connection pool, per process (name -> create_engine() argument).
+_POOL = {
+    "NKHR_DB_POOL_SIZE": "pool_size",
+    "NKHR_DB_MAX_OVERFLOW": "max_overflow",
+    "NKHR_DB_POOL_RECYCLE": "pool_recycle",
+    "NKHR_DB_POOL_TIMEOUT": "pool_timeout",
+}
+#: Pool defaults: SQLAlchemy's sizes; connections older than 30 minutes are replaced, before
+#: a firewall or PostgreSQL's idle timeouts cut them.
+POOL_DEFAULTS = {"pool_size": 5, "max_overflow": 10, "pool_recycle": 1800, "pool_timeout": 30}
 _FLOAT = {"OUTBOX_POLL_SECONDS": "OUTBOX_POLL_SECONDS", "MAIL_TIMEOUT": "MAIL_TIMEOUT"}
 _BOOLEAN = {
     "MAIL_USE_TLS": "MAIL_USE_TLS",
@@ -50,7 +63,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
     return {
         "NKHR_ENV": "production",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a failed statement is logged without its values (names, addresses).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         # Forms are small; a larger body is refused with 413 before it is parsed.
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 500 * 1024,
@@ -80,6 +94,17 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": False,
         "RATELIMIT_STRATEGY": "fixed-window",
+        "RATELIMIT_KEY_PREFIX": "nkhr",
+        # If Redis is unreachable, count in each process's memory (limits still hold, per
+        # process) and look for Redis again now and then; never turn the outage into a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # A Redis that stops answering costs a request at most this long, not a hung worker.
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        # How many reverse proxies in front set X-Forwarded-For/-Proto/-Host; 0 trusts none.
+        "NKHR_TRUSTED_PROXIES": 0,
+        # json or text; unset: text in development, json otherwise (see logs.py).
+        "NKHR_LOG_FORMAT": None,
         # Registration and lost-link submissions per client address, and per email address.
         "NKHR_REGISTRATION_LIMIT": "20 per minute; 300 per hour",
         "NKHR_REGISTRATION_EMAIL_LIMIT": "5 per hour",
@@ -110,7 +135,25 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
         settings["MAIL_CATCHER"] = False
     if "SQLALCHEMY_DATABASE_URI" in settings:
         settings["SQLALCHEMY_DATABASE_URI"] = database_url(settings["SQLALCHEMY_DATABASE_URI"])
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+            settings["SQLALCHEMY_DATABASE_URI"], environ
+        )
     return settings
+
+
+def engine_options(url: str, environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """create_engine() arguments: a pool sized from the environment for PostgreSQL.
+
+    Each process (gunicorn worker, outbox worker) has a pool of its own; SQLite keeps
+    SQLAlchemy's own pool, which these sizes do not fit.
+    """
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    if url.startswith("postgresql"):
+        options.update(POOL_DEFAULTS)
+        for name, key in _POOL.items():
+            if environ.get(name):
+                options[key] = int(environ[name])
+    return options
 
 
 def database_url(url: str) -> str:

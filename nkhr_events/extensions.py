@@ -33,4 +33,6 @@ mail = Mail()
 csrf = CSRFProtect()
 login = LoginManager()
 babel = Babel()
+# Counted per client address, request.remote_addr: behind NKHR_TRUSTED_PROXIES proxies the
+# client's own (ProxyFix, see ops.py), never an X-Forwarded-For a client sent itself.
 limiter = Limiter(key_func=get_remote_address)
