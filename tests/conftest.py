@@ -49,10 +49,15 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {where}"
 
 
+#: A fixed Fernet key, so that test apps built one after another read each other's rows.
+TEST_ENCRYPTION_KEY = "dGVzdC1rZXktZm9yLWVuY3J5cHRlZC1maWVsZHMtMDE="
+
+
 def make_test_app(url: str, **overrides: object) -> Flask:
     settings = {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
+        "NKHR_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,

@@ -58,6 +58,11 @@ def setup(app):
                 "first_day": event.start_date}
 
 
+def trail_entries(registration_id: int) -> list[AuditEntry]:
+    return list(db.session.scalars(db.select(AuditEntry).where(
+        AuditEntry.object_type == "registration", AuditEntry.object_id == registration_id)))
+
+
 def test_data_download_holds_everything_stored_about_the_attendee(client, setup):
     response = client.get(f"/registration/{setup['token']}/data.json")
     assert response.status_code == 200
@@ -144,6 +149,10 @@ def test_erasure_frees_the_seat_to_the_waitlist_and_leaves_nothing_personal(app,
             db.select(AuditEntry).where(AuditEntry.object_id == row.id))])
         for value in PERSONAL:
             assert value not in trail
+        # Not even the client addresses of the requests that made, changed or erased it.
+        assert [e.ip for e in db.session.scalars(db.select(AuditEntry).where(
+            AuditEntry.object_type == "registration", AuditEntry.object_id == row.id))] == [
+            None] * len(trail_entries(row.id))
 
     assert client.get(f"/registration/{setup['token']}").status_code == 404
     assert client.get(f"/registration/{setup['token']}/data.json").status_code == 404

@@ -120,8 +120,8 @@ def test_purge_anonymizes_exactly_the_expired_ones(app, data):
             db.select(AuditEntry).where(AuditEntry.action == "privacy.purge")
             .order_by(AuditEntry.id)).all()
         assert [e.detail for e in entries] == [
-            {"registrations": 2, "inquiries": 0, "partner_contacts": 1},
-            {"registrations": 0, "inquiries": 1, "partner_contacts": 0},
+            {"registrations": 2, "inquiries": 0, "partner_contacts": 1, "audit_entries": 0},
+            {"registrations": 0, "inquiries": 1, "partner_contacts": 0, "audit_entries": 0},
         ]
 
 
@@ -179,3 +179,76 @@ def test_organizer_sets_the_retention_period_on_the_event_form(app, client, auth
     assert refused.status_code == 200
     with app.app_context():
         assert db.session.get(Event, event_id).retention_days == 30
+
+
+def _message(n: int, to: str, **about: int) -> OutboxMessage:
+    return OutboxMessage(
+        sender="conference@localhost", recipient=to, reply_to=f"reply{n}@example.org",
+        subject=f"Personal subject {n}", text_body=f"Personal body {n}", html_body="<p>x</p>",
+        template="inquiry_ack", language="en", message_id=f"<purge-{n}@localhost>", **about,
+    )
+
+
+def test_emails_about_purged_inquiries_and_partner_contacts_are_blanked(app, data):
+    with app.app_context():
+        old = db.session.scalar(db.select(Inquiry).where(Inquiry.name == "Old Asker"))
+        new = db.session.scalar(db.select(Inquiry).where(Inquiry.name == "New Asker"))
+        short = db.session.scalar(
+            db.select(Partnership).where(Partnership.event_id == data["short"])
+        )
+        db.session.add_all([
+            _message(1, "old@example.org", inquiry_id=old.id),
+            _message(2, "intl-campaign@localhost", inquiry_id=old.id),
+            _message(3, "new@example.org", inquiry_id=new.id),
+            _message(4, "contact@example.org", partnership_id=short.id),
+        ])
+        db.session.commit()
+        purge(now=NOW)
+        db.session.commit()
+        rows = {
+            m.message_id: m
+            for m in db.session.scalars(
+                db.select(OutboxMessage).where(OutboxMessage.message_id.like("<purge-%"))
+            )
+        }
+        for n in (1, 2, 4):
+            message = rows[f"<purge-{n}@localhost>"]
+            assert "Personal" not in message.subject + message.text_body
+            assert message.html_body is None and message.reply_to is None
+        assert rows["<purge-1@localhost>"].recipient.endswith("@invalid")
+        assert rows["<purge-2@localhost>"].recipient == "intl-campaign@localhost"
+        assert rows["<purge-4@localhost>"].recipient.endswith("@invalid")
+        kept = rows["<purge-3@localhost>"]
+        assert (kept.recipient, kept.subject) == ("new@example.org", "Personal subject 3")
+
+
+def test_ip_addresses_and_typed_unknown_addresses_leave_the_audit_trail_after_90_days(app, data):
+    old, recent = NOW - timedelta(days=91), NOW - timedelta(days=89)
+    with app.app_context():
+        db.session.execute(db.delete(AuditEntry))  # only the entries below
+        db.session.add_all([
+            AuditEntry(at=old, actor="attendee", action="registration.create", ip="203.0.113.9",
+                       object_type="registration", object_id=1),
+            AuditEntry(at=old, actor="stranger@example.org", action="auth.sign_in_failed",
+                       ip="203.0.113.7"),
+            AuditEntry(at=old, actor="staff@example.org", action="auth.sign_in_failed",
+                       object_type="staff_user", object_id=7),
+            AuditEntry(at=recent, actor="typo@example.org", action="auth.sign_in_failed",
+                       ip="203.0.113.8"),
+        ])
+        db.session.commit()
+        assert purge(now=NOW, dry_run=True).audit_entries == 2
+        db.session.rollback()
+        report = purge(now=NOW)
+        db.session.commit()
+        assert report.audit_entries == 2
+        rows = [(e.at < NOW - timedelta(days=90), e.actor, e.ip) for e in db.session.scalars(
+            db.select(AuditEntry).where(AuditEntry.action != "privacy.purge")
+            .order_by(AuditEntry.id))]
+        assert rows == [
+            (True, "attendee", None),
+            (True, "(unknown address)", None),
+            (True, "staff@example.org", None),  # an account's own address stays
+            (False, "typo@example.org", "203.0.113.8"),  # still within 90 days
+        ]
+        assert purge(now=NOW).audit_entries == 0

@@ -1,4 +1,5 @@
-"""`flask privacy purge [--dry-run]`: anonymize what is kept past its retention period."""
+"""`flask privacy purge [--dry-run]`: anonymize what is kept past its retention period;
+`flask privacy new-key` and `flask privacy rotate-key`: the keys of the data encrypted at rest."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from nkhr_events.audit.services import SYSTEM, record
 from nkhr_events.extensions import db
+from nkhr_events.privacy import crypto
 from nkhr_events.privacy.services import purge
 
 privacy_cli = AppGroup("privacy", help="Personal data: retention and erasure.")
@@ -39,6 +42,38 @@ def purge_command(dry_run: bool, now_text: str | None) -> None:
         return
     db.session.commit()
     click.echo(f"Anonymized: {report}.")
+
+
+@privacy_cli.command("new-key")
+def new_key_command() -> None:
+    """Print a new encryption key for NKHR_ENCRYPTION_KEYS."""
+    click.echo(crypto.new_key())
+
+
+@privacy_cli.command("rotate-key")
+def rotate_key_command() -> None:
+    """Re-encrypt needs and notes with the first key of NKHR_ENCRYPTION_KEYS.
+
+    Put the new key first and keep the old ones after it; run this; then the old keys can be
+    removed. Values written before encryption existed are encrypted too. One transaction: a
+    value that no configured key opens stops the run and changes nothing."""
+    field_cipher = crypto.cipher()
+    if not field_cipher.explicit:
+        click.echo(
+            "NKHR_ENCRYPTION_KEYS is not set: re-encrypting with the key derived from SECRET_KEY."
+        )
+    try:
+        report = crypto.rotate_all(db.session.connection(), field_cipher)
+    except crypto.DecryptionError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    record(
+        "privacy.rotate_key",
+        actor=SYSTEM,
+        detail={"rotated": report.rotated, "encrypted": report.encrypted},
+    )
+    db.session.commit()
+    click.echo(f"Done: {report}.")
 
 
 def init_app(app: Flask) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from nkhr_events.audit.models import AuditEntry
 from nkhr_events.audit.services import ATTENDEE, SYSTEM, record
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.models import Event
@@ -30,6 +31,13 @@ ERASED_NAME = "Erased"
 ERASED_TEXT = "(erased)"
 #: Inquiries are not tied to an event; they are kept this long after they were received.
 INQUIRY_RETENTION = timedelta(days=180)
+#: The audit trail keeps client IP addresses, and the address typed into a failed sign-in or a
+#: reset request that matches no account, this long (the lockout needs 15 minutes of them).
+AUDIT_PERSONAL_RETENTION = timedelta(days=90)
+UNKNOWN_ADDRESS = "(unknown address)"
+#: Audit actions whose actor is an address someone typed.
+TYPED_ADDRESS_ACTIONS = ("auth.sign_in_failed", "auth.sign_in_locked",
+                         "account.password_reset_request")
 
 
 def erased_address(kind: str, row_id: int) -> str:
@@ -100,6 +108,7 @@ def registration_data(registration: Registration) -> dict[str, Any]:
 
 def _anonymize(registration: Registration, now: datetime) -> None:
     """Replace every personal field, close the private links and blank the emails sent."""
+    original_email = registration.email
     registration.given_name = ERASED_NAME
     registration.family_name = ERASED_NAME
     registration.badge_name = ""
@@ -118,15 +127,35 @@ def _anonymize(registration: Registration, now: datetime) -> None:
     registration.checkin_salt = None
     registration.anonymized_at = now
     db.session.execute(db.delete(ManageToken).where(ManageToken.registration_id == registration.id))
-    messages = list(
-        db.session.scalars(
-            db.select(OutboxMessage).where(OutboxMessage.registration_id == registration.id)
-        )
+    _scrub_messages(
+        OutboxMessage.registration_id == registration.id, original_email, registration.email
     )
+    _forget_addresses(registration.id)
+    db.session.flush()
+
+
+def _forget_addresses(registration_id: int) -> None:
+    """The client IP addresses the audit trail kept about this registration."""
+    db.session.flush()
+    db.session.execute(
+        db.update(AuditEntry)
+        .where(AuditEntry.object_type == "registration", AuditEntry.object_id == registration_id)
+        .values(ip=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _scrub_messages(about: Any, person: str | None, replacement: str) -> None:
+    """Blank the emails about an anonymized person: the rows stay, so the outbox's counts stay
+    whole; what is not yet sent is cancelled. Mail to the person gets `replacement` as its
+    recipient; mail about them to the team keeps the team's address."""
+    messages = list(db.session.scalars(db.select(OutboxMessage).where(about)))
     for message in messages:
         if message.status in (OutboxStatus.QUEUED, OutboxStatus.SENDING):
             message.status = OutboxStatus.CANCELLED
-        message.recipient = registration.email
+        if person is None or message.recipient.lower() == person.lower():
+            message.recipient = replacement
+        message.reply_to = None
         message.subject = ERASED_TEXT
         message.text_body = ERASED_TEXT
         message.html_body = None
@@ -137,7 +166,6 @@ def _anonymize(registration: Registration, now: datetime) -> None:
                 OutboxAttachment.outbox_message_id.in_([m.id for m in messages])
             )
         )
-    db.session.flush()
 
 
 def anonymize_registration(registration: Registration, now: datetime | None = None) -> None:
@@ -152,6 +180,7 @@ def anonymize_registration(registration: Registration, now: datetime | None = No
     _anonymize(registration, now)
     record("registration.erase", object_type="registration", object_id=registration.id,
            event_id=registration.event_id, actor=ATTENDEE)
+    _forget_addresses(registration.id)
 
 
 @dataclass(frozen=True)
@@ -159,19 +188,51 @@ class PurgeReport:
     registrations: int
     inquiries: int
     partner_contacts: int
+    audit_entries: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
             "registrations": self.registrations,
             "inquiries": self.inquiries,
             "partner_contacts": self.partner_contacts,
+            "audit_entries": self.audit_entries,
         }
 
     def __str__(self) -> str:
         return (
             f"{self.registrations} registrations, {self.inquiries} inquiries, "
-            f"{self.partner_contacts} partner contacts"
+            f"{self.partner_contacts} partner contacts, {self.audit_entries} audit entries"
         )
+
+
+def _old_audit_personal_data(now: datetime) -> Any:
+    """Audit entries past AUDIT_PERSONAL_RETENTION that still hold an IP address or a typed
+    address without an account."""
+    return db.and_(
+        AuditEntry.at < now - AUDIT_PERSONAL_RETENTION,
+        db.or_(
+            AuditEntry.ip.is_not(None),
+            db.and_(
+                AuditEntry.action.in_(TYPED_ADDRESS_ACTIONS),
+                AuditEntry.object_id.is_(None),
+                AuditEntry.actor != UNKNOWN_ADDRESS,
+            ),
+        ),
+    )
+
+
+def _purge_audit_personal_data(now: datetime) -> None:
+    old = AuditEntry.at < now - AUDIT_PERSONAL_RETENTION
+    db.session.execute(
+        db.update(AuditEntry).where(old, AuditEntry.ip.is_not(None)).values(ip=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        db.update(AuditEntry)
+        .where(old, AuditEntry.action.in_(TYPED_ADDRESS_ACTIONS), AuditEntry.object_id.is_(None))
+        .values(actor=UNKNOWN_ADDRESS)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def expired_event_ids(now: datetime) -> list[int]:
@@ -216,23 +277,37 @@ def purge(now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
             .order_by(Partnership.id)
         )
     ) if event_ids else []
-    report = PurgeReport(len(registrations), len(inquiries), len(partnerships))
+    audit_entries = db.session.scalar(
+        db.select(db.func.count(AuditEntry.id)).where(_old_audit_personal_data(now))
+    )
+    report = PurgeReport(len(registrations), len(inquiries), len(partnerships), audit_entries)
     if dry_run:
         return report
     for registration in registrations:
         _anonymize(registration, now)
     for inquiry in inquiries:
+        _scrub_messages(
+            OutboxMessage.inquiry_id == inquiry.id,
+            inquiry.email,
+            erased_address("inquiry", inquiry.id),
+        )
         inquiry.name = ERASED_NAME
         inquiry.email = erased_address("inquiry", inquiry.id)
         inquiry.subject = ERASED_TEXT
         inquiry.message = ERASED_TEXT
         inquiry.anonymized_at = now
     for partnership in partnerships:
+        _scrub_messages(
+            OutboxMessage.partnership_id == partnership.id,
+            partnership.contact_email,
+            erased_address("partner-contact", partnership.id),
+        )
         partnership.contact_name = None
         partnership.contact_email = None
         partnership.contact_phone = None
         partnership.message = None
         partnership.contact_anonymized_at = now
+    _purge_audit_personal_data(now)
     db.session.flush()
     record("privacy.purge", actor=SYSTEM, detail=report.as_dict())
     return report

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from nkhr_events.dbtypes import UTCDateTime, utcnow
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
+from nkhr_events.privacy.crypto import EncryptedText
 
 
 class RegistrationStatus(StrEnum):
@@ -79,6 +80,8 @@ class Registration(db.Model):
             postgresql_where=db.text(_ACTIVE_SQL),
         ),
         Index("ix_registration_event_status", "event_id", "status", "category"),
+        # The roster's default order: any page, the last included, is read from the index.
+        Index("ix_registration_event_created", "event_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -96,8 +99,9 @@ class Registration(db.Model):
     language: Mapped[str] = mapped_column(String(5), default="en")
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     interpretation: Mapped[str] = mapped_column(String(8), default="none")
-    accessibility_needs: Mapped[str] = mapped_column(Text, default="")
-    dietary_needs: Mapped[str] = mapped_column(Text, default="")
+    #: Special-category data: stored encrypted (privacy/crypto.py), read as plain text.
+    accessibility_needs: Mapped[str] = mapped_column(EncryptedText, default="")
+    dietary_needs: Mapped[str] = mapped_column(EncryptedText, default="")
     privacy_consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     publish_name: Mapped[bool] = mapped_column(default=False)
     photo_consent: Mapped[bool] = mapped_column(default=False)
@@ -107,8 +111,8 @@ class Registration(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     waitlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: Staff-only notes about the registration.
-    internal_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: Staff-only notes about the registration (encrypted like the needs).
+    internal_notes: Mapped[str] = mapped_column(EncryptedText, default="", server_default="")
     #: Random salt of the check-in code; the code is an HMAC of it under the secret key, so the
     #: QR code can be drawn again at any time while the database alone cannot forge one.
     checkin_salt: Mapped[str | None] = mapped_column(String(32))

@@ -1,0 +1,224 @@
+"""Encryption at rest of special-category data (needs, internal notes).
+
+The columns hold Fernet tokens (AES-128-CBC with an HMAC-SHA256, cryptography's Fernet); the
+models read and write plain text through `EncryptedText`, so staff pages, exports and the
+attendee's own download see the text while the database file, a raw SELECT and every backup see
+only tokens. An empty value stays empty, so "has needs" can be filtered without decrypting.
+
+Keys come from `NKHR_ENCRYPTION_KEYS`: a comma-separated list of Fernet keys, the first encrypts
+and every one decrypts (MultiFernet), so a key is rotated by putting a new one first and running
+`flask privacy rotate-key`, which re-encrypts every value with it. Without that setting the key is
+derived from SECRET_KEY (HKDF, its own label), which is kept as the last decryption key so that
+data written before explicit keys were configured stays readable until it is rotated.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import Flask, current_app
+from sqlalchemy import Text
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql import column, select, table, update
+from sqlalchemy.types import TypeDecorator
+
+logger = logging.getLogger(__name__)
+
+EXTENSION = "nkhr_crypto"
+#: Every Fernet token starts with its version byte 0x80, which base64url-encodes to "gAAAAA".
+TOKEN_PREFIX = "gAAAAA"
+#: The encrypted columns, by table: what `rotate-key` walks.
+ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "registration": ("accessibility_needs", "dietary_needs", "internal_notes"),
+}
+
+
+class DecryptionError(RuntimeError):
+    """A stored token that none of the configured keys opens."""
+
+
+class KeyConfigurationError(ValueError):
+    """NKHR_ENCRYPTION_KEYS holds something that is not a Fernet key."""
+
+
+def new_key() -> str:
+    """A fresh key in the form NKHR_ENCRYPTION_KEYS takes."""
+    return Fernet.generate_key().decode("ascii")
+
+
+def derived_key(secret_key: str | bytes) -> bytes:
+    """The key used when no explicit key is configured: HKDF of SECRET_KEY with its own label,
+    so it is never the session-signing key itself."""
+    secret = secret_key.encode("utf-8") if isinstance(secret_key, str) else secret_key
+    material = HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=b"nkhr_events field encryption",
+        info=b"fernet key v1",
+    ).derive(secret)
+    return base64.urlsafe_b64encode(material)
+
+
+def parse_keys(value: str | Iterable[str] | None) -> list[bytes]:
+    """The configured keys, in order; raises KeyConfigurationError naming the bad entry."""
+    if not value:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    keys = []
+    for position, item in enumerate((i.strip() for i in items), start=1):
+        if not item:
+            continue
+        try:
+            Fernet(item.encode("ascii"))
+        except (ValueError, UnicodeEncodeError) as error:
+            raise KeyConfigurationError(
+                f"NKHR_ENCRYPTION_KEYS entry {position} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes; `flask privacy new-key` prints one)"
+            ) from error
+        keys.append(item.encode("ascii"))
+    return keys
+
+
+@dataclass(frozen=True)
+class FieldCipher:
+    """The keys of one application: `primary` encrypts, every key decrypts."""
+
+    fernet: MultiFernet
+    explicit: bool
+
+    @classmethod
+    def from_config(cls, configured: Any, secret_key: str | bytes) -> FieldCipher:
+        keys = parse_keys(configured)
+        fallback = derived_key(secret_key)
+        explicit = bool(keys)
+        if fallback not in keys:
+            keys.append(fallback)
+        return cls(MultiFernet([Fernet(k) for k in keys]), explicit)
+
+    def encrypt(self, text: str) -> str:
+        return self.fernet.encrypt(text.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self.fernet.decrypt(token.encode("ascii")).decode("utf-8")
+        except (InvalidToken, UnicodeEncodeError) as error:
+            raise DecryptionError(
+                "a stored value cannot be decrypted with the configured keys "
+                "(check NKHR_ENCRYPTION_KEYS: the key that wrote it must be in the list)"
+            ) from error
+
+    def rotate(self, token: str) -> str:
+        try:
+            return self.fernet.rotate(token.encode("ascii")).decode("ascii")
+        except (InvalidToken, UnicodeEncodeError) as error:
+            raise DecryptionError("a stored value cannot be decrypted for rotation") from error
+
+
+def init_app(app: Flask) -> None:
+    """Build the cipher once per application; a malformed key stops the start."""
+    cipher = FieldCipher.from_config(
+        app.config.get("NKHR_ENCRYPTION_KEYS"), app.config["SECRET_KEY"]
+    )
+    app.extensions[EXTENSION] = cipher
+    if not cipher.explicit and app.config.get("NKHR_ENV") == "production" and not app.testing:
+        logger.warning(
+            "NKHR_ENCRYPTION_KEYS is not set: needs and notes are encrypted with a key derived "
+            "from SECRET_KEY. Set a separate key and run `flask privacy rotate-key`."
+        )
+
+
+def cipher() -> FieldCipher:
+    return current_app.extensions[EXTENSION]
+
+
+def is_token(value: str) -> bool:
+    return value.startswith(TOKEN_PREFIX)
+
+
+class EncryptedText(TypeDecorator[str]):
+    """Text stored as a Fernet token; empty stays empty. Reads of a value that is not a token
+    (written before encryption existed) return it as it is, and `rotate-key` encrypts it."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None or value == "":
+            return value
+        return cipher().encrypt(str(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None or value == "" or not is_token(value):
+            return value
+        return cipher().decrypt(value)
+
+
+@dataclass
+class RotationReport:
+    rotated: int = 0
+    encrypted: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.rotated} values re-encrypted, {self.encrypted} plain values encrypted"
+
+
+def _rows(connection: Connection, name: str, columns: tuple[str, ...]) -> Iterator[Any]:
+    target = table(name, column("id"), *(column(c) for c in columns))
+    last_id = 0
+    while True:
+        batch = connection.execute(
+            select(target).where(target.c.id > last_id).order_by(target.c.id).limit(500)
+        ).all()
+        if not batch:
+            return
+        yield from batch
+        last_id = batch[-1].id
+
+
+def rotate_all(connection: Connection, field_cipher: FieldCipher) -> RotationReport:
+    """Re-encrypt every stored value with the primary key, and encrypt any plain value.
+
+    Works on raw column values (no model, no decryption to Python objects), in batches; the
+    caller owns the transaction, so a value no key opens aborts the whole run unchanged."""
+    report = RotationReport()
+    for name, columns in ENCRYPTED_COLUMNS.items():
+        target = table(name, column("id"), *(column(c) for c in columns))
+        for row in _rows(connection, name, columns):
+            values = {}
+            for column_name in columns:
+                value = getattr(row, column_name)
+                if not value:
+                    continue
+                if is_token(value):
+                    values[column_name] = field_cipher.rotate(value)
+                    report.rotated += 1
+                else:
+                    values[column_name] = field_cipher.encrypt(value)
+                    report.encrypted += 1
+            if values:
+                connection.execute(update(target).where(target.c.id == row.id).values(**values))
+    return report
+
+
+def decrypt_all(connection: Connection, field_cipher: FieldCipher) -> int:
+    """Write every encrypted value back as plain text (only for downgrading the schema)."""
+    count = 0
+    for name, columns in ENCRYPTED_COLUMNS.items():
+        target = table(name, column("id"), *(column(c) for c in columns))
+        for row in _rows(connection, name, columns):
+            values = {
+                c: field_cipher.decrypt(getattr(row, c))
+                for c in columns
+                if getattr(row, c) and is_token(getattr(row, c))
+            }
+            if values:
+                connection.execute(update(target).where(target.c.id == row.id).values(**values))
+                count += len(values)
+    return count
