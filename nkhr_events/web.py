@@ -10,6 +10,7 @@ from babel import Locale
 from flask import (
     Blueprint,
     Flask,
+    abort,
     current_app,
     has_request_context,
     redirect,
@@ -132,6 +133,15 @@ def local_datetime(value: datetime | None, zone: str) -> str:
     )
 
 
+def permissions_policy(camera: bool = False) -> str:
+    """Powerful features are denied; only the check-in pages may use this site's camera (a
+    scanner at the door)."""
+    return ", ".join(
+        ["camera=(self)" if camera else "camera=()", "microphone=()", "geolocation=()",
+         "payment=()", "usb=()"]
+    )
+
+
 def _security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
@@ -140,9 +150,7 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-    headers.setdefault(
-        "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
-    )
+    headers.setdefault("Permissions-Policy", permissions_policy())
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if request.path.startswith("/manage") or request.path.startswith("/sign-in"):
@@ -191,8 +199,17 @@ def _error_page(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
     )
 
 
+def _refuse_null_characters() -> None:
+    """A NUL character in the path or the query string is never meaningful, and PostgreSQL
+    refuses it in text; answer 400 before any view looks it up. (Form fields get a message
+    beside the field instead: validators.Form.)"""
+    if "\x00" in request.path or any("\x00" in k + v for k, v in request.args.items(multi=True)):
+        abort(400)
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.before_request(_refuse_null_characters)
     app.after_request(_security_headers)
 
     @app.errorhandler(CSRFError)

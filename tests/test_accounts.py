@@ -19,6 +19,7 @@ from nkhr_events.audit.models import AuditEntry
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxMessage
+from nkhr_events.outbox.requests import resolve_requests
 
 WRONG_CREDENTIALS = "The email address or password is not correct."
 LOCKED = "Too many failed attempts; try again in 15 minutes or reset your password."
@@ -137,7 +138,9 @@ def test_a_completed_password_reset_lifts_the_lock(
 
 
 def reset_emails(app: Flask, to: str) -> list[OutboxMessage]:
+    """The reset emails to `to`, once the outbox worker has looked the requests up."""
     with app.app_context():
+        resolve_requests()
         found = db.session.scalars(
             db.select(OutboxMessage)
             .where(OutboxMessage.recipient == to, OutboxMessage.template == "password_reset")

@@ -24,6 +24,7 @@ from nkhr_events.audit.services import history_for, record
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxMessage, OutboxStatus
+from nkhr_events.outbox.requests import resolve_requests
 from nkhr_events.outbox.services import enqueue_email
 from nkhr_events.registrations import services as registrations
 from nkhr_events.registrations.models import Registration
@@ -127,6 +128,7 @@ def test_password_change_reset_request_and_reset_are_recorded_without_secrets(
     client.post("/forgot-password", data={"email": "Organizer@example.org"})
     client.post("/forgot-password", data={"email": "stranger@example.org"})
     with app.app_context():
+        resolve_requests()
         body = db.session.scalars(db.select(OutboxMessage.text_body)).one()
     link = re.search(r"http://localhost(/reset-password/(\S+))", body)
     assert link

@@ -19,6 +19,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from nkhr_events.extensions import db
 from nkhr_events.logs import RedactingRequestHandler, redact
 from nkhr_events.outbox.models import OutboxMessage
+from nkhr_events.outbox.requests import resolve_requests
 from nkhr_events.registrations import checkin
 from nkhr_events.registrations.models import Registration
 from tests.factories import make_event
@@ -32,6 +33,7 @@ NEW_PASSWORD = "a brand new passphrase for the door"
 
 def links_in(app: Flask, recipient: str, pattern: str) -> list[str]:
     with app.app_context():
+        resolve_requests()  # what the outbox worker does first
         bodies = db.session.scalars(
             db.select(OutboxMessage.text_body)
             .where(OutboxMessage.recipient == recipient)

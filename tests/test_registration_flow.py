@@ -14,6 +14,7 @@ from nkhr_events.events.models import EventStatus
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import deliver_due
 from nkhr_events.outbox.models import OutboxMessage
+from nkhr_events.outbox.requests import resolve_requests
 from nkhr_events.registrations.models import ManageToken, Registration
 from tests.factories import make_event
 
@@ -337,3 +338,50 @@ def test_submissions_from_one_client_are_rate_limited(app, client, event):
         for _ in range(4)
     ]
     assert lost[-1] == 429
+
+
+def _statements_of(app, client, url: str, email: str) -> list[str]:
+    """The SQL statements (parameters left out) that one POST runs."""
+    from sqlalchemy import event as sa_event
+
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.post(url, data={"email": email})
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 303
+    return seen
+
+
+@pytest.mark.parametrize("url", ["/registration/lost-link", "/forgot-password"])
+def test_known_and_unknown_addresses_cost_the_web_request_the_same_work(
+    app, client, event, auth, url
+):
+    """The timing class: the request runs the very same statements for an address with a
+    registration or an account and for a stranger's; the lookup and the mail happen in the
+    outbox worker (outbox/requests.py)."""
+    register(client, event)
+    auth.create("staff-known@example.org")
+    known_address = "minji@example.org" if "lost" in url else "staff-known@example.org"
+    with app.app_context():
+        outbox_before = db.session.scalar(db.select(db.func.count(OutboxMessage.id)))
+    known = _statements_of(app, client, url, known_address)
+    unknown = _statements_of(app, client, url, "nobody@example.org")
+    assert known == unknown
+    assert not any("registration" in s or "staff_user" in s for s in known)
+    with app.app_context():
+        # Nothing was rendered or queued during the request ...
+        assert db.session.scalar(db.select(db.func.count(OutboxMessage.id))) == outbox_before
+        resolve_requests()
+        new = db.session.scalars(
+            db.select(OutboxMessage.recipient).where(OutboxMessage.id > outbox_before)
+        ).all()
+    # ... the worker sends one email, to the known address only.
+    assert new == [known_address]

@@ -81,6 +81,20 @@ def test_every_page_sends_the_security_headers(
         assert_security_headers(response, f"organizer GET {path} ({response.status_code})")
 
 
+def test_only_the_check_in_pages_may_use_the_camera(
+    app: Flask, client: FlaskClient, auth: AuthActions, published_slug: str
+) -> None:
+    with app.app_context():
+        event_id = db.session.scalar(db.select(Event.id).where(Event.slug == published_slug))
+    auth.organizer()
+    door = client.get(f"/manage/events/{event_id}/door")
+    assert door.status_code == 200
+    assert permissions(door.headers["Permissions-Policy"])["camera"] == "(self)"
+    assert permissions(door.headers["Permissions-Policy"])["microphone"] == "()"
+    for path in ["/manage/", f"/manage/events/{event_id}", f"/events/{published_slug}"]:
+        assert permissions(client.get(path).headers["Permissions-Policy"])["camera"] == "()"
+
+
 def test_staff_pages_and_the_sign_in_form_are_not_cached(
     client: FlaskClient, auth: AuthActions
 ) -> None:

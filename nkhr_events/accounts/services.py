@@ -26,6 +26,7 @@ from nkhr_events.audit.services import record, status_detail
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db
+from nkhr_events.outbox.requests import resolver
 from nkhr_events.outbox.services import enqueue_email
 from nkhr_events.tokens import new_token, token_hash
 
@@ -45,6 +46,8 @@ SIGN_IN_FAILED = "auth.sign_in_failed"
 SIGN_IN_LOCKED = "auth.sign_in_locked"
 LOCKOUT_STARTED = "auth.lockout"
 PASSWORD_RESET = "account.password_reset"
+#: The kind of mail request (outbox/requests.py) that a reset request becomes.
+PASSWORD_RESET_REQUEST = "password_reset"
 #: After one of these, earlier failures of the address no longer count.
 _CLEARS_FAILURES = (SIGN_IN, LOCKOUT_STARTED, PASSWORD_RESET)
 
@@ -354,6 +357,7 @@ def _send_password_link(
     )
 
 
+@resolver(PASSWORD_RESET_REQUEST)
 def request_password_reset(email: str, language: str) -> None:
     """Email a reset link to an active account with this address; for any other address do
     nothing visible. The caller answers the same either way."""

@@ -41,6 +41,7 @@ from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db, limiter, login
+from nkhr_events.outbox.requests import request_mail
 from nkhr_events.registrations.services import status_counts_by_event
 from nkhr_events.web import current_language, safe_next
 
@@ -154,7 +155,8 @@ def forgot_password() -> Response | str:
     """Ask for a reset link; the answer is the same whether or not the address has an account."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data or "", current_language())
+        # Looked up by the outbox worker, so the answer costs the same for any address.
+        request_mail(services.PASSWORD_RESET_REQUEST, form.email.data or "", current_language())
         db.session.commit()
         return redirect(url_for(".forgot_password_sent"), code=303)
     return render_template("accounts/forgot_password.html", form=form)

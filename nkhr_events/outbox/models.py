@@ -94,3 +94,21 @@ class OutboxAttachment(db.Model):
     @property
     def size(self) -> int:
         return len(self.data)
+
+
+class MailRequest(db.Model):
+    """A request for mail whose recipients depend on whom an address belongs to ("send my
+    links again", "reset my password").
+
+    The web request only writes this row, the same work for any address, so neither the answer
+    nor its timing tells whether the address is known; the outbox worker resolves it (looks the
+    address up and enqueues what is due, or nothing) and deletes it.
+    """
+
+    __tablename__ = "mail_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

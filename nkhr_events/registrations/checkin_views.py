@@ -28,9 +28,17 @@ from nkhr_events.registrations import checkin, links
 from nkhr_events.registrations.categories import CATEGORY_LABELS, Category
 from nkhr_events.registrations.manage import status_label
 from nkhr_events.registrations.models import Registration, RegistrationStatus
+from nkhr_events.web import permissions_policy
 
 bp = require_staff(Blueprint("checkin", __name__, url_prefix="/manage"))
 public_bp = Blueprint("checkin_public", __name__)
+
+
+@bp.after_request
+def _camera_for_checkin(response: Response) -> Response:
+    """The only pages where the camera is not denied (see web.permissions_policy)."""
+    response.headers["Permissions-Policy"] = permissions_policy(camera=True)
+    return response
 
 
 def _day_label(day: date) -> str:
