@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from nkhr_events.validators import Form
+
 ROLE_CHOICES = [SelectChoice("organizer", _l("Organizer")), SelectChoice("admin", _l("Admin"))]
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
     email = EmailField(
         _l("Email"),
         validators=[DataRequired(_l("Enter your email address.")), Length(max=254)],
@@ -25,7 +26,7 @@ class SignInForm(FlaskForm):
     next = HiddenField()
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField(
         _l("Email"),
         validators=[DataRequired(_l("Enter your email address.")), Length(max=254)],
@@ -33,7 +34,7 @@ class ForgotPasswordForm(FlaskForm):
     )
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = PasswordField(
         _l("New password"),
         validators=[DataRequired(_l("Choose a new password.")), Length(max=200)],
@@ -42,7 +43,7 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(_l("Enter your current password.")), Length(max=200)],
@@ -56,7 +57,7 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class NewStaffForm(FlaskForm):
+class NewStaffForm(Form):
     name = StringField(
         _l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)]
     )
@@ -77,6 +78,6 @@ class NewStaffForm(FlaskForm):
     )
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = RadioField(_l("Role"), choices=ROLE_CHOICES,
                       validators=[DataRequired(_l("Choose a role."))])

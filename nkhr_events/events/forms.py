@@ -7,7 +7,6 @@ from functools import cache
 from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -19,6 +18,8 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from nkhr_events.validators import Form
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
@@ -37,7 +38,7 @@ def parse_day_lines(text: str) -> list[date]:
     return days
 
 
-class EventForm(FlaskForm):
+class EventForm(Form):
     series_id = SelectField(_l("Series"), coerce=int, validators=[DataRequired()])
     title = StringField(
         _l("Title"), validators=[DataRequired(_l("Give the event a title.")), Length(max=200)]

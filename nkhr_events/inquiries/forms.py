@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
+
+from nkhr_events.validators import Form
 
 MAX_NAME = 200
 MAX_EMAIL = 254
@@ -14,7 +15,7 @@ MAX_SUBJECT = 200
 MAX_MESSAGE = 5000
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
     name = StringField(
         _l("Your name"),
         validators=[DataRequired(_l("Tell us your name.")), Length(max=MAX_NAME)],

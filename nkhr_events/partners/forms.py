@@ -40,6 +40,7 @@ from nkhr_events.partners.services import (
     ApplicationInput,
 )
 from nkhr_events.registrations.forms import MultiCheckboxField, language_choices
+from nkhr_events.validators import Form
 
 
 def choices(pairs: Iterable[tuple[str, Any]]) -> list[SelectChoice]:
@@ -63,7 +64,7 @@ def _limit(n: int) -> dict[str, Any]:
     return {"maxlength": n}
 
 
-class ApplicationForm(FlaskForm):
+class ApplicationForm(Form):
     """Every field is shown at once (no JavaScript needed); the sponsor-only and
     co-organizer-only fields are checked only for the role chosen."""
 
@@ -205,7 +206,7 @@ class ApplicationForm(FlaskForm):
         )
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     note = TextAreaField(
         _l("Note to the applicant"),
         description=_l("Sent with the decision. Required when declining."),
@@ -214,7 +215,7 @@ class DecisionForm(FlaskForm):
     )
 
 
-class PlacementForm(FlaskForm):
+class PlacementForm(Form):
     sponsor_tier = SelectField(_l("Sponsor tier"), validators=[Optional()], validate_choice=False)
     display_order = IntegerField(
         _l("Display order"),
@@ -223,7 +224,7 @@ class PlacementForm(FlaskForm):
     )
 
 
-class PartnerForm(FlaskForm):
+class PartnerForm(Form):
     name = StringField(
         _l("Public name"),
         validators=[DataRequired(_l("Enter the organization's name.")), Length(max=200)],
@@ -240,7 +241,7 @@ class PartnerForm(FlaskForm):
     )
 
 
-class TiersForm(FlaskForm):
+class TiersForm(Form):
     tiers = TextAreaField(
         _l("Sponsor tiers"),
         description=_l("One per line, highest first. Leave empty for the default tiers."),

@@ -28,6 +28,7 @@ from nkhr_events.events.models import Event
 from nkhr_events.registrations.categories import QUESTIONS, Category
 from nkhr_events.registrations.models import EventCategory
 from nkhr_events.registrations.services import DetailsInput, RegistrationInput
+from nkhr_events.validators import Form
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -49,7 +50,7 @@ def language_choices() -> list[SelectChoice]:
     return [SelectChoice("en", "English"), SelectChoice("ko", "한국어")]
 
 
-class DetailsForm(FlaskForm):
+class DetailsForm(Form):
     """Fields an attendee fills in at registration and may change later without review."""
 
     given_name = StringField(
@@ -197,7 +198,7 @@ def answers(form: FlaskForm) -> dict[str, str]:
     }
 
 
-class LostLinkForm(FlaskForm):
+class LostLinkForm(Form):
     email = EmailField(
         _l("Email"),
         description=_l("The address you registered with."),
