@@ -15,6 +15,7 @@ from smtp import smtp_settings
 
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import deliver_due
+from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage
 from nkhr_events.registrations import checkin, services
 from nkhr_events.registrations.links import issue_manage_token
 from nkhr_events.registrations.models import Registration
@@ -150,3 +151,23 @@ def test_an_approved_registration_gets_the_qr_code_in_its_approval_email(
     assert "approved" in approved.get_body(("plain",)).get_content()
     pngs = [p for p in approved.iter_attachments() if p.get_content_type() == "image/png"]
     assert [p.get_content() for p in pngs] == [png_of(expected_url(app, found["id"]))]
+
+
+def test_staff_download_the_real_png_of_a_confirmation_not_yet_sent(
+    app: Flask, client: FlaskClient, auth
+) -> None:
+    """The PNG is drawn at delivery; until then the outbox page makes it on demand."""
+    found = register(app)
+    with app.app_context():
+        attachment = db.session.scalar(
+            db.select(OutboxAttachment)
+            .join(OutboxMessage)
+            .where(OutboxMessage.registration_id == found["id"],
+                   OutboxAttachment.filename == "checkin.png")
+        )
+        assert attachment.message.status == "queued"
+        url = f"/manage/outbox/{attachment.outbox_message_id}/attachments/{attachment.id}"
+    auth.organizer()
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.data == png_of(expected_url(app, found["id"]))

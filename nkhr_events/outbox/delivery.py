@@ -29,6 +29,8 @@ from nkhr_events.dbtypes import utcnow
 from nkhr_events.extensions import db
 from nkhr_events.outbox import headers
 from nkhr_events.outbox.models import OutboxMessage, OutboxStatus
+from nkhr_events.outbox.requests import resolve_requests
+from nkhr_events.outbox.services import attachment_data
 
 #: Waits after the 1st, 2nd, ... failed attempt; one more attempt than delays, then `failed`.
 RETRY_DELAYS: tuple[timedelta, ...] = (
@@ -198,7 +200,8 @@ def build_message(row: OutboxMessage) -> flask_mail.Message:
         sender=headers.mailbox(row.sender),
         reply_to=headers.mailbox(row.reply_to) if row.reply_to else None,
         attachments=[
-            flask_mail.Attachment(a.filename, a.content_type, a.data) for a in row.attachments
+            flask_mail.Attachment(a.filename, a.content_type, attachment_data(a))
+            for a in row.attachments
         ],
         # Tells autoresponders not to answer (RFC 3834).
         extra_headers={"Auto-Submitted": "auto-generated"},
@@ -291,7 +294,9 @@ def _record_failure(row_id: int, attempts: int, outcome: Outcome, now: datetime)
 
 
 def deliver_batch(now: datetime | None = None, batch_size: int | None = None) -> DeliveryReport:
-    """Claim one batch and send it over one SMTP connection."""
+    """Resolve waiting mail requests, then claim one batch and send it over one SMTP
+    connection."""
+    resolve_requests()
     now = now or utcnow()
     ids = claim_due(now, batch_size or int(setting("OUTBOX_BATCH_SIZE")))
     report = DeliveryReport(claimed=len(ids))

@@ -53,7 +53,12 @@ def attachment(message_id: int, attachment_id: int) -> Response:
     found = db.get_or_404(OutboxAttachment, attachment_id)
     if found.outbox_message_id != message_id:
         abort(404)
-    response = Response(found.data, mimetype=found.content_type.split(";")[0])
+    try:
+        # A file made at delivery (a QR code) is made now if the message is still queued.
+        data = services.attachment_data(found)
+    except ValueError:
+        abort(404)
+    response = Response(data, mimetype=found.content_type.split(";")[0])
     response.headers.set("Content-Disposition", "attachment", filename=found.filename)
     return response
 

@@ -8,7 +8,7 @@ transaction commits, and a worker (`flask outbox work`) delivers it afterwards.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,48 @@ class Attachment:
     filename: str
     content_type: str
     data: bytes
+
+
+#: The stored content of an attachment made at delivery (`late_attachment`), then its maker.
+_LATE_MARKER = b"nkhr-outbox-late-attachment:"
+_makers: dict[str, Callable[[OutboxMessage], bytes]] = {}
+
+
+def attachment_maker(name: str) -> Callable[[Callable[[OutboxMessage], bytes]], Any]:
+    """Register `maker(message) -> bytes` under `name` for `late_attachment(..., name)`."""
+
+    def register(maker: Callable[[OutboxMessage], bytes]) -> Callable[[OutboxMessage], bytes]:
+        _makers[name] = maker
+        return maker
+
+    return register
+
+
+def late_attachment(filename: str, content_type: str, maker: str) -> Attachment:
+    """An attachment made when the message is sent instead of when it is queued.
+
+    For files that are slow to make and depend only on what the database already holds (a QR
+    code image takes longer than the rest of a registration): the request that queues the
+    message does not wait for it, and the recipient receives the same file.
+    """
+    if maker not in _makers:
+        raise ValueError(f"no attachment maker {maker!r}")
+    return Attachment(filename, content_type, _LATE_MARKER + maker.encode("ascii"))
+
+
+def attachment_data(attachment: OutboxAttachment) -> bytes:
+    """The attachment's content; a late one is made now and kept in its row.
+
+    Raises ValueError when it cannot be made (e.g. what it was made from was erased).
+    """
+    data = bytes(attachment.data)
+    if not data.startswith(_LATE_MARKER):
+        return data
+    maker = _makers.get(data[len(_LATE_MARKER):].decode("ascii", "replace"))
+    if maker is None:
+        raise ValueError(f"no maker for attachment {attachment.filename!r}")
+    attachment.data = maker(attachment.message)
+    return attachment.data
 
 
 @dataclass(frozen=True)

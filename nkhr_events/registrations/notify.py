@@ -10,12 +10,22 @@ from typing import Any
 
 from flask import current_app
 
+from nkhr_events.extensions import db
 from nkhr_events.outbox.ics import calendar_attachment as event_calendar_attachment
-from nkhr_events.outbox.services import Attachment, enqueue_email
+from nkhr_events.outbox.models import OutboxMessage
+from nkhr_events.outbox.services import (
+    Attachment,
+    attachment_maker,
+    enqueue_email,
+    late_attachment,
+)
 from nkhr_events.registrations import checkin
 from nkhr_events.registrations.categories import category_label
 from nkhr_events.registrations.links import issue_manage_token
 from nkhr_events.registrations.models import Registration, RegistrationStatus
+
+#: The late attachment (outbox/services.py) that is a registration's check-in QR code.
+CHECKIN_QR = "registration-checkin-qr"
 
 
 def manage_url(token: str) -> str:
@@ -41,8 +51,24 @@ def calendar_attachment(registration: Registration, method: str) -> Attachment:
 
 
 def checkin_attachment(registration: Registration) -> Attachment:
-    """The QR code the door staff scan, carrying the check-in URL (not the manage link)."""
-    return Attachment("checkin.png", "image/png", checkin.qr_png(registration))
+    """The QR code the door staff scan, carrying the check-in URL (not the manage link).
+
+    Drawn when the email is sent (`_checkin_png`): it takes longer than the rest of a
+    registration, and a rush of registrations should not wait for it. The code it carries is
+    fixed now (its salt is made in this transaction), as before.
+    """
+    checkin.checkin_code(registration)
+    return late_attachment("checkin.png", "image/png", CHECKIN_QR)
+
+
+@attachment_maker(CHECKIN_QR)
+def _checkin_png(message: OutboxMessage) -> bytes:
+    registration = (
+        db.session.get(Registration, message.registration_id) if message.registration_id else None
+    )
+    if registration is None:
+        raise ValueError("the registration of this check-in code no longer exists")
+    return checkin.qr_png(registration)
 
 
 def _send(

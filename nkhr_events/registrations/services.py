@@ -26,6 +26,7 @@ from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.events.services import RegistrationState, registration_state
 from nkhr_events.extensions import db
+from nkhr_events.outbox.requests import resolver
 from nkhr_events.registrations import notify
 from nkhr_events.registrations.categories import (
     QUESTIONS,
@@ -371,6 +372,15 @@ def status_counts_by_event(event_ids: list[int]) -> dict[int, dict[str, int]]:
     for event_id, status, count in rows:
         counts[event_id][status] = count
     return counts
+
+
+#: The kind of mail request (outbox/requests.py) that "send my links again" becomes.
+LOST_LINK = "lost_link"
+
+
+@resolver(LOST_LINK)
+def _resolve_lost_link(email: str, _language: str) -> None:
+    send_lost_links(email)
 
 
 def send_lost_links(address: str) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -17,12 +19,17 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
+from wtforms import Field
+from wtforms.widgets import Select
 
 from nkhr_events.errors import DomainError
 from nkhr_events.events import services as event_services
-from nkhr_events.events.models import Event
+from nkhr_events.events.models import Event, EventStatus
 from nkhr_events.extensions import db, limiter
+from nkhr_events.outbox.requests import request_mail
 from nkhr_events.privacy import services as privacy
 from nkhr_events.registrations import forms, links, notify, participants, services
 from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
@@ -37,18 +44,61 @@ def _email_limit_key() -> str:
 
 
 def _open_event(slug: str) -> Event:
-    event = event_services.public_event(slug)
+    """A published or archived event, as `event_services.public_event` finds it, but without
+    eager-loading its series, which these pages never show: that cost a query and more time
+    than the rest of the lookup on every page of a registration. The days load on first use."""
+    if "\x00" in slug:
+        abort(404)  # no slug holds NUL, and PostgreSQL refuses to compare text that does
+    event = db.session.scalar(
+        db.select(Event).where(
+            Event.slug == slug, Event.status.in_([EventStatus.PUBLISHED, EventStatus.ARCHIVED])
+        )
+    )
     if event is None:
         abort(404)
     return event
 
 
+@lru_cache(maxsize=8)
+def _countries(language: str) -> tuple[tuple[str, str], ...]:
+    """The country choices in `language` (sorted once per language, not per request)."""
+    with force_locale(language):
+        return (("", _("Choose…")), *country_choices())
+
+
+class _CountrySelect(Select):
+    """wtforms' select, its HTML kept per language while nothing is chosen yet.
+
+    The country list has some 250 options: rendering them took longer than the rest of the
+    registration form. The empty form's select is the same on every page view, so it is made
+    once per language (and set of attributes); a select with a value is rendered as usual.
+    """
+
+    _made: dict[tuple[Any, ...], Markup] = {}
+
+    def __init__(self, language: str) -> None:
+        super().__init__()
+        self.language = language
+
+    def __call__(self, field: Field, **kwargs: Any) -> Markup:
+        if field.data:
+            return super().__call__(field, **kwargs)
+        key = (self.language, field.name, field.id, field.flags.required,
+               field.flags.disabled, tuple(sorted(kwargs.items())))
+        html = self._made.get(key)
+        if html is None:
+            html = self._made[key] = super().__call__(field, **kwargs)
+        return html
+
+
 def _fill_choices(form: forms.DetailsForm) -> None:
-    countries = [("", _("Choose…")), *country_choices()]
-    form.country.choices = countries
+    language = current_language()
+    countries = list(_countries(language))
+    widget = _CountrySelect(language)
     for name, field in form._fields.items():
-        if name.startswith("q_") and field.type == "SelectField":
+        if name == "country" or (name.startswith("q_") and field.type == "SelectField"):
             field.choices = countries
+            field.widget = widget
 
 
 @bp.route("/events/<slug>/register", methods=["GET", "POST"])
@@ -115,7 +165,8 @@ def register(slug: str) -> Response | str | tuple[str, int]:
         else:
             db.session.commit()
             session["registration_sent_to"] = form.email.data
-            return redirect(url_for(".sent", slug=event.slug), code=303)
+            # The slug it was found by: reading event.slug after the commit would reload it.
+            return redirect(url_for(".sent", slug=slug), code=303)
     return render_template(
         "registrations/register.html",
         event=event,
@@ -289,7 +340,8 @@ def lost_link() -> Response | str:
     """Send the private links again. The answer is the same whether or not the address is known."""
     form = forms.LostLinkForm()
     if form.validate_on_submit():
-        services.send_lost_links(form.email.data)
+        # Looked up by the outbox worker, so the answer costs the same for any address.
+        request_mail(services.LOST_LINK, form.email.data, current_language())
         db.session.commit()
         session["lost_link_sent_to"] = form.email.data
         return redirect(url_for(".lost_link_sent"), code=303)
