@@ -168,6 +168,8 @@ def test_staff_download_the_real_png_of_a_confirmation_not_yet_sent(
         assert attachment.message.status == "queued"
         url = f"/manage/outbox/{attachment.outbox_message_id}/attachments/{attachment.id}"
     auth.organizer()
+    page = client.get(f"/manage/outbox/{url.split('/')[3]}").get_data(as_text=True)
+    assert "made when the message is sent" in page
     response = client.get(url)
     assert response.status_code == 200
     assert response.data == png_of(expected_url(app, found["id"]))

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from nkhr_events.dbtypes import UTCDateTime, utcnow
 from nkhr_events.extensions import db
 
+#: What a late attachment's row holds until the worker makes the file (outbox/services.py).
+LATE_ATTACHMENT_MARKER = b"nkhr-outbox-late-attachment:"
+
 
 class OutboxStatus(StrEnum):
     QUEUED = "queued"  # waiting for its next attempt
@@ -94,6 +97,12 @@ class OutboxAttachment(db.Model):
     @property
     def size(self) -> int:
         return len(self.data)
+
+    @property
+    def made_at_delivery(self) -> bool:
+        """Not made yet: the worker makes it when it sends the message (see
+        services.late_attachment)."""
+        return bytes(self.data).startswith(LATE_ATTACHMENT_MARKER)
 
 
 class MailRequest(db.Model):

@@ -22,7 +22,12 @@ from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db
 from nkhr_events.outbox import headers
-from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage, OutboxStatus
+from nkhr_events.outbox.models import (
+    LATE_ATTACHMENT_MARKER,
+    OutboxAttachment,
+    OutboxMessage,
+    OutboxStatus,
+)
 
 LANGUAGES = ("en", "ko")
 _TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,80}$")
@@ -38,7 +43,7 @@ class Attachment:
 
 
 #: The stored content of an attachment made at delivery (`late_attachment`), then its maker.
-_LATE_MARKER = b"nkhr-outbox-late-attachment:"
+_LATE_MARKER = LATE_ATTACHMENT_MARKER
 _makers: dict[str, Callable[[OutboxMessage], bytes]] = {}
 
 
