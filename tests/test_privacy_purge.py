@@ -120,8 +120,10 @@ def test_purge_anonymizes_exactly_the_expired_ones(app, data):
             db.select(AuditEntry).where(AuditEntry.action == "privacy.purge")
             .order_by(AuditEntry.id)).all()
         assert [e.detail for e in entries] == [
-            {"registrations": 2, "inquiries": 0, "partner_contacts": 1, "audit_entries": 0},
-            {"registrations": 0, "inquiries": 1, "partner_contacts": 0, "audit_entries": 0},
+            {"registrations": 2, "inquiries": 0, "partner_contacts": 1, "audit_entries": 0,
+             "mail_requests": 0},
+            {"registrations": 0, "inquiries": 1, "partner_contacts": 0, "audit_entries": 0,
+             "mail_requests": 0},
         ]
 
 
@@ -252,3 +254,19 @@ def test_ip_addresses_and_typed_unknown_addresses_leave_the_audit_trail_after_90
             (False, "typo@example.org", "203.0.113.8"),  # still within 90 days
         ]
         assert purge(now=NOW).audit_entries == 0
+
+
+def test_mail_requests_no_worker_answered_within_a_day_are_dropped(app, data):
+    from nkhr_events.outbox.models import MailRequest
+
+    with app.app_context():
+        db.session.add_all([
+            MailRequest(kind="lost_link", email="old@example.org", language="en",
+                        created_at=NOW - timedelta(days=2)),
+            MailRequest(kind="lost_link", email="fresh@example.org", language="en",
+                        created_at=NOW - timedelta(hours=2)),
+        ])
+        db.session.commit()
+        assert purge(now=NOW).mail_requests == 1
+        db.session.commit()
+        assert db.session.scalars(db.select(MailRequest.email)).all() == ["fresh@example.org"]

@@ -17,7 +17,12 @@ from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.inquiries.models import Inquiry
-from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage, OutboxStatus
+from nkhr_events.outbox.models import (
+    MailRequest,
+    OutboxAttachment,
+    OutboxMessage,
+    OutboxStatus,
+)
 from nkhr_events.partners.models import Partnership
 from nkhr_events.registrations.models import (
     ACTIVE_STATUSES,
@@ -35,6 +40,9 @@ INQUIRY_RETENTION = timedelta(days=180)
 #: reset request that matches no account, this long (the lockout needs 15 minutes of them).
 AUDIT_PERSONAL_RETENTION = timedelta(days=90)
 UNKNOWN_ADDRESS = "(unknown address)"
+#: A lost-link or reset request the outbox worker has not answered in this time (no worker
+#: running) is dropped with the address it holds.
+MAIL_REQUEST_RETENTION = timedelta(days=1)
 #: Audit actions whose actor is an address someone typed.
 TYPED_ADDRESS_ACTIONS = ("auth.sign_in_failed", "auth.sign_in_locked",
                          "account.password_reset_request")
@@ -189,6 +197,7 @@ class PurgeReport:
     inquiries: int
     partner_contacts: int
     audit_entries: int = 0
+    mail_requests: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -196,12 +205,14 @@ class PurgeReport:
             "inquiries": self.inquiries,
             "partner_contacts": self.partner_contacts,
             "audit_entries": self.audit_entries,
+            "mail_requests": self.mail_requests,
         }
 
     def __str__(self) -> str:
         return (
             f"{self.registrations} registrations, {self.inquiries} inquiries, "
-            f"{self.partner_contacts} partner contacts, {self.audit_entries} audit entries"
+            f"{self.partner_contacts} partner contacts, {self.audit_entries} audit entries, "
+            f"{self.mail_requests} unanswered mail requests"
         )
 
 
@@ -280,7 +291,13 @@ def purge(now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
     audit_entries = db.session.scalar(
         db.select(db.func.count(AuditEntry.id)).where(_old_audit_personal_data(now))
     )
-    report = PurgeReport(len(registrations), len(inquiries), len(partnerships), audit_entries)
+    stale_requests = MailRequest.created_at < now - MAIL_REQUEST_RETENTION
+    mail_requests = db.session.scalar(
+        db.select(db.func.count(MailRequest.id)).where(stale_requests)
+    )
+    report = PurgeReport(
+        len(registrations), len(inquiries), len(partnerships), audit_entries, mail_requests
+    )
     if dry_run:
         return report
     for registration in registrations:
@@ -308,6 +325,7 @@ def purge(now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
         partnership.message = None
         partnership.contact_anonymized_at = now
     _purge_audit_personal_data(now)
+    db.session.execute(db.delete(MailRequest).where(stale_requests))
     db.session.flush()
     record("privacy.purge", actor=SYSTEM, detail=report.as_dict())
     return report
