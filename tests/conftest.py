@@ -19,7 +19,7 @@ from nkhr_events import PROJECT_ROOT, create_app
 from nkhr_events.accounts.models import StaffRole, StaffUser
 from nkhr_events.accounts.services import create_staff
 from nkhr_events.config import database_url
-from nkhr_events.extensions import db
+from nkhr_events.extensions import db, limiter
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith(("postgresql", "postgres:"))
@@ -166,3 +166,15 @@ class AuthActions:
 @pytest.fixture
 def auth(app: Flask, client: FlaskClient) -> AuthActions:
     return AuthActions(app, client)
+
+
+@pytest.fixture
+def built() -> Iterator[list[Flask]]:
+    """Apps a test builds itself; their engines are closed and the limiter left healthy."""
+    apps: list[Flask] = []
+    yield apps
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+    # The limiter is one object for every app in this process: forget a Redis outage.
+    limiter._storage_dead = False

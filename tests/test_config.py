@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,16 +23,6 @@ def instance(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     folder = tmp_path / "instance"
     monkeypatch.setenv("NKHR_INSTANCE_PATH", str(folder))
     return folder
-
-
-@pytest.fixture
-def built() -> Iterator[list[Flask]]:
-    """Apps a test builds; their database engines are closed afterwards."""
-    apps: list[Flask] = []
-    yield apps
-    for app in apps:
-        with app.app_context():
-            db.engine.dispose()
 
 
 def build(apps: list[Flask], **settings: object) -> Flask:

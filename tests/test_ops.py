@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 
 from nkhr_events import PROJECT_ROOT, config, create_app
 from nkhr_events.audit.models import AuditEntry
-from nkhr_events.extensions import db, limiter
+from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxMessage, OutboxStatus
 from nkhr_events.outbox.services import enqueue_email
 
@@ -138,18 +138,6 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, result.stderr
     return path
-
-
-@pytest.fixture
-def built() -> Iterator[list[Flask]]:
-    """Apps a test builds itself; their engines are closed and the limiter left healthy."""
-    apps: list[Flask] = []
-    yield apps
-    for app in apps:
-        with app.app_context():
-            db.engine.dispose()
-    # The limiter is one object for every app in this process: forget a Redis outage.
-    limiter._storage_dead = False
 
 
 def app_on(url: str, built: list[Flask], **settings: object) -> Flask:
