@@ -33,9 +33,6 @@ from nkhr_events.outbox.models import OutboxMessage, OutboxStatus
 from nkhr_events.outbox.services import enqueue_email
 
 #: Ports of this module's own servers (8200-8299); 8299 is never listened on.
-GUNICORN_PORT = 8210
-LAUNCHER_PORT = 8211
-CLOSED_PORT = 8299
 REDIS_URI = "redis://127.0.0.1:6379/5"
 TOKEN = "Zq8vN3kLr5TtY2wXb7Hc"
 
@@ -115,6 +112,22 @@ def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> tuple[flo
             process.kill()
             process.communicate()
     return time.monotonic() - started, out, err
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (the system picks it, so parallel runs of this
+    suite never share one)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+#: Ports of this run: a server of ours, the launcher, and one where nothing listens.
+GUNICORN_PORT = free_port()
+LAUNCHER_PORT = free_port()
+CLOSED_PORT = free_port()
+#: Rate-limit keys of this run only, so two runs sharing the Redis server never count together.
+REDIS_PREFIX = f"nkhr-test-{os.getpid()}-{time.time_ns()}"
 
 
 def port_is_free(port: int) -> bool:
@@ -385,7 +398,8 @@ SIGN_IN_ELSEWHERE = textwrap.dedent(
     sys.path.insert(0, "tests")
     from conftest import make_test_app
     app = make_test_app(os.environ["OPS_DB"], RATELIMIT_ENABLED=True,
-                        RATELIMIT_STORAGE_URI=os.environ["OPS_REDIS"])
+                        RATELIMIT_STORAGE_URI=os.environ["OPS_REDIS"],
+                        RATELIMIT_KEY_PREFIX=os.environ["OPS_PREFIX"])
     client = app.test_client()
     codes = [client.post("/sign-in", data={"email": "x@example.org", "password": "no"}).status_code
              for _ in range(10)]
@@ -398,7 +412,7 @@ def test_rate_limits_in_redis_are_shared_between_processes(
     app: Flask, redis_db: redis.Redis, built: list[Flask]
 ) -> None:
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    env = {**os.environ, "OPS_DB": url, "OPS_REDIS": REDIS_URI}
+    env = {**os.environ, "OPS_DB": url, "OPS_REDIS": REDIS_URI, "OPS_PREFIX": REDIS_PREFIX}
     # Another process, another app instance, spends the limit...
     elsewhere = subprocess.run(
         [sys.executable, "-c", SIGN_IN_ELSEWHERE],
@@ -406,9 +420,10 @@ def test_rate_limits_in_redis_are_shared_between_processes(
     )
     assert elsewhere.returncode == 0, elsewhere.stderr
     assert elsewhere.stdout.strip() == str([200] * 10)
-    assert any(b"sign_in" in key for key in redis_db.keys("*"))
+    assert any(b"sign_in" in key for key in redis_db.keys(f"*{REDIS_PREFIX}*"))
     # ...and this one sees it spent.
-    here = app_on(url, built, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=REDIS_URI)
+    here = app_on(url, built, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=REDIS_URI,
+                  RATELIMIT_KEY_PREFIX=REDIS_PREFIX)
     assert sign_in_attempts(here.test_client(), 1) == [429]
     # Counted in memory instead, the other process's attempts would not count here.
     alone = app_on(url, built, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
