@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 
 from nkhr_events import PROJECT_ROOT, config, create_app
 from nkhr_events.audit.models import AuditEntry
-from nkhr_events.extensions import db
+from nkhr_events.extensions import db, limiter
 from nkhr_events.outbox.models import OutboxMessage, OutboxStatus
 from nkhr_events.outbox.services import enqueue_email
 
@@ -409,8 +409,11 @@ SIGN_IN_ELSEWHERE = textwrap.dedent(
 
 
 def test_rate_limits_in_redis_are_shared_between_processes(
-    app: Flask, redis_db: redis.Redis, built: list[Flask]
+    app: Flask, redis_db: redis.Redis, built: list[Flask], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The limiter is one object per process and keeps the first app's key prefix; this
+    # test's keys get a prefix of their own (see REDIS_PREFIX).
+    monkeypatch.setattr(limiter, "_key_prefix", REDIS_PREFIX)
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     env = {**os.environ, "OPS_DB": url, "OPS_REDIS": REDIS_URI, "OPS_PREFIX": REDIS_PREFIX}
     # Another process, another app instance, spends the limit...
@@ -422,8 +425,7 @@ def test_rate_limits_in_redis_are_shared_between_processes(
     assert elsewhere.stdout.strip() == str([200] * 10)
     assert any(b"sign_in" in key for key in redis_db.keys(f"*{REDIS_PREFIX}*"))
     # ...and this one sees it spent.
-    here = app_on(url, built, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=REDIS_URI,
-                  RATELIMIT_KEY_PREFIX=REDIS_PREFIX)
+    here = app_on(url, built, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=REDIS_URI)
     assert sign_in_attempts(here.test_client(), 1) == [429]
     # Counted in memory instead, the other process's attempts would not count here.
     alone = app_on(url, built, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
