@@ -553,14 +553,23 @@ def test_the_launcher_runs_gunicorn_and_a_worker_and_stops_both_on_sigterm(
         tmp_path, DATABASE_URL=f"sqlite:///{database}", PORT=str(LAUNCHER_PORT),
         WEB_CONCURRENCY="1", OUTBOX_WORKERS="1", OUTBOX_POLL_SECONDS="30",
     )
-    launcher = subprocess.Popen(
-        [sys.executable, "-m", "nkhr_events.serve"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    output = tmp_path / "launcher.out"
+    with output.open("w") as stdout:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "nkhr_events.serve"],
+            cwd=PROJECT_ROOT, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True,
+        )
     try:
         wait_for_health(LAUNCHER_PORT, launcher)
+        # gunicorn can answer before the worker is up on a busy machine: wait for both.
+        deadline = time.monotonic() + 90
+        while "Outbox worker started" not in output.read_text():
+            assert time.monotonic() < deadline, "the outbox worker did not start"
+            assert launcher.poll() is None, launcher.communicate()
+            time.sleep(0.2)
     finally:
-        seconds, out, err = stop(launcher)
+        seconds, _, err = stop(launcher)
+    out = output.read_text()
     assert launcher.returncode == 0, err
     assert seconds < 20
     # The worker was idle in a 30-second wait and still stopped at once, after saying so.
