@@ -64,8 +64,6 @@ def all_series() -> list[Series]:
 
 
 def series_by_slug(slug: str) -> Series | None:
-    if "\x00" in slug:
-        return None  # no slug holds NUL, and PostgreSQL refuses to compare text that does
     return db.session.scalar(db.select(Series).where(Series.slug == slug))
 
 
@@ -79,8 +77,6 @@ def public_events_query():
 
 def public_event(slug: str) -> Event | None:
     """A published or archived event; drafts do not exist for the public."""
-    if "\x00" in slug:
-        return None  # no slug holds NUL, and PostgreSQL refuses to compare text that does
     return db.session.scalar(public_events_query().where(Event.slug == slug))
 
 

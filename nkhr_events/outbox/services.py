@@ -42,8 +42,7 @@ class Attachment:
     data: bytes
 
 
-#: The stored content of an attachment made at delivery (`late_attachment`), then its maker.
-_LATE_MARKER = LATE_ATTACHMENT_MARKER
+#: Makers of attachments made at delivery (`late_attachment`), by name.
 _makers: dict[str, Callable[[OutboxMessage], bytes]] = {}
 
 
@@ -66,7 +65,7 @@ def late_attachment(filename: str, content_type: str, maker: str) -> Attachment:
     """
     if maker not in _makers:
         raise ValueError(f"no attachment maker {maker!r}")
-    return Attachment(filename, content_type, _LATE_MARKER + maker.encode("ascii"))
+    return Attachment(filename, content_type, LATE_ATTACHMENT_MARKER + maker.encode("ascii"))
 
 
 def attachment_data(attachment: OutboxAttachment) -> bytes:
@@ -74,10 +73,10 @@ def attachment_data(attachment: OutboxAttachment) -> bytes:
 
     Raises ValueError when it cannot be made (e.g. what it was made from was erased).
     """
-    data = bytes(attachment.data)
-    if not data.startswith(_LATE_MARKER):
-        return data
-    maker = _makers.get(data[len(_LATE_MARKER):].decode("ascii", "replace"))
+    if not attachment.made_at_delivery:
+        return bytes(attachment.data)
+    name = bytes(attachment.data).removeprefix(LATE_ATTACHMENT_MARKER)
+    maker = _makers.get(name.decode("ascii", "replace"))
     if maker is None:
         raise ValueError(f"no maker for attachment {attachment.filename!r}")
     attachment.data = maker(attachment.message)

@@ -216,34 +216,27 @@ class PurgeReport:
         )
 
 
-def _old_audit_personal_data(now: datetime) -> Any:
-    """Audit entries past AUDIT_PERSONAL_RETENTION that still hold an IP address or a typed
-    address without an account."""
-    return db.and_(
-        AuditEntry.at < now - AUDIT_PERSONAL_RETENTION,
-        db.or_(
-            AuditEntry.ip.is_not(None),
-            db.and_(
-                AuditEntry.action.in_(TYPED_ADDRESS_ACTIONS),
-                AuditEntry.object_id.is_(None),
-                AuditEntry.actor != UNKNOWN_ADDRESS,
-            ),
-        ),
+def _stale_audit_addresses(now: datetime) -> tuple[Any, Any]:
+    """Audit entries past AUDIT_PERSONAL_RETENTION that still hold (a) a client IP address,
+    (b) a typed address that matches no account."""
+    old = AuditEntry.at < now - AUDIT_PERSONAL_RETENTION
+    with_ip = db.and_(old, AuditEntry.ip.is_not(None))
+    typed = db.and_(
+        old,
+        AuditEntry.action.in_(TYPED_ADDRESS_ACTIONS),
+        AuditEntry.object_id.is_(None),
+        AuditEntry.actor != UNKNOWN_ADDRESS,
     )
+    return with_ip, typed
 
 
 def _purge_audit_personal_data(now: datetime) -> None:
-    old = AuditEntry.at < now - AUDIT_PERSONAL_RETENTION
-    db.session.execute(
-        db.update(AuditEntry).where(old, AuditEntry.ip.is_not(None)).values(ip=None)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.execute(
-        db.update(AuditEntry)
-        .where(old, AuditEntry.action.in_(TYPED_ADDRESS_ACTIONS), AuditEntry.object_id.is_(None))
-        .values(actor=UNKNOWN_ADDRESS)
-        .execution_options(synchronize_session=False)
-    )
+    with_ip, typed = _stale_audit_addresses(now)
+    for condition, values in ((with_ip, {"ip": None}), (typed, {"actor": UNKNOWN_ADDRESS})):
+        db.session.execute(
+            db.update(AuditEntry).where(condition).values(**values)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def expired_event_ids(now: datetime) -> list[int]:
@@ -289,7 +282,7 @@ def purge(now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
         )
     ) if event_ids else []
     audit_entries = db.session.scalar(
-        db.select(db.func.count(AuditEntry.id)).where(_old_audit_personal_data(now))
+        db.select(db.func.count(AuditEntry.id)).where(db.or_(*_stale_audit_addresses(now)))
     )
     stale_requests = MailRequest.created_at < now - MAIL_REQUEST_RETENTION
     mail_requests = db.session.scalar(
