@@ -385,6 +385,13 @@ def test_a_valid_submission_is_accepted_whole_in_either_form_encoding(
             assert "nkhr_lang=ko" in response.headers["Set-Cookie"]
 
 
+def tampered(token: str) -> str:
+    """The token with one character of its signature changed. Not the last: in base64 of a
+    20-byte signature its low bits are padding, so changing it may leave the same signature."""
+    position = len(token) - 5
+    return token[:position] + ("A" if token[position] != "A" else "B") + token[position + 1:]
+
+
 @pytest.mark.parametrize("app_settings", [{"WTF_CSRF_ENABLED": True}])
 @pytest.mark.parametrize("form", FORMS, ids=FORM_IDS)
 def test_a_missing_or_wrong_csrf_token_is_refused_and_changes_nothing(
@@ -399,7 +406,7 @@ def test_a_missing_or_wrong_csrf_token_is_refused_and_changes_nothing(
         return found[-1].get("value") or ""
 
     good, other = token(client), token(app.test_client())
-    for bad in (None, "", "not-a-token", good[:-2] + "xx", other, "\x00" + good):
+    for bad in (None, "", "not-a-token", tampered(good), other, "\x00" + good):
         data = poster.data()
         if bad is not None:
             data["csrf_token"] = bad
