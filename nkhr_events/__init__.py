@@ -42,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from nkhr_events import (
         models,  # noqa: F401  (every table registered on the metadata)
+        pagecache,
         web,
     )
     from nkhr_events.database import configure_engine
@@ -50,6 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
     web.init_app(app)
+    pagecache.init_app(app)
 
     from nkhr_events.accounts import views as accounts_views
     from nkhr_events.audit import views as audit_views

@@ -36,6 +36,7 @@ _INTEGER = {
     "OUTBOX_BATCH_SIZE": "OUTBOX_BATCH_SIZE",
     "OUTBOX_LEASE_SECONDS": "OUTBOX_LEASE_SECONDS",
     "NKHR_TRUSTED_PROXIES": "NKHR_TRUSTED_PROXIES",
+    "NKHR_PAGE_CACHE_SIZE": "NKHR_PAGE_CACHE_SIZE",
 }
 #: PostgreSQL connection pool, per process (name -> create_engine() argument).
 _POOL = {
@@ -64,7 +65,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "NKHR_ENV": "production",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
         # hide_parameters: a failed statement is logged without its values (names, addresses).
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         # Forms are small; a larger body is refused with 413 before it is parsed.
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 500 * 1024,
@@ -108,6 +109,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Registration and lost-link submissions per client address, and per email address.
         "NKHR_REGISTRATION_LIMIT": "20 per minute; 300 per hour",
         "NKHR_REGISTRATION_EMAIL_LIMIT": "5 per hour",
+        # Rendered registration pages kept per process for anonymous visitors (pagecache.py);
+        # 0 renders every page.
+        "NKHR_PAGE_CACHE_SIZE": 256,
     }
 
 
@@ -145,10 +149,12 @@ def engine_options(url: str, environ: os._Environ[str] | dict[str, str]) -> dict
     """create_engine() arguments: a pool sized from the environment for PostgreSQL.
 
     Each process (gunicorn worker, outbox worker) has a pool of its own; SQLite keeps
-    SQLAlchemy's own pool, which these sizes do not fit.
+    SQLAlchemy's own pool, which these sizes do not fit, and is not pinged before use (a
+    file has no server to drop a connection, and the ping cost a statement per request).
     """
-    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    options: dict[str, Any] = {"hide_parameters": True}
     if url.startswith("postgresql"):
+        options["pool_pre_ping"] = True
         options.update(POOL_DEFAULTS)
         for name, key in _POOL.items():
             if environ.get(name):

@@ -169,6 +169,8 @@ def _apply(event: Event, data: EventInput) -> None:
     event.start_date, event.end_date = days[0], days[-1]
     kept = {d.day: d for d in event.days}
     event.days = [kept.get(day) or EventDay(day=day) for day in days]
+    # Set even when only the days changed: kept registration pages are keyed by the row.
+    event.updated_at = utcnow()
 
 
 def create_event(data: EventInput) -> Event:

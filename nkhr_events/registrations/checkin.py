@@ -48,6 +48,12 @@ class CheckinRefused(DomainError):
     """The registration cannot be checked in (not confirmed, or not a day of the event)."""
 
 
+def new_salt() -> str:
+    """A check-in salt for a new registration (set at creation, so its QR code costs no writes
+    later; registrations from before that get theirs from `_ensure_salt`)."""
+    return secrets.token_hex(16)
+
+
 def _ensure_salt(registration: Registration) -> str:
     """The registration's check-in salt, made on first use.
 
@@ -59,7 +65,7 @@ def _ensure_salt(registration: Registration) -> str:
     db.session.execute(
         update(Registration)
         .where(Registration.id == registration.id, Registration.checkin_salt.is_(None))
-        .values(checkin_salt=secrets.token_hex(16))
+        .values(checkin_salt=new_salt())
         .execution_options(synchronize_session=False)
     )
     salt = db.session.scalar(

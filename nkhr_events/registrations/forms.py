@@ -6,6 +6,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -20,15 +21,34 @@ from wtforms import (
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.registrations.categories import QUESTIONS, Category
-from nkhr_events.registrations.models import EventCategory
-from nkhr_events.registrations.services import DetailsInput, RegistrationInput
+from nkhr_events.registrations.services import CategorySettings, DetailsInput, RegistrationInput
 from nkhr_events.validators import Form
+
+
+class CountryField(SelectField):
+    """A select of some 250 countries: the answer is checked against a set of the values the
+    view gives (`valid_values`), not by walking the whole list on every submission."""
+
+    valid_values: frozenset[str] | None = None
+
+    def pre_validate(self, form: Any) -> None:
+        if self.valid_values is None:
+            super().pre_validate(form)
+        elif self.data not in self.valid_values:
+            raise ValidationError(_("Choose a country from the list."))
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -78,7 +98,7 @@ class DetailsForm(Form):
         validators=[Optional(), Length(max=200)],
         render_kw={"autocomplete": "organization-title"},
     )
-    country = SelectField(_l("Country"), validators=[Optional()])
+    country = CountryField(_l("Country"), validators=[Optional()])
     language = RadioField(
         _l("Language for our emails"),
         choices=language_choices(),
@@ -141,7 +161,9 @@ def _days_field(event: Event) -> Field:
     )
 
 
-def question_fields(category: Category, settings: EventCategory, language: str) -> dict[str, Field]:
+def question_fields(
+    category: Category, settings: CategorySettings, language: str
+) -> dict[str, Field]:
     fields: dict[str, Field] = {}
     for question in QUESTIONS[category]:
         validators: list[Any] = [Length(max=question.max_length)]
@@ -153,7 +175,7 @@ def question_fields(category: Category, settings: EventCategory, language: str) 
             validators.append(URL(message=_l("Enter a web address starting with https://.")))
             fields[f"q_{question.key}"] = URLField(question.label, validators=validators)
         elif question.kind == "country":
-            fields[f"q_{question.key}"] = SelectField(question.label, validators=validators)
+            fields[f"q_{question.key}"] = CountryField(question.label, validators=validators)
         else:
             fields[f"q_{question.key}"] = StringField(question.label, validators=validators)
     if settings.extra_question:
@@ -166,14 +188,31 @@ def question_fields(category: Category, settings: EventCategory, language: str) 
     return fields
 
 
+#: Form classes made by `registration_form`, by what they are made of (bounded: oldest out).
+_FORM_CLASSES: dict[tuple[Any, ...], type[RegistrationForm]] = {}
+_FORM_CLASSES_KEPT = 128
+
+
 def registration_form(
-    event: Event, category: Category, settings: EventCategory, page_language: str, **kwargs: Any
+    event: Event, category: Category, settings: CategorySettings, page_language: str,
+    **kwargs: Any,
 ) -> RegistrationForm:
-    """A form class with the event's days and the category's questions, instantiated."""
-    attrs = question_fields(category, settings, page_language)
-    if len(event.day_list) > 1:
-        attrs["days"] = _days_field(event)
-    form_class = type("EventRegistrationForm", (RegistrationForm,), attrs)
+    """A form class with the event's days and the category's questions, instantiated.
+
+    The class is made once per event, days, category, extra question and language, not per
+    request (WTForms binds fields per instance, so instances never share state)."""
+    days = tuple(event.day_list)
+    key = (event.id, days, category, settings.extra_question, settings.extra_question_ko,
+           page_language)
+    form_class = _FORM_CLASSES.get(key)
+    if form_class is None:
+        attrs = question_fields(category, settings, page_language)
+        if len(days) > 1:
+            attrs["days"] = _days_field(event)
+        form_class = type("EventRegistrationForm", (RegistrationForm,), attrs)
+        if len(_FORM_CLASSES) >= _FORM_CLASSES_KEPT:
+            _FORM_CLASSES.pop(next(iter(_FORM_CLASSES)))
+        _FORM_CLASSES[key] = form_class
     return form_class(**kwargs)
 
 

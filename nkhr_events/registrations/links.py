@@ -21,8 +21,7 @@ def issue_manage_token(registration: Registration) -> str:
     expires = datetime.combine(last_day, time.max, tzinfo=UTC) + TOKEN_LIFETIME_AFTER_EVENT
     db.session.add(
         ManageToken(registration=registration, token_hash=token_hash(token), expires_at=expires)
-    )
-    db.session.flush()
+    )  # written with the email that carries it (or at the next query or commit)
     return token
 
 

@@ -7,11 +7,12 @@ commits once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
+from sqlalchemy import inspect as sa_inspect
 
 from nkhr_events.audit.services import (
     ATTENDEE,
@@ -27,7 +28,7 @@ from nkhr_events.events.models import Event
 from nkhr_events.events.services import RegistrationState, registration_state
 from nkhr_events.extensions import db
 from nkhr_events.outbox.requests import resolver
-from nkhr_events.registrations import notify
+from nkhr_events.registrations import checkin, notify
 from nkhr_events.registrations.categories import (
     QUESTIONS,
     REVIEWED_BY_DEFAULT,
@@ -48,6 +49,8 @@ from nkhr_events.registrations.seats import (
 )
 
 INTERPRETATION_CHOICES = ("none", "ko_to_en", "en_to_ko")
+#: The event's own columns, re-read once the seat lock is held.
+_EVENT_COLUMNS = [attribute.key for attribute in sa_inspect(Event).column_attrs]
 
 
 class RegistrationClosed(DomainError):
@@ -96,17 +99,34 @@ def email_key(address: str) -> tuple[str, str]:
     return valid.normalized, valid.normalized.lower()
 
 
-def default_category_settings(event_id: int, category: Category) -> EventCategory:
-    return EventCategory(
+@dataclass
+class CategoryDefaults:
+    """A category's settings where the event has none saved: read like an `EventCategory`,
+    but a plain object (every registration page reads all nine, and ORM objects cost more)."""
+
+    event_id: int
+    category: str
+    enabled: bool = True
+    seat_cap: int | None = None
+    needs_review: bool = False
+    extra_question: str | None = None
+    extra_question_ko: str | None = None
+    id: None = None
+
+
+#: A category's settings, saved or default.
+CategorySettings = EventCategory | CategoryDefaults
+
+
+def default_category_settings(event_id: int, category: Category) -> CategoryDefaults:
+    return CategoryDefaults(
         event_id=event_id,
         category=category.value,
-        enabled=True,
-        seat_cap=None,
         needs_review=category in REVIEWED_BY_DEFAULT,
     )
 
 
-def category_settings(event: Event) -> dict[str, EventCategory]:
+def category_settings(event: Event) -> dict[str, CategorySettings]:
     """Each category's settings for the event; defaults (not stored) where none are saved."""
     saved = {
         row.category: row
@@ -126,7 +146,11 @@ def save_category_settings(event: Event, values: dict[str, dict[str, object]]) -
     lock_event_seats(event.id)
     current = category_settings(event)
     for category, changes in values.items():
-        row = current[category]
+        found = current[category]
+        row = (
+            found if isinstance(found, EventCategory)
+            else EventCategory(**{k: v for k, v in asdict(found).items() if k != "id"})
+        )
         cap = changes.get("seat_cap")
         if cap is not None and event.capacity is not None and int(cap) > event.capacity:  # type: ignore[arg-type]
             raise DomainError(
@@ -179,7 +203,10 @@ def register_attendee(
     now = now or utcnow()
     address, key = email_key(data.email)
     lock_event_seats(event_id)
-    event = db.session.get(Event, event_id, populate_existing=True)
+    event = db.session.get(Event, event_id)
+    if event is not None:
+        # Read again under the lock: the row's columns only, so days already loaded stay.
+        db.session.refresh(event, _EVENT_COLUMNS)
     if event is None or registration_state(event, now) != RegistrationState.OPEN:
         raise RegistrationClosed(_("Registration for this event is not open."))
     try:
@@ -232,6 +259,9 @@ def register_attendee(
         created_at=now,
         status_changed_at=now,
         waitlisted_at=now if status == RegistrationStatus.WAITLISTED else None,
+        # A confirmed registration's email carries its check-in code: made here, not by a
+        # later UPDATE (the others get theirs on first use, see checkin.py).
+        checkin_salt=checkin.new_salt() if status == RegistrationStatus.CONFIRMED else None,
     )
     db.session.add(registration)
     db.session.flush()

@@ -25,6 +25,7 @@ from markupsafe import Markup
 from wtforms import Field
 from wtforms.widgets import Select
 
+from nkhr_events import pagecache
 from nkhr_events.errors import DomainError
 from nkhr_events.events import services as event_services
 from nkhr_events.events.models import Event, EventStatus
@@ -55,6 +56,20 @@ def _open_event(slug: str) -> Event:
     if event is None:
         abort(404)
     return event
+
+
+def _page_version(event: Event, settings: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    """What the registration pages show of the event and its category settings: the key of a
+    kept page (pagecache.py), so that any edit of either is a new page, never a stale one. The
+    days are covered by `updated_at`, which every edit of the event sets."""
+    row = tuple(getattr(event, column.key) for column in Event.__table__.columns)
+    if settings is None:
+        return row
+    return row + tuple(
+        (s.category, s.enabled, s.seat_cap, s.needs_review, s.extra_question,
+         s.extra_question_ko)
+        for s in settings.values()
+    )
 
 
 @lru_cache(maxsize=8)
@@ -89,13 +104,19 @@ class _CountrySelect(Select):
         return html
 
 
+@lru_cache(maxsize=8)
+def _country_values(language: str) -> frozenset[str]:
+    return frozenset(value for value, _label in _countries(language))
+
+
 def _fill_choices(form: forms.DetailsForm) -> None:
     language = current_language()
     countries = list(_countries(language))
     widget = _CountrySelect(language)
-    for name, field in form._fields.items():
-        if name == "country" or (name.startswith("q_") and field.type == "SelectField"):
+    for field in form._fields.values():
+        if isinstance(field, forms.CountryField):
             field.choices = countries
+            field.valid_values = _country_values(language)
             field.widget = widget
 
 
@@ -124,23 +145,47 @@ def register(slug: str) -> Response | str | tuple[str, int]:
     except ValueError:
         category = None
     if category is None or category not in open_categories:
-        return render_template(
-            "registrations/choose_category.html",
-            event=event,
-            categories=open_categories,
-            labels=CATEGORY_LABELS,
-            settings=settings,
-            invalid=bool(request.args.get("category")),
+        return pagecache.page(
+            ("registrations.choose", _page_version(event, settings)),
+            lambda: render_template(
+                "registrations/choose_category.html",
+                event=event,
+                categories=open_categories,
+                labels=CATEGORY_LABELS,
+                settings=settings,
+                invalid=bool(request.args.get("category")),
+            ),
         )
 
-    form = forms.registration_form(
-        event,
-        category,
-        settings[category.value],
-        current_language(),
-        language=current_language(),
-    )
-    _fill_choices(form)
+    def registration_page(form: forms.RegistrationForm) -> str:
+        return render_template(
+            "registrations/register.html",
+            event=event,
+            form=form,
+            category=category,
+            category_label=CATEGORY_LABELS[category],
+            needs_review=settings[category.value].needs_review,
+            question_names=[f"q_{q.key}" for q in QUESTIONS[category]],
+        )
+
+    def new_form() -> forms.RegistrationForm:
+        form = forms.registration_form(
+            event,
+            category,
+            settings[category.value],
+            current_language(),
+            language=current_language(),
+        )
+        _fill_choices(form)
+        return form
+
+    if request.method != "POST":
+        # The empty form is the same for every visitor of a language: kept whole.
+        return pagecache.page(
+            ("registrations.form", _page_version(event, settings)),
+            lambda: registration_page(new_form()),
+        )
+    form = new_form()
     if form.validate_on_submit():
         if form.homepage.data:
             # Filled by an automated submitter: answer as for a person, store nothing.
@@ -165,23 +210,17 @@ def register(slug: str) -> Response | str | tuple[str, int]:
             session["registration_sent_to"] = form.email.data
             # The slug it was found by: reading event.slug after the commit would reload it.
             return redirect(url_for(".sent", slug=slug), code=303)
-    return render_template(
-        "registrations/register.html",
-        event=event,
-        form=form,
-        category=category,
-        category_label=CATEGORY_LABELS[category],
-        needs_review=settings[category.value].needs_review,
-        question_names=[f"q_{q.key}" for q in QUESTIONS[category]],
-    )
+    return registration_page(form)
 
 
 @bp.get("/events/<slug>/register/sent")
 def sent(slug: str) -> str:
     """The same answer for every accepted submission: the email says the outcome."""
     event = _open_event(slug)
-    return render_template(
-        "registrations/sent.html", event=event, email=session.get("registration_sent_to")
+    return pagecache.page(
+        ("registrations.sent", _page_version(event)),
+        lambda email: render_template("registrations/sent.html", event=event, email=email),
+        {"email": session.get("registration_sent_to")},
     )
 
 
