@@ -293,3 +293,19 @@ def test_server_error_page_renders_after_a_failed_database_statement(
     assert page.one("h1").text == "Something went wrong on our side"
     assert "organizer@example.org" in page.one("footer").text
     assert client.get("/manage/").status_code == 200
+
+
+def test_every_font_the_stylesheet_names_is_served_from_here(client: FlaskClient) -> None:
+    """The Hangul fallback font is this app's own file (no font service), and it exists."""
+    css = client.get("/static/css/site.css").get_data(as_text=True)
+    urls = re.findall(r"url\(\s*[\"']?([^\"')]+)", css)
+    assert urls, "the stylesheet names no font file"
+    for url in urls:
+        assert "//" not in url and not url.startswith(("http", "data:")), url
+        response = client.get("/static/css/" + url)
+        assert response.status_code == 200, url
+        assert response.data[:4] == b"wOF2", url  # a WOFF2 file
+        response.close()
+    # Used for Hangul only: an English-only page never needs it.
+    ranges = re.findall(r"unicode-range:\s*([^;]+);", css)
+    assert ranges and all("U+AC00-D7A3" in r and "U+0" not in r for r in ranges)
