@@ -1,9 +1,10 @@
-"""Needs and internal notes are encrypted at rest: the database file and a raw SELECT hold only
-Fernet tokens, staff and the attendee read plain text, and keys rotate with
+"""Needs, internal notes and category answers are encrypted at rest: the database file and a raw
+SELECT hold only Fernet tokens, staff and the attendee read plain text, and keys rotate with
 `flask privacy rotate-key`."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,9 @@ ACCESS = "Wheelchair user, needs step-free route to Room 3"
 DIET = "Severe peanut allergy; carries an EpiPen"
 NOTE = "Arrives with a protection officer; do not seat near press"
 PLAIN = (ACCESS, DIET, NOTE)
+OUTLET = "Daily NK Investigations Desk"
+ROLE = "Undercover reporter on the China border"
+EXTRA = "I was detained in 2019 and still have family in Hyesan"
 MIGRATIONS = str(PROJECT_ROOT / "migrations")
 
 
@@ -212,6 +216,85 @@ def test_without_explicit_keys_the_key_is_derived_from_secret_key_and_stays_read
         db.engine.dispose()
 
 
+@pytest.fixture
+def answered(app: Flask, client, auth) -> int:
+    """A journalist's registration through the public form, with the event's own question."""
+    from nkhr_events.registrations import services as registrations
+
+    with app.app_context():
+        event = make_event(capacity=5)
+        registrations.save_category_settings(
+            event, {"journalist": {"extra_question": "Anything the organizers should know?"}}
+        )
+        db.session.commit()
+        slug, days = event.slug, [d.isoformat() for d in event.day_list]
+    response = client.post(
+        f"/events/{slug}/register?category=journalist",
+        data={
+            "given_name": "Ji-ho", "family_name": "Lee", "email": "jiho@example.org",
+            "country": "KR", "language": "en", "interpretation": "none",
+            "privacy_consent": "y", "days": days, "q_media_outlet": OUTLET,
+            "q_media_role": ROLE, "q_extra": EXTRA,
+        },
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        return db.session.scalar(db.select(Registration.id))
+
+
+def raw_answers(app: Flask, registration_id: int) -> str:
+    """The stored JSON text, as a backup or a raw SELECT sees it."""
+    with app.app_context():
+        return db.session.scalar(
+            text("SELECT CAST(answers AS TEXT) FROM registration WHERE id = :id"),
+            {"id": registration_id},
+        )
+
+
+def test_category_answers_are_encrypted_and_read_back_by_staff(app, client, auth, answered):
+    stored = raw_answers(app, answered)
+    # A JSON string holding a token: the column stays JSON, the answers are unreadable.
+    assert json.loads(stored).startswith(crypto.TOKEN_PREFIX)
+    with app.app_context():
+        registration = db.session.get(Registration, answered)
+        assert registration.answers == {"media_outlet": OUTLET, "media_role": ROLE,
+                                        "extra": EXTRA}
+        for table in db.metadata.sorted_tables:
+            for row in db.session.execute(text(f"SELECT * FROM {table.name}")):
+                joined = " ".join(str(v) for v in row)
+                for plain in (OUTLET, ROLE, EXTRA, "Hyesan"):
+                    assert plain not in joined, (table.name, plain)
+        event_id = registration.event_id
+    auth.organizer()
+    page = client.get(f"/manage/registrations/{answered}").get_data(as_text=True)
+    assert OUTLET in page and "Hyesan" in page
+    export = client.get(
+        f"/manage/events/{event_id}/registrations/export",
+        query_string={"format": "csv", "columns": ["given_name", "answers"]},
+    ).get_data(as_text=True)
+    assert OUTLET in export and ROLE in export
+
+
+def test_rotate_key_rotates_answers_and_encrypts_plain_ones(app, answered):
+    with app.app_context():
+        cast = "CAST(:a AS JSON)" if db.engine.dialect.name == "postgresql" else ":a"
+        db.session.execute(
+            text(f"UPDATE registration SET answers = {cast} WHERE id = :id"),
+            {"a": json.dumps({"media_outlet": OUTLET}), "id": answered},
+        )
+        db.session.commit()
+        # Written before encryption: read as it is.
+        assert db.session.get(Registration, answered).answers == {"media_outlet": OUTLET}
+    result = app.test_cli_runner().invoke(args=["privacy", "rotate-key"])
+    assert result.exit_code == 0, result.output
+    assert "0 values re-encrypted, 1 plain values encrypted" in result.output
+    assert OUTLET not in raw_answers(app, answered)
+    result = app.test_cli_runner().invoke(args=["privacy", "rotate-key"])
+    assert "1 values re-encrypted, 0 plain values encrypted" in result.output
+    with app.app_context():
+        assert db.session.get(Registration, answered).answers == {"media_outlet": OUTLET}
+
+
 @pytest.mark.parametrize("value", ["not-a-key", "short,", "x" * 44])
 def test_a_malformed_key_stops_the_start_with_a_clear_message(value):
     with pytest.raises(crypto.KeyConfigurationError, match="NKHR_ENCRYPTION_KEYS entry 1"):
@@ -234,14 +317,18 @@ def test_the_migration_encrypts_existing_rows_and_the_downgrade_decrypts(tmp_pat
                 "privacy_consent_at, publish_name, photo_consent, sequence, created_at, "
                 "updated_at, status_changed_at, internal_notes, do_not_publish) VALUES "
                 "(:event, 'general_public', 'confirmed', 'A', 'B', 'A B', 'a@x.org', "
-                "'a@x.org', '', '', '', 'en', '{}', 'none', :access, :diet, "
+                "'a@x.org', '', '', '', 'en', :answers, 'none', :access, :diet, "
                 "'2026-01-01 00:00:00', 0, 0, 0, '2026-01-01 00:00:00', "
                 "'2026-01-01 00:00:00', '2026-01-01 00:00:00', :note, 0)"
             ),
-            {"event": event.id, "access": ACCESS, "diet": DIET, "note": NOTE},
+            {"event": event.id, "access": ACCESS, "diet": DIET, "note": NOTE,
+             "answers": json.dumps({"media_outlet": OUTLET})},
         )
         db.session.commit()
         upgrade(directory=MIGRATIONS, revision="head")
+        answers = db.session.scalar(text("SELECT answers FROM registration"))
+        assert OUTLET not in answers and json.loads(answers).startswith(crypto.TOKEN_PREFIX)
+        assert db.session.scalar(db.select(Registration)).answers == {"media_outlet": OUTLET}
         stored = db.session.execute(
             text("SELECT accessibility_needs, dietary_needs, internal_notes FROM registration")
         ).one()
@@ -254,5 +341,7 @@ def test_the_migration_encrypts_existing_rows_and_the_downgrade_decrypts(tmp_pat
                 text("SELECT accessibility_needs, dietary_needs, internal_notes FROM registration")
             ).one()
         ) == PLAIN
+        answers = db.session.scalar(text("SELECT answers FROM registration"))
+        assert json.loads(answers) == {"media_outlet": OUTLET}
         db.session.remove()
         db.engine.dispose()

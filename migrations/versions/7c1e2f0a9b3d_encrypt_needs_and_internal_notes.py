@@ -22,9 +22,17 @@ branch_labels = None
 depends_on = None
 
 
+#: The columns this revision encrypts (later revisions add their own).
+TEXT_COLUMNS = {"registration": ("accessibility_needs", "dietary_needs", "internal_notes")}
+
+
 def upgrade():
-    crypto.rotate_all(op.get_bind(), current_app.extensions[crypto.EXTENSION])
+    crypto.rotate_all(
+        op.get_bind(), current_app.extensions[crypto.EXTENSION], TEXT_COLUMNS, {}
+    )
 
 
 def downgrade():
-    crypto.decrypt_all(op.get_bind(), current_app.extensions[crypto.EXTENSION])
+    crypto.decrypt_all(
+        op.get_bind(), current_app.extensions[crypto.EXTENSION], TEXT_COLUMNS, {}
+    )

@@ -1,9 +1,10 @@
-"""Encryption at rest of special-category data (needs, internal notes).
+"""Encryption at rest of special-category data (needs, internal notes, category answers).
 
 The columns hold Fernet tokens (AES-128-CBC with an HMAC-SHA256, cryptography's Fernet); the
-models read and write plain text through `EncryptedText`, so staff pages, exports and the
-attendee's own download see the text while the database file, a raw SELECT and every backup see
-only tokens. An empty value stays empty, so "has needs" can be filtered without decrypting.
+models read and write plain values through `EncryptedText` and `EncryptedJSON`, so staff pages,
+exports and the attendee's own download see them while the database file, a raw SELECT and
+every backup see only tokens. An empty value stays empty, so "has needs" can be filtered
+without decrypting.
 
 Keys come from `NKHR_ENCRYPTION_KEYS`: a comma-separated list of Fernet keys, the first encrypts
 and every one decrypts (MultiFernet), so a key is rotated by putting a new one first and running
@@ -15,6 +16,7 @@ data written before explicit keys were configured stays readable until it is rot
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, current_app
-from sqlalchemy import Text
+from sqlalchemy import JSON, Text
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import column, select, table, update
 from sqlalchemy.types import TypeDecorator
@@ -34,9 +36,13 @@ logger = logging.getLogger(__name__)
 EXTENSION = "nkhr_crypto"
 #: Every Fernet token starts with its version byte 0x80, which base64url-encodes to "gAAAAA".
 TOKEN_PREFIX = "gAAAAA"
-#: The encrypted columns, by table: what `rotate-key` walks.
+#: The encrypted text columns, by table: what `rotate-key` walks.
 ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "registration": ("accessibility_needs", "dietary_needs", "internal_notes"),
+}
+#: The encrypted JSON columns, by table: a JSON string holding the token of the JSON text.
+ENCRYPTED_JSON_COLUMNS: dict[str, tuple[str, ...]] = {
+    "registration": ("answers",),
 }
 
 
@@ -160,6 +166,26 @@ class EncryptedText(TypeDecorator[str]):
         return cipher().decrypt(value)
 
 
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON value stored as a JSON string holding the Fernet token of its JSON text, so the
+    column stays JSON (no schema change) and holds no readable answer. An empty value ({}, [],
+    None) stays as it is; a value stored before encryption existed is read as it is, and
+    `rotate-key` encrypts it."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if not value:
+            return value
+        return cipher().encrypt(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, str) and is_token(value):
+            return json.loads(cipher().decrypt(value))
+        return value
+
+
 @dataclass
 class RotationReport:
     rotated: int = 0
@@ -169,8 +195,7 @@ class RotationReport:
         return f"{self.rotated} values re-encrypted, {self.encrypted} plain values encrypted"
 
 
-def _rows(connection: Connection, name: str, columns: tuple[str, ...]) -> Iterator[Any]:
-    target = table(name, column("id"), *(column(c) for c in columns))
+def _rows(connection: Connection, target: Any) -> Iterator[Any]:
     last_id = 0
     while True:
         batch = connection.execute(
@@ -182,42 +207,75 @@ def _rows(connection: Connection, name: str, columns: tuple[str, ...]) -> Iterat
         last_id = batch[-1].id
 
 
-def rotate_all(connection: Connection, field_cipher: FieldCipher) -> RotationReport:
+def _targets(
+    text_columns: dict[str, tuple[str, ...]], json_columns: dict[str, tuple[str, ...]]
+) -> Iterator[tuple[Any, tuple[str, ...], tuple[str, ...]]]:
+    """Per table: a lightweight table with its encrypted columns (JSON ones typed JSON, so
+    each driver hands back the same Python values), and the names of each kind."""
+    for name in sorted(set(text_columns) | set(json_columns)):
+        texts, jsons = text_columns.get(name, ()), json_columns.get(name, ())
+        yield (
+            table(name, column("id"), *(column(c) for c in texts),
+                  *(column(c, JSON) for c in jsons)),
+            texts,
+            jsons,
+        )
+
+
+def rotate_all(
+    connection: Connection,
+    field_cipher: FieldCipher,
+    text_columns: dict[str, tuple[str, ...]] | None = None,
+    json_columns: dict[str, tuple[str, ...]] | None = None,
+) -> RotationReport:
     """Re-encrypt every stored value with the primary key, and encrypt any plain value.
 
-    Works on raw column values (no model, no decryption to Python objects), in batches; the
-    caller owns the transaction, so a value no key opens aborts the whole run unchanged."""
+    Works on raw column values (no model), in batches; the caller owns the transaction, so a
+    value no key opens aborts the whole run unchanged. The columns default to every encrypted
+    column; a migration names the ones that existed at its revision."""
     report = RotationReport()
-    for name, columns in ENCRYPTED_COLUMNS.items():
-        target = table(name, column("id"), *(column(c) for c in columns))
-        for row in _rows(connection, name, columns):
-            values = {}
-            for column_name in columns:
+    texts_by_table = ENCRYPTED_COLUMNS if text_columns is None else text_columns
+    jsons_by_table = ENCRYPTED_JSON_COLUMNS if json_columns is None else json_columns
+    for target, texts, jsons in _targets(texts_by_table, jsons_by_table):
+        for row in _rows(connection, target):
+            values: dict[str, Any] = {}
+            for column_name in (*texts, *jsons):
                 value = getattr(row, column_name)
                 if not value:
                     continue
-                if is_token(value):
+                if isinstance(value, str) and is_token(value):
                     values[column_name] = field_cipher.rotate(value)
                     report.rotated += 1
                 else:
-                    values[column_name] = field_cipher.encrypt(value)
+                    plain = (
+                        json.dumps(value, ensure_ascii=False, sort_keys=True)
+                        if column_name in jsons else value
+                    )
+                    values[column_name] = field_cipher.encrypt(plain)
                     report.encrypted += 1
             if values:
                 connection.execute(update(target).where(target.c.id == row.id).values(**values))
     return report
 
 
-def decrypt_all(connection: Connection, field_cipher: FieldCipher) -> int:
-    """Write every encrypted value back as plain text (only for downgrading the schema)."""
+def decrypt_all(
+    connection: Connection,
+    field_cipher: FieldCipher,
+    text_columns: dict[str, tuple[str, ...]] | None = None,
+    json_columns: dict[str, tuple[str, ...]] | None = None,
+) -> int:
+    """Write every encrypted value back in plain (only for downgrading the schema)."""
     count = 0
-    for name, columns in ENCRYPTED_COLUMNS.items():
-        target = table(name, column("id"), *(column(c) for c in columns))
-        for row in _rows(connection, name, columns):
-            values = {
-                c: field_cipher.decrypt(getattr(row, c))
-                for c in columns
-                if getattr(row, c) and is_token(getattr(row, c))
-            }
+    texts_by_table = ENCRYPTED_COLUMNS if text_columns is None else text_columns
+    jsons_by_table = ENCRYPTED_JSON_COLUMNS if json_columns is None else json_columns
+    for target, texts, jsons in _targets(texts_by_table, jsons_by_table):
+        for row in _rows(connection, target):
+            values: dict[str, Any] = {}
+            for column_name in (*texts, *jsons):
+                value = getattr(row, column_name)
+                if isinstance(value, str) and value and is_token(value):
+                    plain = field_cipher.decrypt(value)
+                    values[column_name] = json.loads(plain) if column_name in jsons else plain
             if values:
                 connection.execute(update(target).where(target.c.id == row.id).values(**values))
                 count += len(values)

@@ -7,7 +7,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from nkhr_events.dbtypes import UTCDateTime, utcnow
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
-from nkhr_events.privacy.crypto import EncryptedText
+from nkhr_events.privacy.crypto import EncryptedJSON, EncryptedText
 
 
 class RegistrationStatus(StrEnum):
@@ -97,7 +96,7 @@ class Registration(db.Model):
     position: Mapped[str] = mapped_column(String(200), default="")
     country: Mapped[str] = mapped_column(String(2), default="")
     language: Mapped[str] = mapped_column(String(5), default="en")
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    answers: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     interpretation: Mapped[str] = mapped_column(String(8), default="none")
     #: Special-category data: stored encrypted (privacy/crypto.py), read as plain text.
     accessibility_needs: Mapped[str] = mapped_column(EncryptedText, default="")
