@@ -139,9 +139,18 @@ class Launcher:
         return base
 
     def outbox_worker(self, name: str) -> Process:
-        return self.start(name, [
+        """A `flask outbox work` process, returned once it is up: a worker stopped while it
+        still loads the app has no handler for SIGTERM yet and ends by the signal, not by a
+        graceful stop (on a busy machine the other worker may send everything before)."""
+        process = self.start(name, [
             sys.executable, "-m", "flask", "--app", "wsgi", "outbox", "work", "--poll", "0.2",
-        ])
+        ], PYTHONUNBUFFERED="1")
+        deadline = time.monotonic() + 90
+        while "Outbox worker started" not in process.log.read_text(errors="replace"):
+            assert process.popen.poll() is None, process.output()
+            assert time.monotonic() < deadline, process.output()
+            time.sleep(0.1)
+        return process
 
     def logs(self) -> str:
         return "\n".join(process.output() for process in self.processes)
