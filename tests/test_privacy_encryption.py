@@ -29,25 +29,33 @@ EXTRA = "I was detained in 2019 and still have family in Hyesan"
 MIGRATIONS = str(PROJECT_ROOT / "migrations")
 
 
-@pytest.fixture
-def registered(app: Flask, client, auth) -> int:
-    """A registration made through the public form, with a note added by an organizer."""
+def register(app: Flask, client, category: str, settings=None, **fields: str) -> int:
+    """A registration made through the public form (the event's first); its id."""
+    from nkhr_events.registrations import services as registrations
+
     with app.app_context():
         event = make_event(capacity=5)
+        if settings:
+            registrations.save_category_settings(event, settings)
         db.session.commit()
         slug, days = event.slug, [d.isoformat() for d in event.day_list]
     response = client.post(
-        f"/events/{slug}/register?category=general_public",
-        data={
-            "given_name": "Eun-hye", "family_name": "Park", "email": "eunhye@example.org",
-            "country": "KR", "language": "en", "interpretation": "none",
-            "privacy_consent": "y", "days": days,
-            "accessibility_needs": ACCESS, "dietary_needs": DIET,
-        },
+        f"/events/{slug}/register?category={category}",
+        data={"country": "KR", "language": "en", "interpretation": "none",
+              "privacy_consent": "y", "days": days, **fields},
     )
     assert response.status_code == 303
     with app.app_context():
-        registration_id = db.session.scalar(db.select(Registration.id))
+        return db.session.scalar(db.select(Registration.id))
+
+
+@pytest.fixture
+def registered(app: Flask, client, auth) -> int:
+    """A registration made through the public form, with a note added by an organizer."""
+    registration_id = register(
+        app, client, "general_public", given_name="Eun-hye", family_name="Park",
+        email="eunhye@example.org", accessibility_needs=ACCESS, dietary_needs=DIET,
+    )
     auth.organizer()
     response = client.post(
         f"/manage/registrations/{registration_id}/notes", data={"internal_notes": NOTE}
@@ -219,27 +227,12 @@ def test_without_explicit_keys_the_key_is_derived_from_secret_key_and_stays_read
 @pytest.fixture
 def answered(app: Flask, client, auth) -> int:
     """A journalist's registration through the public form, with the event's own question."""
-    from nkhr_events.registrations import services as registrations
-
-    with app.app_context():
-        event = make_event(capacity=5)
-        registrations.save_category_settings(
-            event, {"journalist": {"extra_question": "Anything the organizers should know?"}}
-        )
-        db.session.commit()
-        slug, days = event.slug, [d.isoformat() for d in event.day_list]
-    response = client.post(
-        f"/events/{slug}/register?category=journalist",
-        data={
-            "given_name": "Ji-ho", "family_name": "Lee", "email": "jiho@example.org",
-            "country": "KR", "language": "en", "interpretation": "none",
-            "privacy_consent": "y", "days": days, "q_media_outlet": OUTLET,
-            "q_media_role": ROLE, "q_extra": EXTRA,
-        },
+    return register(
+        app, client, "journalist",
+        settings={"journalist": {"extra_question": "Anything the organizers should know?"}},
+        given_name="Ji-ho", family_name="Lee", email="jiho@example.org",
+        q_media_outlet=OUTLET, q_media_role=ROLE, q_extra=EXTRA,
     )
-    assert response.status_code == 303
-    with app.app_context():
-        return db.session.scalar(db.select(Registration.id))
 
 
 def raw_answers(app: Flask, registration_id: int) -> str:

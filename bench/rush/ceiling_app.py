@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Any
 
 from flask import Flask, abort, redirect, render_template, request, session, url_for
 from jinja2 import DictLoader
@@ -26,12 +25,14 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
-    event,
     func,
     insert,
 )
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Response
+
+from nkhr_events.config import engine_options
+from nkhr_events.database import configure_engine
 
 CATEGORIES = ("expert", "academic", "journalist", "general_public")
 
@@ -75,17 +76,10 @@ DONE = """{% extends "layout.html" %}{% block content %}
 
 
 def make_engine(url: str) -> Engine:
-    engine = create_engine(url, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
-        # The settings the application uses (nkhr_events/database.py).
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.close()
-
+    """An engine with the application's settings for this database (pool, ping, SQLite's
+    pragmas): the ceiling differs from the app in its work, not in its connections."""
+    engine = create_engine(url, **engine_options(url, {}))
+    configure_engine(engine)
     return engine
 
 

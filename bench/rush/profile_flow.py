@@ -30,9 +30,9 @@ from sqlalchemy import event as sa_event  # noqa: E402
 from bench.rush.run import (  # noqa: E402
     TICK,
     app_environment,
+    form_with,
     get_form_url,
     make_events,
-    parse_forms,
     submission,
     throwaway_database,
     upgrade,
@@ -58,11 +58,12 @@ def flow(client: FlaskClient, slug: str, n: int, timings: dict[str, list[float]]
         return response
 
     page = timed("choice", lambda: client.get(start)).get_data(as_text=True)
-    choice = next(f for f in parse_forms(page) if f.method == "get")
+    choice = form_with(page, "get", "category")
+    assert choice is not None
     url = get_form_url(start, choice, submission(choice, {"category": "general_public"}))
     page = timed("form", lambda: client.get(url)).get_data(as_text=True)
-    form = next(f for f in parse_forms(page) if f.method == "post"
-                and any(c.name == "email" for c in f.controls))
+    form = form_with(page, "post", "email")
+    assert form is not None
     email = f"profile-{n}@example.org"
     pairs = submission(form, {"given_name": "Rush", "family_name": f"Attendee {n}",
                               "email": email, "language": "en", "privacy_consent": TICK,

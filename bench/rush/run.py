@@ -160,6 +160,12 @@ def parse_forms(page: str) -> list[Form]:
 TICK = object()
 
 
+def form_with(page: str, method: str, control: str) -> Form | None:
+    """The page's first form sent by `method` that has a control named `control`."""
+    return next((f for f in parse_forms(page) if f.method == method
+                 and any(c.name == control for c in f.controls)), None)
+
+
 def submission(form: Form, fill: dict[str, Any]) -> list[tuple[str, str]]:
     """The name/value pairs a browser sends for `form` after the person typed `fill` into it.
 
@@ -286,8 +292,7 @@ async def one_flow(
     status, _loc, page = await _page(http, "GET", start_url)
     if status != 200:
         raise FlowError(f"choice page: HTTP {status}")
-    choice = next((f for f in parse_forms(page) if f.method == "get"
-                   and any(c.name == "category" for c in f.controls)), None)
+    choice = form_with(page, "get", "category")
     if choice is None:
         raise FlowError("choice page: no category form")
     chosen = submission(choice, {"category": "general_public"})
@@ -296,8 +301,7 @@ async def one_flow(
     status, _loc, page = await _page(http, "GET", form_page_url)
     if status != 200:
         raise FlowError(f"form page: HTTP {status}")
-    form = next((f for f in parse_forms(page) if f.method == "post"
-                 and any(c.name == "email" for c in f.controls)), None)
+    form = form_with(page, "post", "email")
     if form is None:
         raise FlowError("form page: no registration form")
     fill = {

@@ -166,6 +166,11 @@ class EncryptedText(TypeDecorator[str]):
         return cipher().decrypt(value)
 
 
+def json_text(value: Any) -> str:
+    """The JSON text an `EncryptedJSON` value is encrypted as."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
 class EncryptedJSON(TypeDecorator[Any]):
     """A JSON value stored as a JSON string holding the Fernet token of its JSON text, so the
     column stays JSON (no schema change) and holds no readable answer. An empty value ({}, [],
@@ -178,7 +183,7 @@ class EncryptedJSON(TypeDecorator[Any]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if not value:
             return value
-        return cipher().encrypt(json.dumps(value, ensure_ascii=False, sort_keys=True))
+        return cipher().encrypt(json_text(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if isinstance(value, str) and is_token(value):
@@ -207,19 +212,24 @@ def _rows(connection: Connection, target: Any) -> Iterator[Any]:
         last_id = batch[-1].id
 
 
-def _targets(
-    text_columns: dict[str, tuple[str, ...]], json_columns: dict[str, tuple[str, ...]]
-) -> Iterator[tuple[Any, tuple[str, ...], tuple[str, ...]]]:
-    """Per table: a lightweight table with its encrypted columns (JSON ones typed JSON, so
-    each driver hands back the same Python values), and the names of each kind."""
-    for name in sorted(set(text_columns) | set(json_columns)):
-        texts, jsons = text_columns.get(name, ()), json_columns.get(name, ())
-        yield (
-            table(name, column("id"), *(column(c) for c in texts),
-                  *(column(c, JSON) for c in jsons)),
-            texts,
-            jsons,
-        )
+def _stored(
+    connection: Connection,
+    text_columns: dict[str, tuple[str, ...]] | None,
+    json_columns: dict[str, tuple[str, ...]] | None,
+) -> Iterator[tuple[Any, Any, dict[str, bool]]]:
+    """Every row of each table with encrypted columns (every such column unless the caller
+    names them; a migration names those of its revision): the table, the row, and its
+    columns, each with whether it holds JSON. JSON columns are typed JSON, so each driver
+    hands back the same Python values."""
+    texts_by_table = ENCRYPTED_COLUMNS if text_columns is None else text_columns
+    jsons_by_table = ENCRYPTED_JSON_COLUMNS if json_columns is None else json_columns
+    for name in sorted(set(texts_by_table) | set(jsons_by_table)):
+        texts, jsons = texts_by_table.get(name, ()), jsons_by_table.get(name, ())
+        target = table(name, column("id"), *(column(c) for c in texts),
+                       *(column(c, JSON) for c in jsons))
+        columns = {**dict.fromkeys(texts, False), **dict.fromkeys(jsons, True)}
+        for row in _rows(connection, target):
+            yield target, row, columns
 
 
 def rotate_all(
@@ -231,30 +241,22 @@ def rotate_all(
     """Re-encrypt every stored value with the primary key, and encrypt any plain value.
 
     Works on raw column values (no model), in batches; the caller owns the transaction, so a
-    value no key opens aborts the whole run unchanged. The columns default to every encrypted
-    column; a migration names the ones that existed at its revision."""
+    value no key opens aborts the whole run unchanged."""
     report = RotationReport()
-    texts_by_table = ENCRYPTED_COLUMNS if text_columns is None else text_columns
-    jsons_by_table = ENCRYPTED_JSON_COLUMNS if json_columns is None else json_columns
-    for target, texts, jsons in _targets(texts_by_table, jsons_by_table):
-        for row in _rows(connection, target):
-            values: dict[str, Any] = {}
-            for column_name in (*texts, *jsons):
-                value = getattr(row, column_name)
-                if not value:
-                    continue
-                if isinstance(value, str) and is_token(value):
-                    values[column_name] = field_cipher.rotate(value)
-                    report.rotated += 1
-                else:
-                    plain = (
-                        json.dumps(value, ensure_ascii=False, sort_keys=True)
-                        if column_name in jsons else value
-                    )
-                    values[column_name] = field_cipher.encrypt(plain)
-                    report.encrypted += 1
-            if values:
-                connection.execute(update(target).where(target.c.id == row.id).values(**values))
+    for target, row, columns in _stored(connection, text_columns, json_columns):
+        values: dict[str, Any] = {}
+        for name, holds_json in columns.items():
+            value = getattr(row, name)
+            if not value:
+                continue
+            if isinstance(value, str) and is_token(value):
+                values[name] = field_cipher.rotate(value)
+                report.rotated += 1
+            else:
+                values[name] = field_cipher.encrypt(json_text(value) if holds_json else value)
+                report.encrypted += 1
+        if values:
+            connection.execute(update(target).where(target.c.id == row.id).values(**values))
     return report
 
 
@@ -266,17 +268,14 @@ def decrypt_all(
 ) -> int:
     """Write every encrypted value back in plain (only for downgrading the schema)."""
     count = 0
-    texts_by_table = ENCRYPTED_COLUMNS if text_columns is None else text_columns
-    jsons_by_table = ENCRYPTED_JSON_COLUMNS if json_columns is None else json_columns
-    for target, texts, jsons in _targets(texts_by_table, jsons_by_table):
-        for row in _rows(connection, target):
-            values: dict[str, Any] = {}
-            for column_name in (*texts, *jsons):
-                value = getattr(row, column_name)
-                if isinstance(value, str) and value and is_token(value):
-                    plain = field_cipher.decrypt(value)
-                    values[column_name] = json.loads(plain) if column_name in jsons else plain
-            if values:
-                connection.execute(update(target).where(target.c.id == row.id).values(**values))
-                count += len(values)
+    for target, row, columns in _stored(connection, text_columns, json_columns):
+        values: dict[str, Any] = {}
+        for name, holds_json in columns.items():
+            value = getattr(row, name)
+            if isinstance(value, str) and value and is_token(value):
+                plain = field_cipher.decrypt(value)
+                values[name] = json.loads(plain) if holds_json else plain
+        if values:
+            connection.execute(update(target).where(target.c.id == row.id).values(**values))
+            count += len(values)
     return count

@@ -7,7 +7,7 @@ commits once.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
@@ -116,6 +116,13 @@ class CategoryDefaults:
 
 #: A category's settings, saved or default.
 CategorySettings = EventCategory | CategoryDefaults
+#: What settings say, saved or default alike (the names both kinds share).
+_SETTING_NAMES = tuple(f.name for f in fields(CategoryDefaults) if f.name not in ("id", "event_id"))
+
+
+def setting_values(settings: CategorySettings) -> tuple[object, ...]:
+    """The category's settings as plain values, to compare (a kept page's key)."""
+    return tuple(getattr(settings, name) for name in _SETTING_NAMES)
 
 
 def default_category_settings(event_id: int, category: Category) -> CategoryDefaults:

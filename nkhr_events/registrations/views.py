@@ -65,11 +65,7 @@ def _page_version(event: Event, settings: dict[str, Any] | None = None) -> tuple
     row = tuple(getattr(event, column.key) for column in Event.__table__.columns)
     if settings is None:
         return row
-    return row + tuple(
-        (s.category, s.enabled, s.seat_cap, s.needs_review, s.extra_question,
-         s.extra_question_ko)
-        for s in settings.values()
-    )
+    return row + tuple(services.setting_values(s) for s in settings.values())
 
 
 @lru_cache(maxsize=8)
