@@ -145,3 +145,17 @@ def smtp_server() -> Iterator[SMTPServer]:
     server = SMTPServer().start()
     yield server
     server.stop()
+
+
+def deliver_and_read(app: Any, server: SMTPServer, recipient: str | None = None) -> list[str]:
+    """Let the outbox worker send what is due (it makes the private links then) and return
+    the text parts the server received so far, for `recipient` or for everyone."""
+    from nkhr_events.outbox.delivery import deliver_due
+
+    with app.app_context():
+        deliver_due()
+    return [
+        message.get_body(("plain",)).get_content()
+        for message in server.messages
+        if recipient is None or message["To"] == recipient
+    ]

@@ -1,5 +1,6 @@
-"""Staff accounts: the sign-in lockout, password reset links, password change, account
-management by admins, and the session cookie."""
+"""Staff accounts: password reset links, password change, account management by admins, and
+the session cookie. The sign-in throttle and the server-side sessions have files of their own
+(test_sign_in_throttle.py, test_staff_sessions.py)."""
 
 from __future__ import annotations
 
@@ -12,17 +13,16 @@ from conftest import STAFF_PASSWORD, AuthActions
 from flask import Flask
 from flask.testing import FlaskClient
 from markup import parse
+from smtp import SMTPServer, deliver_and_read, smtp_settings
 
 from nkhr_events.accounts.models import PasswordResetToken, StaffRole, StaffUser
 from nkhr_events.accounts.services import change_role, set_active
-from nkhr_events.audit.models import AuditEntry
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxMessage
 from nkhr_events.outbox.requests import resolve_requests
 
 WRONG_CREDENTIALS = "The email address or password is not correct."
-LOCKED = "Too many failed attempts; try again in 15 minutes or reset your password."
 NEW_PASSWORD = "a brand new passphrase 2031"
 
 
@@ -33,105 +33,8 @@ def attempt(client: FlaskClient, email: str, password: str = "not the password")
     return parse(response.get_data(as_text=True)).one("div", id="error-summary").text
 
 
-def normalised_page(client: FlaskClient, email: str) -> str:
-    html = client.post("/sign-in", data={"email": email, "password": "x"}).get_data(as_text=True)
-    return re.sub(r'name="csrf_token" value="[^"]*"', "TOKEN", html.replace(email, "EMAIL"))
-
-
 def is_signed_in(client: FlaskClient) -> bool:
     return client.get("/manage/").status_code == 200
-
-
-def move_trail_back(app: Flask, minutes: int) -> None:
-    """Move every audit entry into the past, as if `minutes` had gone by."""
-    with app.app_context():
-        for entry in db.session.scalars(db.select(AuditEntry)):
-            entry.at = entry.at - timedelta(minutes=minutes)
-        db.session.commit()
-
-
-# --- lockout --------------------------------------------------------------------------------------
-
-
-def test_five_failures_lock_a_known_address_until_fifteen_minutes_pass(
-    app: Flask, client: FlaskClient, auth: AuthActions
-) -> None:
-    auth.create("known@example.org")
-    for _n in range(4):
-        assert attempt(client, "known@example.org") == WRONG_CREDENTIALS
-    assert attempt(client, "known@example.org") == LOCKED
-    # Locked: even the right password is refused, with the same message.
-    assert attempt(client, "known@example.org", STAFF_PASSWORD) == LOCKED
-    assert attempt(client, " KNOWN@example.org ", STAFF_PASSWORD) == LOCKED
-    assert not is_signed_in(client)
-    with app.app_context():
-        user = db.session.scalars(db.select(StaffUser)).one()
-        assert user.failed_sign_ins == 5 and user.locked_until is not None
-
-    move_trail_back(app, 14)
-    assert attempt(client, "known@example.org", STAFF_PASSWORD) == LOCKED
-    move_trail_back(app, 2)
-    response = client.post("/sign-in", data={"email": "known@example.org",
-                                             "password": STAFF_PASSWORD})
-    assert response.status_code == 303
-    assert is_signed_in(client)
-    with app.app_context():
-        user = db.session.scalars(db.select(StaffUser)).one()
-        assert user.failed_sign_ins == 0 and user.locked_until is None
-
-
-def test_an_unknown_address_is_locked_the_same_way_with_the_same_page(
-    app: Flask, client: FlaskClient, auth: AuthActions
-) -> None:
-    auth.create("known@example.org")
-    for email in ("known@example.org", "nobody@example.org"):
-        for _n in range(4):
-            assert attempt(client, email) == WRONG_CREDENTIALS
-        assert attempt(client, email) == LOCKED
-    pages = {normalised_page(client, email) for email in ("known@example.org",
-                                                           "nobody@example.org")}
-    assert len(pages) == 1 and LOCKED in pages.pop()
-    # Another address is not affected by the two locks.
-    assert attempt(client, "someone-else@example.org") == WRONG_CREDENTIALS
-    move_trail_back(app, 16)
-    assert attempt(client, "nobody@example.org") == WRONG_CREDENTIALS
-
-
-def test_failures_before_a_successful_sign_in_no_longer_count(
-    client: FlaskClient, auth: AuthActions
-) -> None:
-    auth.create("known@example.org")
-    for _n in range(4):
-        attempt(client, "known@example.org")
-    auth.sign_in("known@example.org")
-    auth.sign_out()
-    for _n in range(4):
-        assert attempt(client, "known@example.org") == WRONG_CREDENTIALS
-    auth.sign_in("known@example.org")
-
-
-def test_failures_older_than_fifteen_minutes_do_not_add_up(
-    app: Flask, client: FlaskClient, auth: AuthActions
-) -> None:
-    auth.create("known@example.org")
-    for _n in range(4):
-        attempt(client, "known@example.org")
-    move_trail_back(app, 16)
-    for _n in range(4):
-        assert attempt(client, "known@example.org") == WRONG_CREDENTIALS
-
-
-def test_a_completed_password_reset_lifts_the_lock(
-    app: Flask, client: FlaskClient, auth: AuthActions
-) -> None:
-    auth.create("known@example.org")
-    for _n in range(5):
-        attempt(client, "known@example.org")
-    link = request_link(app, client, "known@example.org")
-    assert client.post(link, data={"password": NEW_PASSWORD}).status_code == 303
-    response = client.post("/sign-in", data={"email": "known@example.org",
-                                             "password": NEW_PASSWORD})
-    assert response.status_code == 303
 
 
 # --- password reset -------------------------------------------------------------------------------
@@ -151,17 +54,27 @@ def reset_emails(app: Flask, to: str) -> list[OutboxMessage]:
         return list(found)
 
 
-def link_in(message: OutboxMessage) -> str:
-    match = re.search(r"http://localhost(/reset-password/[A-Za-z0-9_-]+)", message.text_body)
-    assert match, message.text_body
-    assert match[0] in message.html_body
+@pytest.fixture
+def app_settings(smtp_server: SMTPServer) -> dict[str, object]:
+    return smtp_settings(smtp_server)
+
+
+def emailed_link(app: Flask, server: SMTPServer, to: str) -> str:
+    """The newest password link `to` received, once the outbox worker has sent it (the link
+    is made then; the stored message holds only a placeholder)."""
+    deliver_and_read(app, server)
+    email = [m for m in server.messages if m["To"] == to][-1]
+    text, html = (email.get_body((kind,)).get_content() for kind in ("plain", "html"))
+    match = re.search(r"http://localhost(/reset-password/[A-Za-z0-9_-]+)", text)
+    assert match, text
+    assert match[0] in html
     return match[1]
 
 
-def request_link(app: Flask, client: FlaskClient, email: str) -> str:
+def request_link(app: Flask, client: FlaskClient, email: str, server: SMTPServer) -> str:
     response = client.post("/forgot-password", data={"email": email})
     assert response.status_code == 303
-    return link_in(reset_emails(app, email)[-1])
+    return emailed_link(app, server, email)
 
 
 def test_the_sign_in_page_offers_a_reset_and_the_request_answers_the_same_for_any_address(
@@ -193,7 +106,7 @@ def test_the_sign_in_page_offers_a_reset_and_the_request_answers_the_same_for_an
 
 
 def test_a_reset_link_works_once_stores_only_a_hash_and_ends_other_sessions(
-    app: Flask, client: FlaskClient, auth: AuthActions
+    app: Flask, client: FlaskClient, auth: AuthActions, smtp_server: SMTPServer
 ) -> None:
     auth.create("known@example.org")
     other_browser = app.test_client()
@@ -201,9 +114,10 @@ def test_a_reset_link_works_once_stores_only_a_hash_and_ends_other_sessions(
                                                 "password": STAFF_PASSWORD}).status_code == 303
     assert is_signed_in(other_browser)
 
-    link = request_link(app, client, "known@example.org")
+    link = request_link(app, client, "known@example.org", smtp_server)
     message = reset_emails(app, "known@example.org")[0]
     assert "The link works once, for 1 hour." in message.text_body
+    assert "/reset-password/PRIVATE-LINK-MADE-WHEN-SENT" in message.text_body
     token = link.rsplit("/", 1)[1]
     with app.app_context():
         stored = db.session.scalars(db.select(PasswordResetToken)).one()
@@ -232,10 +146,10 @@ def test_a_reset_link_works_once_stores_only_a_hash_and_ends_other_sessions(
 
 
 def test_a_reset_link_expires_after_an_hour(
-    app: Flask, client: FlaskClient, auth: AuthActions
+    app: Flask, client: FlaskClient, auth: AuthActions, smtp_server: SMTPServer
 ) -> None:
     auth.create("known@example.org")
-    link = request_link(app, client, "known@example.org")
+    link = request_link(app, client, "known@example.org", smtp_server)
     with app.app_context():
         stored = db.session.scalars(db.select(PasswordResetToken)).one()
         stored.created_at -= timedelta(minutes=61)
@@ -250,11 +164,11 @@ def test_a_reset_link_expires_after_an_hour(
 
 
 def test_a_newer_reset_uses_up_every_older_link(
-    app: Flask, client: FlaskClient, auth: AuthActions
+    app: Flask, client: FlaskClient, auth: AuthActions, smtp_server: SMTPServer
 ) -> None:
     auth.create("known@example.org")
-    first = request_link(app, client, "known@example.org")
-    second = request_link(app, client, "known@example.org")
+    first = request_link(app, client, "known@example.org", smtp_server)
+    second = request_link(app, client, "known@example.org", smtp_server)
     assert client.post(second, data={"password": NEW_PASSWORD}).status_code == 303
     assert "This link no longer works" in client.get(first).get_data(as_text=True)
 
@@ -349,7 +263,7 @@ def test_an_admin_creates_an_account_with_an_initial_password(
 
 
 def test_an_admin_creates_an_account_with_an_emailed_set_password_link(
-    app: Flask, client: FlaskClient, auth: AuthActions
+    app: Flask, client: FlaskClient, auth: AuthActions, smtp_server: SMTPServer
 ) -> None:
     auth.admin()
     response = client.post("/manage/staff/new", data={
@@ -360,7 +274,7 @@ def test_an_admin_creates_an_account_with_an_emailed_set_password_link(
     assert "Hello Park Ji-hoon," in message.text_body
     assert "The link works once, for 48 hours." in message.text_body
     auth.sign_out()
-    link = link_in(message)
+    link = emailed_link(app, smtp_server, "park@example.org")
     assert client.post(link, data={"password": NEW_PASSWORD}).status_code == 303
     assert client.post("/sign-in", data={"email": "park@example.org",
                                          "password": NEW_PASSWORD}).status_code == 303

@@ -16,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_login import login_user
 from markup import parse
+from smtp import SMTPServer, deliver_and_read, smtp_settings
 from test_staff import event_form_input
 
 from nkhr_events.accounts.models import StaffRole, StaffUser
@@ -23,8 +24,7 @@ from nkhr_events.audit.models import AuditEntry
 from nkhr_events.audit.services import history_for, record
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
-from nkhr_events.outbox.models import OutboxMessage, OutboxStatus
-from nkhr_events.outbox.requests import resolve_requests
+from nkhr_events.outbox.models import OutboxStatus
 from nkhr_events.outbox.services import enqueue_email
 from nkhr_events.registrations import services as registrations
 from nkhr_events.registrations.models import Registration
@@ -32,6 +32,11 @@ from nkhr_events.registrations.services import DetailsInput, RegistrationInput
 
 NEEDS = "wheelchair access and a quiet room"
 NEW_PASSWORD = "a brand new passphrase 2031"
+
+
+@pytest.fixture
+def app_settings(smtp_server: SMTPServer) -> dict[str, object]:
+    return smtp_settings(smtp_server)
 
 
 def entries(app: Flask, prefix: str = "") -> list[AuditEntry]:
@@ -91,7 +96,7 @@ def test_sign_in_success_failure_and_sign_out_are_recorded_without_passwords(
 
 
 def test_account_changes_are_recorded_by_the_admin_who_made_them(
-    app: Flask, client: FlaskClient, auth: AuthActions
+    app: Flask, client: FlaskClient, auth: AuthActions, smtp_server: SMTPServer
 ) -> None:
     auth.admin()
     client.post("/manage/staff/new", data={"name": "Kim", "email": "kim@example.org",
@@ -112,14 +117,13 @@ def test_account_changes_are_recorded_by_the_admin_who_made_them(
         ("account.reactivate", "admin@example.org", {"from": "inactive", "to": "active"}),
     ]
     assert all(e.object_id == kim for e in entries(app, "account.")[2:])
-    with app.app_context():
-        link = db.session.scalars(db.select(OutboxMessage.text_body)).one()
+    [link] = deliver_and_read(app, smtp_server, "lee@example.org")
     token = re.search(r"/reset-password/(\S+)", link)[1]  # type: ignore[index]
     assert_no_secret(app, NEW_PASSWORD, token)
 
 
 def test_password_change_reset_request_and_reset_are_recorded_without_secrets(
-    app: Flask, client: FlaskClient, auth: AuthActions
+    app: Flask, client: FlaskClient, auth: AuthActions, smtp_server: SMTPServer
 ) -> None:
     auth.organizer()
     client.post("/manage/password", data={"current_password": STAFF_PASSWORD,
@@ -127,9 +131,7 @@ def test_password_change_reset_request_and_reset_are_recorded_without_secrets(
     auth.sign_out()
     client.post("/forgot-password", data={"email": "Organizer@example.org"})
     client.post("/forgot-password", data={"email": "stranger@example.org"})
-    with app.app_context():
-        resolve_requests()
-        body = db.session.scalars(db.select(OutboxMessage.text_body)).one()
+    [body] = deliver_and_read(app, smtp_server)
     link = re.search(r"http://localhost(/reset-password/(\S+))", body)
     assert link
     client.post(link[1], data={"password": "the third passphrase"})

@@ -153,10 +153,11 @@ def test_an_approved_registration_gets_the_qr_code_in_its_approval_email(
     assert [p.get_content() for p in pngs] == [png_of(expected_url(app, found["id"]))]
 
 
-def test_staff_download_the_real_png_of_a_confirmation_not_yet_sent(
-    app: Flask, client: FlaskClient, auth
+def test_the_qr_code_is_made_at_each_delivery_and_never_kept_or_offered_to_staff(
+    app: Flask, client: FlaskClient, auth, smtp_server
 ) -> None:
-    """The PNG is drawn at delivery; until then the outbox page makes it on demand."""
+    """The PNG carries the check-in code: it is drawn when the email is sent, and neither the
+    stored message nor the outbox page holds or offers it."""
     found = register(app)
     with app.app_context():
         attachment = db.session.scalar(
@@ -165,11 +166,18 @@ def test_staff_download_the_real_png_of_a_confirmation_not_yet_sent(
             .where(OutboxMessage.registration_id == found["id"],
                    OutboxAttachment.filename == "checkin.png")
         )
-        assert attachment.message.status == "queued"
-        url = f"/manage/outbox/{attachment.outbox_message_id}/attachments/{attachment.id}"
+        assert attachment.message.status == "queued" and attachment.made_at_delivery
+        message_id, attachment_id = attachment.outbox_message_id, attachment.id
+        assert deliver_due().sent == 1
+    [email] = smtp_server.messages
+    [png] = [p for p in email.iter_attachments() if p.get_filename() == "checkin.png"]
+    assert png.get_content() == png_of(expected_url(app, found["id"]))
+    with app.app_context():
+        kept = db.session.get(OutboxAttachment, attachment_id)
+        assert kept.made_at_delivery and b"PNG" not in bytes(kept.data)
     auth.organizer()
-    page = client.get(f"/manage/outbox/{url.split('/')[3]}").get_data(as_text=True)
+    page = client.get(f"/manage/outbox/{message_id}").get_data(as_text=True)
     assert "made when the message is sent" in page
-    response = client.get(url)
-    assert response.status_code == 200
-    assert response.data == png_of(expected_url(app, found["id"]))
+    assert f"/attachments/{attachment_id}" not in page
+    assert client.get(f"/manage/outbox/{message_id}/attachments/{attachment_id}").status_code \
+        == 404

@@ -7,17 +7,20 @@ here.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from conftest import ON_POSTGRES, TEST_DATABASE_URL
+from conftest import ON_POSTGRES, TEST_DATABASE_URL, TEST_ENCRYPTION_KEY
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -31,11 +34,13 @@ def run_flask(url: str, instance: Path, *args: str) -> subprocess.CompletedProce
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "SECRET_KEY", "NKHR_ENV", "NKHR_INSTANCE_PATH"}
+        if key not in {"DATABASE_URL", "SECRET_KEY", "NKHR_ENV", "NKHR_INSTANCE_PATH",
+                       "NKHR_ENCRYPTION_KEYS"}
     }
     env.update(
         DATABASE_URL=url,
         SECRET_KEY="migration-test-key",
+        NKHR_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEY,
         NKHR_ENV="production",
         NKHR_INSTANCE_PATH=str(instance),
     )
@@ -155,3 +160,72 @@ def test_migrations_upgrade_agree_with_the_models_and_downgrade_to_nothing(
     finally:
         engine.dispose()
 
+
+
+def test_the_secrets_migration_takes_every_stored_link_out_of_the_outbox(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    """Messages stored before links were made at delivery lose their links; those still to be
+    sent get the maker of a fresh one, or are cancelled when nothing can make it."""
+    url = database_url(fresh_database)
+    assert run_flask(url, tmp_path, "db", "upgrade", "b8e4d21c6f5a").returncode == 0
+    manage, reset, orphan = (secrets.token_urlsafe(32) for _ in range(3))
+    now = datetime.now(UTC)
+    message = {
+        "sender": "conference@localhost", "subject": "s", "language": "en", "attempts": 1,
+        "next_attempt_at": now, "created_at": now, "html_body": None,
+    }
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "insert into staff_user (id, email, name, password_hash, role, active, "
+                "created_at) values (1, 'a@example.org', 'A', 'x', 'admin', true, :now)"
+            ), {"now": now})
+            connection.execute(text(
+                "insert into password_reset_token (user_id, token_hash, created_at, expires_at) "
+                "values (1, :hash, :now, :later)"
+            ), {"hash": hashlib.sha256(reset.encode()).hexdigest(), "now": now,
+                "later": now + timedelta(hours=48)})
+            rows = [
+                (1, "sent", "registration_confirmed", f"http://h/registration/{manage}"),
+                (2, "queued", "password_reset", f"http://h/reset-password/{reset}"),
+                (3, "failed", "registration_link", f"http://h/registration/{orphan}"),
+            ]
+            for id_, status, template, link in rows:
+                connection.execute(text(
+                    "insert into outbox_message (id, status, sender, recipient, subject, "
+                    "text_body, html_body, template, language, message_id, attempts, "
+                    "next_attempt_at, created_at) values (:id, :status, :sender, 'p@example.org',"
+                    " :subject, :text, :html, :template, :language, :mid, :attempts, "
+                    ":next_attempt_at, :created_at)"
+                ), {**message, "id": id_, "status": status, "template": template,
+                    "text": f"Open {link} now", "html": f'<a href="{link}">{link}</a>',
+                    "mid": f"<{id_}@h>"})
+            connection.execute(text(
+                "insert into outbox_attachment (outbox_message_id, position, filename, "
+                "content_type, data) values (1, 0, 'checkin.png', 'image/png', :png)"
+            ), {"png": b"\x89PNG the code"})
+
+        upgraded = run_flask(url, tmp_path, "db", "upgrade", "c13a5ec7e701")
+        assert upgraded.returncode == 0, upgraded.stderr
+        with engine.connect() as connection:
+            found = {
+                row.id: row for row in connection.execute(text(
+                    "select id, status, text_body, html_body, secret_maker, secret_subject_id, "
+                    "admin_only from outbox_message"
+                ))
+            }
+            png = connection.scalar(text("select data from outbox_attachment"))
+        for row in found.values():
+            for token in (manage, reset, orphan):
+                assert token not in row.text_body and token not in row.html_body
+            assert "PRIVATE-LINK-MADE-WHEN-SENT" in row.text_body
+        assert (found[1].status, found[1].secret_maker) == ("sent", None)
+        assert (found[2].status, found[2].secret_maker, found[2].secret_subject_id) == (
+            "queued", "staff-invitation-link", 1)
+        assert found[2].admin_only and not found[1].admin_only
+        assert found[3].status == "cancelled"
+        assert bytes(png) == b"nkhr-outbox-late-attachment:registration-checkin-qr"
+    finally:
+        engine.dispose()

@@ -14,12 +14,11 @@ import pytest
 from conftest import STAFF_PASSWORD, AuthActions
 from flask import Flask
 from flask.testing import FlaskClient
+from smtp import SMTPServer, deliver_and_read, smtp_settings
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from nkhr_events.extensions import db
 from nkhr_events.logs import RedactingRequestHandler, redact
-from nkhr_events.outbox.models import OutboxMessage
-from nkhr_events.outbox.requests import resolve_requests
 from nkhr_events.registrations import checkin
 from nkhr_events.registrations.models import Registration
 from tests.factories import make_event
@@ -31,14 +30,14 @@ STAFF_EMAIL = "door.keeper@example.org"
 NEW_PASSWORD = "a brand new passphrase for the door"
 
 
-def links_in(app: Flask, recipient: str, pattern: str) -> list[str]:
-    with app.app_context():
-        resolve_requests()  # what the outbox worker does first
-        bodies = db.session.scalars(
-            db.select(OutboxMessage.text_body)
-            .where(OutboxMessage.recipient == recipient)
-            .order_by(OutboxMessage.id)
-        ).all()
+@pytest.fixture
+def app_settings(smtp_server: SMTPServer) -> dict[str, object]:
+    return smtp_settings(smtp_server)
+
+
+def links_in(app: Flask, server: SMTPServer, recipient: str, pattern: str) -> list[str]:
+    """The links in the mail `recipient` received, as the outbox worker sent it."""
+    bodies = deliver_and_read(app, server, recipient)
     return [match for body in bodies for match in re.findall(pattern, body)]
 
 
@@ -90,8 +89,12 @@ def test_a_full_flow_leaves_no_token_password_or_personal_field_in_the_logs(
     auth: AuthActions,
     live_server: str,
     caplog: pytest.LogCaptureFixture,
+    smtp_server: SMTPServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # The test's own SMTP server logs what it receives: the mailbox, not the application.
+    monkeypatch.setattr(logging.getLogger("mail.log"), "level", logging.WARNING)
     with app.app_context():
         event = make_event(capacity=5)
         db.session.commit()
@@ -113,7 +116,7 @@ def test_a_full_flow_leaves_no_token_password_or_personal_field_in_the_logs(
         },
     )
     assert response.status_code == 303
-    token = links_in(app, EMAIL, r"/registration/([A-Za-z0-9_-]+)")[0]
+    token = links_in(app, smtp_server, EMAIL, r"/registration/([A-Za-z0-9_-]+)")[0]
     page = client.get(f"/registration/{token}")
     assert page.status_code == 200 and GIVEN_NAME in page.get_data(as_text=True)
     assert client.get(f"/registration/{token}/calendar.ics").status_code == 200
@@ -132,12 +135,12 @@ def test_a_full_flow_leaves_no_token_password_or_personal_field_in_the_logs(
 
     # The attendee asks for the lost link and gets a second one.
     assert client.post("/registration/lost-link", data={"email": EMAIL}).status_code == 303
-    tokens = set(links_in(app, EMAIL, r"/registration/([A-Za-z0-9_-]+)"))
+    tokens = set(links_in(app, smtp_server, EMAIL, r"/registration/([A-Za-z0-9_-]+)"))
     assert len(tokens) >= 2
 
     # A staff member resets a forgotten password through the emailed link.
     assert client.post("/forgot-password", data={"email": STAFF_EMAIL}).status_code == 303
-    reset_token = links_in(app, STAFF_EMAIL, r"/reset-password/([A-Za-z0-9_-]+)")[-1]
+    reset_token = links_in(app, smtp_server, STAFF_EMAIL, r"/reset-password/([A-Za-z0-9_-]+)")[-1]
     assert client.get(f"/reset-password/{reset_token}").status_code == 200
 
     # A guessed token is a 404 whose page does not repeat it.

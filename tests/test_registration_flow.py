@@ -85,9 +85,12 @@ def test_member_of_the_public_is_confirmed_and_gets_calendar_and_private_link(
         registration = db.session.scalar(db.select(Registration))
         assert registration.status == "confirmed"
         assert registration.email == "minji@example.org"
+        # The private link is made when the email is sent, not before.
+        assert db.session.scalar(db.select(ManageToken)) is None
+    assert deliver(app).sent == 1
+    with app.app_context():
         token_row = db.session.scalar(db.select(ManageToken))
         assert len(token_row.token_hash) == 64
-    assert deliver(app).sent == 1
     [message] = smtp_server.messages
     assert message["To"] == "minji@example.org"
     assert "Your seat is confirmed" in message["Subject"]

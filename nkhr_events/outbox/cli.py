@@ -75,7 +75,7 @@ def work(poll: float | None) -> None:
 @outbox_cli.command("status")
 def status() -> None:
     """How many messages are in each status."""
-    for name, count in status_counts().items():
+    for name, count in status_counts(admin=True).items():
         click.echo(f"{name:10} {count}")
 
 

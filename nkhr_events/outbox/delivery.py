@@ -29,8 +29,9 @@ from nkhr_events.dbtypes import utcnow
 from nkhr_events.extensions import db
 from nkhr_events.outbox import headers
 from nkhr_events.outbox.models import OutboxMessage, OutboxStatus
+from nkhr_events.outbox.periodic import run_periodic_tasks
 from nkhr_events.outbox.requests import resolve_requests
-from nkhr_events.outbox.services import attachment_data
+from nkhr_events.outbox.services import attachment_data, fill_secret
 
 #: Waits after the 1st, 2nd, ... failed attempt; one more attempt than delays, then `failed`.
 RETRY_DELAYS: tuple[timedelta, ...] = (
@@ -191,12 +192,17 @@ def body_charset(*bodies: str | None) -> Charset | None:
 
 
 def build_message(row: OutboxMessage) -> flask_mail.Message:
-    """The Flask-Mail message for a row, with the row's own Message-ID."""
+    """The Flask-Mail message for a row, with the row's own Message-ID.
+
+    Its private link and secret-bearing files are made now (the link's hash joins the
+    worker's transaction, committed before the message is sent); the row keeps neither.
+    """
+    text_body, html_body = fill_secret(row)
     message = flask_mail.Message(
         subject=headers.single_line(row.subject),
         recipients=[headers.check_address(row.recipient)],
-        body=row.text_body,
-        html=row.html_body or None,
+        body=text_body,
+        html=html_body or None,
         sender=headers.mailbox(row.sender),
         reply_to=headers.mailbox(row.reply_to) if row.reply_to else None,
         attachments=[
@@ -205,7 +211,7 @@ def build_message(row: OutboxMessage) -> flask_mail.Message:
         ],
         # Tells autoresponders not to answer (RFC 3834).
         extra_headers={"Auto-Submitted": "auto-generated"},
-        charset=body_charset(row.text_body, row.html_body),  # type: ignore[arg-type]
+        charset=body_charset(text_body, html_body),  # type: ignore[arg-type]
     )
     message.msgId = row.message_id
     return message
@@ -386,6 +392,7 @@ def run_worker(
     batch_size = int(setting("OUTBOX_BATCH_SIZE"))
     total = DeliveryReport()
     while not stop.is_set():
+        run_periodic_tasks()  # at most once a minute; a failing task is logged, never raised
         try:
             report = deliver_batch(batch_size=batch_size)
         except SQLAlchemyError as error:

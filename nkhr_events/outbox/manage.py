@@ -1,16 +1,24 @@
-"""Staff pages for the outbox: every message, its status and content; retry and cancel."""
+"""Staff pages for the outbox: every message, its status and content; retry and cancel.
+
+A stored message never holds a working private link (the worker makes it at delivery), and
+messages about staff accounts (password and invitation links) are shown to admins only; every
+look at one message is on the audit trail.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from nkhr_events.accounts.roles import require_staff
+from nkhr_events.audit.services import record
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db
 from nkhr_events.outbox import services
-from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage, OutboxStatus
+from nkhr_events.outbox.models import SECRET_PLACEHOLDER, OutboxMessage, OutboxStatus
+from nkhr_events.web import int_arg
 
 bp = require_staff(Blueprint("outbox_manage", __name__, url_prefix="/manage/outbox"))
 
@@ -25,47 +33,62 @@ def index() -> str:
         status = ""
     recipient = request.args.get("recipient", "").strip()[:254]
     page = db.paginate(
-        services.messages_query(status or None, recipient or None),
-        page=request.args.get("page", 1, type=int),
+        services.messages_query(status or None, recipient or None, admin=_admin()),
+        page=int_arg("page", 1),
         per_page=PER_PAGE,
         error_out=False,
     )
     return render_template(
         "outbox/index.html",
         page=page,
-        counts=services.status_counts(),
+        counts=services.status_counts(admin=_admin()),
         status=status,
         recipient=recipient,
         statuses=OutboxStatus,
     )
 
 
+def _admin() -> bool:
+    return bool(current_user.is_admin)
+
+
+def _visible_or_404(message_id: int) -> OutboxMessage:
+    found = services.visible_message(message_id, admin=_admin())
+    if found is None:
+        abort(404)
+    return found
+
+
 @bp.get("/<int:message_id>")
 def message(message_id: int) -> str:
-    """One message: headers, delivery state, the text part, the HTML part as source."""
-    found = db.get_or_404(OutboxMessage, message_id)
-    return render_template("outbox/message.html", message=found, statuses=OutboxStatus)
+    """One message: headers, delivery state, the text part, the HTML part as source. Audited."""
+    found = _visible_or_404(message_id)
+    record("outbox.view", object_type="outbox_message", object_id=found.id,
+           detail={"template": found.template})
+    db.session.commit()
+    return render_template("outbox/message.html", message=found, statuses=OutboxStatus,
+                           placeholder=SECRET_PLACEHOLDER)
 
 
 @bp.get("/<int:message_id>/attachments/<int:attachment_id>")
 def attachment(message_id: int, attachment_id: int) -> Response:
-    """Download an attachment (always as a download, never shown inline)."""
-    found = db.get_or_404(OutboxAttachment, attachment_id)
-    if found.outbox_message_id != message_id:
+    """Download an attachment (always as a download, never shown inline). Files made at
+    delivery (a check-in QR code) carry a secret and are not offered. Audited."""
+    found = next((a for a in _visible_or_404(message_id).attachments
+                  if a.id == attachment_id and not a.made_at_delivery), None)
+    if found is None:
         abort(404)
-    try:
-        # A file made at delivery (a QR code) is made now if the message is still queued.
-        data = services.attachment_data(found)
-    except ValueError:
-        abort(404)
-    response = Response(data, mimetype=found.content_type.split(";")[0])
+    record("outbox.attachment", object_type="outbox_message", object_id=message_id,
+           detail={"filename": found.filename})
+    db.session.commit()
+    response = Response(bytes(found.data), mimetype=found.content_type.split(";")[0])
     response.headers.set("Content-Disposition", "attachment", filename=found.filename)
     return response
 
 
 @bp.post("/<int:message_id>/retry")
 def retry(message_id: int) -> Response:
-    found = db.get_or_404(OutboxMessage, message_id)
+    found = _visible_or_404(message_id)
     try:
         services.retry_message(found)
     except DomainError as error:
@@ -79,7 +102,7 @@ def retry(message_id: int) -> Response:
 
 @bp.post("/<int:message_id>/cancel")
 def cancel(message_id: int) -> Response:
-    found = db.get_or_404(OutboxMessage, message_id)
+    found = _visible_or_404(message_id)
     try:
         services.cancel_message(found)
     except DomainError as error:

@@ -5,14 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from nkhr_events.dbtypes import UTCDateTime, utcnow
 from nkhr_events.extensions import db
 
-#: What a late attachment's row holds until the worker makes the file (outbox/services.py).
+#: What a late attachment's row holds; the worker makes the file each time it sends the message
+#: and never keeps it (outbox/services.py).
 LATE_ATTACHMENT_MARKER = b"nkhr-outbox-late-attachment:"
+
+#: What a stored message holds where its private link goes. The worker makes the link when it
+#: hands the message to the SMTP server and puts it in place of this; the row keeps this text,
+#: so no working link is ever at rest (outbox/services.py, `LateSecret`).
+SECRET_PLACEHOLDER = "PRIVATE-LINK-MADE-WHEN-SENT"
 
 
 class OutboxStatus(StrEnum):
@@ -67,6 +73,12 @@ class OutboxMessage(db.Model):
     registration_id: Mapped[int | None] = mapped_column(
         ForeignKey("registration.id", ondelete="SET NULL"), index=True
     )
+    #: The maker of the private link this message carries (`SECRET_PLACEHOLDER` in the bodies),
+    #: and the id of the record the link opens (a registration, a staff account).
+    secret_maker: Mapped[str | None] = mapped_column(String(40))
+    secret_subject_id: Mapped[int | None]
+    #: About a staff account (password link, invitation): only admins see it.
+    admin_only: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     attachments: Mapped[list[OutboxAttachment]] = relationship(
         back_populates="message",
@@ -100,7 +112,7 @@ class OutboxAttachment(db.Model):
 
     @property
     def made_at_delivery(self) -> bool:
-        """Not made yet: the worker makes it when it sends the message (see
+        """Made by the worker each time it sends the message, never stored (see
         services.late_attachment)."""
         return bytes(self.data).startswith(LATE_ATTACHMENT_MARKER)
 

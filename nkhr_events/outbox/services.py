@@ -3,6 +3,12 @@ transaction; staff actions on queued and failed messages.
 
 `enqueue_email` only adds and flushes: the message exists exactly when the caller's
 transaction commits, and a worker (`flask outbox work`) delivers it afterwards.
+
+No secret is at rest. A message that carries a private link (a manage link, a password or
+invitation link) is stored with `SECRET_PLACEHOLDER` where the link's token goes; the worker
+asks the link's maker for a fresh token as it hands the message to the SMTP server (the maker
+stores only its hash) and puts it in place of the placeholder in what it sends. Files that
+carry a secret (the check-in QR code) are made at delivery in the same way and never kept.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from nkhr_events.extensions import db
 from nkhr_events.outbox import headers
 from nkhr_events.outbox.models import (
     LATE_ATTACHMENT_MARKER,
+    SECRET_PLACEHOLDER,
     OutboxAttachment,
     OutboxMessage,
     OutboxStatus,
@@ -69,7 +76,7 @@ def late_attachment(filename: str, content_type: str, maker: str) -> Attachment:
 
 
 def attachment_data(attachment: OutboxAttachment) -> bytes:
-    """The attachment's content; a late one is made now and kept in its row.
+    """The attachment's content; a late one is made now (and not kept: it may carry a secret).
 
     Raises ValueError when it cannot be made (e.g. what it was made from was erased).
     """
@@ -79,8 +86,50 @@ def attachment_data(attachment: OutboxAttachment) -> bytes:
     maker = _makers.get(name.decode("ascii", "replace"))
     if maker is None:
         raise ValueError(f"no maker for attachment {attachment.filename!r}")
-    attachment.data = maker(attachment.message)
-    return attachment.data
+    return maker(attachment.message)
+
+
+# --- private links made at delivery -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LateSecret:
+    """The private link a message carries: `maker` (registered with `secret_maker`) makes a
+    fresh token for the record `subject_id` each time the message is sent."""
+
+    maker: str
+    subject_id: int
+
+
+#: Makers of private links, by name: `maker(subject_id) -> token`; each stores only a hash.
+_secret_makers: dict[str, Callable[[int], str]] = {}
+
+
+def secret_maker(name: str) -> Callable[[Callable[[int], str]], Callable[[int], str]]:
+    """Register `maker(subject_id) -> token` under `name` for `LateSecret(name, ...)`.
+
+    The maker adds the token's hash in the worker's transaction (committed before the message
+    is handed to the server) and raises ValueError when the record is gone."""
+
+    def register(maker: Callable[[int], str]) -> Callable[[int], str]:
+        _secret_makers[name] = maker
+        return maker
+
+    return register
+
+
+def fill_secret(message: OutboxMessage) -> tuple[str, str | None]:
+    """The text and HTML bodies to send: with a freshly made private link in place of the
+    placeholder, or as stored when the message carries none. Raises ValueError when the link
+    cannot be made."""
+    if not message.secret_maker:
+        return message.text_body, message.html_body
+    maker = _secret_makers.get(message.secret_maker)
+    if maker is None or message.secret_subject_id is None:
+        raise ValueError(f"no maker for the private link {message.secret_maker!r}")
+    token = maker(message.secret_subject_id)
+    html = message.html_body.replace(SECRET_PLACEHOLDER, token) if message.html_body else None
+    return message.text_body.replace(SECRET_PLACEHOLDER, token), html
 
 
 @dataclass(frozen=True)
@@ -125,15 +174,25 @@ def enqueue_email(
     partnership_id: int | None = None,
     inquiry_id: int | None = None,
     registration_id: int | None = None,
+    secret: LateSecret | None = None,
+    admin_only: bool = False,
 ) -> OutboxMessage:
     """Queue one email to `to`; it is sent only if the caller's transaction commits.
 
-    Raises ValueError for an address, template, language or attachment that cannot be sent.
+    With `secret`, the context's link holds `SECRET_PLACEHOLDER` and the worker makes the link
+    when it sends the message. `admin_only` messages (about staff accounts) are shown to
+    admins only. Raises ValueError for an address, template, language, attachment or secret
+    that cannot be sent.
     """
     recipient = headers.check_address(to)
     reply = headers.mailbox(reply_to) if reply_to else None
     sender = headers.mailbox(current_app.config["MAIL_DEFAULT_SENDER"])
     rendered = render_email(template, language, context)
+    if secret is not None:
+        if secret.maker not in _secret_makers:
+            raise ValueError(f"no maker for the private link {secret.maker!r}")
+        if SECRET_PLACEHOLDER not in rendered.text:
+            raise ValueError(f"the email {template!r} has no place for its private link")
     message = OutboxMessage(
         status=OutboxStatus.QUEUED,
         sender=sender,
@@ -150,6 +209,9 @@ def enqueue_email(
         partnership_id=partnership_id,
         inquiry_id=inquiry_id,
         registration_id=registration_id,
+        secret_maker=secret.maker if secret else None,
+        secret_subject_id=secret.subject_id if secret else None,
+        admin_only=admin_only,
         attachments=[
             OutboxAttachment(
                 position=position,
@@ -168,9 +230,14 @@ def enqueue_email(
 # --- staff pages ------------------------------------------------------------------------------
 
 
-def messages_query(status: str | None = None, recipient: str | None = None) -> Select[Any]:
-    """Messages, newest first, optionally of one status and to addresses containing `recipient`."""
+def messages_query(
+    status: str | None = None, recipient: str | None = None, admin: bool = False
+) -> Select[Any]:
+    """Messages, newest first, optionally of one status and to addresses containing `recipient`;
+    messages about staff accounts only for an admin."""
     query = db.select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    if not admin:
+        query = query.where(OutboxMessage.admin_only.is_(False))
     if status:
         query = query.where(OutboxMessage.status == status)
     if recipient:
@@ -193,11 +260,20 @@ def messages_about(
     return list(db.session.scalars(query))
 
 
-def status_counts() -> dict[str, int]:
-    """How many messages are in each status (every status present, zero included)."""
-    rows = db.session.execute(
-        db.select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-    ).all()
+def visible_message(message_id: int, admin: bool) -> OutboxMessage | None:
+    """The message, unless it is about a staff account and the reader is not an admin."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or (message.admin_only and not admin):
+        return None
+    return message
+
+
+def status_counts(admin: bool = False) -> dict[str, int]:
+    """How many messages the reader may see are in each status (every status, zero included)."""
+    query = db.select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    if not admin:
+        query = query.where(OutboxMessage.admin_only.is_(False))
+    rows = db.session.execute(query).all()
     counts = {status.value: 0 for status in OutboxStatus}
     counts.update({status: count for status, count in rows})
     return counts

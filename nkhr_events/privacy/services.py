@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from nkhr_events.accounts.sessions import purge_sessions
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.audit.services import ATTENDEE, SYSTEM, record
 from nkhr_events.dbtypes import utcnow
@@ -37,15 +38,15 @@ ERASED_TEXT = "(erased)"
 #: Inquiries are not tied to an event; they are kept this long after they were received.
 INQUIRY_RETENTION = timedelta(days=180)
 #: The audit trail keeps client IP addresses, and the address typed into a failed sign-in or a
-#: reset request that matches no account, this long (the lockout needs 15 minutes of them).
+#: reset request that matches no account, this long (the sign-in throttle reads a day of them).
 AUDIT_PERSONAL_RETENTION = timedelta(days=90)
 UNKNOWN_ADDRESS = "(unknown address)"
 #: A lost-link or reset request the outbox worker has not answered in this time (no worker
 #: running) is dropped with the address it holds.
 MAIL_REQUEST_RETENTION = timedelta(days=1)
 #: Audit actions whose actor is an address someone typed.
-TYPED_ADDRESS_ACTIONS = ("auth.sign_in_failed", "auth.sign_in_locked",
-                         "account.password_reset_request")
+TYPED_ADDRESS_ACTIONS = ("auth.sign_in_failed", "auth.sign_in_delayed", "auth.sign_in_locked",
+                         "auth.lockout", "account.password_reset_request")
 
 
 def erased_address(kind: str, row_id: int) -> str:
@@ -96,6 +97,9 @@ def registration_data(registration: Registration) -> dict[str, Any]:
             "updated_at": _iso(registration.updated_at),
             "status_changed_at": _iso(registration.status_changed_at),
             "waitlisted_at": _iso(registration.waitlisted_at),
+            "confirm_email_by": _iso(registration.confirm_by),
+            "email_confirmed_at": _iso(registration.email_confirmed_at),
+            "cancel_reason": registration.cancel_reason,
         },
         "answers": dict(registration.answers or {}),
         "days": [_iso(d) for d in registration.day_list],
@@ -318,6 +322,7 @@ def purge(now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
         partnership.message = None
         partnership.contact_anonymized_at = now
     _purge_audit_personal_data(now)
+    purge_sessions(now)
     db.session.execute(db.delete(MailRequest).where(stale_requests))
     db.session.flush()
     record("privacy.purge", actor=SYSTEM, detail=report.as_dict())

@@ -4,6 +4,7 @@ the per-event category settings."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from flask import (
@@ -30,17 +31,22 @@ from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
+from nkhr_events.names import mixes_lookalike_scripts
 from nkhr_events.outbox.services import messages_about
-from nkhr_events.registrations import exports, forms, services
+from nkhr_events.privacy.services import registration_data
+from nkhr_events.registrations import exports, flood, forms, services
 from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
 from nkhr_events.registrations.dashboard import event_dashboard
 from nkhr_events.registrations.exports import status_text as status_label
 from nkhr_events.registrations.models import Registration, RegistrationStatus
 from nkhr_events.registrations.roster import (
     PAGE_SIZE,
+    PERSON_DATA_DOWNLOAD,
+    PERSON_EDIT_VIEW,
     GroupMessage,
     RosterFilters,
     count_selected,
+    record_person_view,
     record_view,
     roster_query,
     save_internal_notes,
@@ -49,9 +55,12 @@ from nkhr_events.registrations.roster import (
     status_history,
 )
 from nkhr_events.registrations.seats import seats_taken
-from nkhr_events.web import country_choices
+from nkhr_events.validators import SINGLE_LINE_MESSAGE, has_layout_characters, whole_number
+from nkhr_events.web import country_choices, int_arg
 
 bp = require_staff(Blueprint("registrations_manage", __name__, url_prefix="/manage"))
+bp.add_app_template_global(exports.hold_text, "hold_text")
+bp.add_app_template_global(mixes_lookalike_scripts, "lookalike_name")
 
 
 @bp.get("/events/<int:event_id>")
@@ -82,7 +91,9 @@ def registrations(event_id: int) -> str:
     # and reload each one while the template renders.
     record_view(event, filters)
     db.session.commit()
-    page = db.paginate(roster_query(event, filters), per_page=PAGE_SIZE, error_out=False)
+    page = db.paginate(
+        roster_query(event, filters), page=int_arg("page", 1), per_page=PAGE_SIZE, error_out=False
+    )
     counts = dict(
         db.session.execute(
             db.select(Registration.status, func.count(Registration.id))
@@ -239,8 +250,11 @@ def message(event_id: int) -> Response | str:
 
 @bp.get("/registrations/<int:registration_id>")
 def registration(registration_id: int) -> str:
-    """A person's page: what they entered, notes, status history and every email sent."""
+    """A person's page: what they entered, notes, status history and every email sent.
+    Audited."""
     found = db.get_or_404(Registration, registration_id)
+    record_person_view(found)
+    db.session.commit()
     emails = messages_about(registration_id=found.id)
     return render_template(
         "registrations/manage_one.html",
@@ -255,6 +269,23 @@ def registration(registration_id: int) -> str:
     )
 
 
+@bp.get("/registrations/<int:registration_id>/data.json")
+def data_download(registration_id: int) -> Response:
+    """Everything stored about the person (what they can download through their link), e.g.
+    to answer a request for it by letter. Audited."""
+    found = db.get_or_404(Registration, registration_id)
+    record_person_view(found, PERSON_DATA_DOWNLOAD)
+    db.session.commit()
+    response = current_app.response_class(
+        json.dumps(registration_data(found), ensure_ascii=False, indent=2),
+        mimetype="application/json",
+    )
+    response.headers.set("Content-Disposition", "attachment",
+                         filename=f"registration-{found.id}.json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.post("/registrations/<int:registration_id>/notes")
 def notes(registration_id: int) -> Response:
     """Save the internal notes (staff only; never shown to the person)."""
@@ -267,8 +298,12 @@ def notes(registration_id: int) -> Response:
 
 @bp.route("/registrations/<int:registration_id>/edit", methods=["GET", "POST"])
 def edit(registration_id: int) -> Response | str:
-    """Staff change the details an attendee may change; the attendee is emailed a summary."""
+    """Staff change the details an attendee may change; the attendee is emailed a summary.
+    Opening the form is audited (it shows the needs); saving it unchanged records nothing."""
     found = db.get_or_404(Registration, registration_id)
+    if request.method == "GET":
+        record_person_view(found, PERSON_EDIT_VIEW)
+        db.session.commit()
     form = forms.details_form(
         found.event, obj=found, days=[d.isoformat() for d in found.day_list]
     )
@@ -342,7 +377,7 @@ def bulk(event_id: int) -> Response:
     if action not in {"approve", "reject", "waitlist"}:
         abort(400)
     reason = request.form.get("reason", "")[:1000]
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()][:500]
+    ids = [n for n in map(whole_number, request.form.getlist("ids")) if n is not None][:500]
     done = skipped = promoted = 0
     for registration_id in ids:
         found = db.session.get(Registration, registration_id)
@@ -394,18 +429,17 @@ def categories(event_id: int) -> Response | str:
         for category in Category:
             prefix = category.value
             raw_cap = request.form.get(f"{prefix}-seat_cap", "").strip()
-            cap: int | None = None
-            if raw_cap:
-                if not raw_cap.isdigit() or len(raw_cap) > 6:
-                    errors[f"{prefix}-seat_cap"] = _(
-                        "Enter a whole number of seats, or leave it empty."
-                    )
-                else:
-                    cap = int(raw_cap)
+            cap = whole_number(raw_cap, 0, 999999)
+            if raw_cap and cap is None:
+                errors[f"{prefix}-seat_cap"] = _(
+                    "Enter a whole number of seats, or leave it empty."
+                )
             question = request.form.get(f"{prefix}-extra_question", "").strip()
             question_ko = request.form.get(f"{prefix}-extra_question_ko", "").strip()
             if len(question) > 300 or len(question_ko) > 300:
                 errors[f"{prefix}-extra_question"] = _("Use at most 300 characters.")
+            elif has_layout_characters(question + question_ko):
+                errors[f"{prefix}-extra_question"] = str(SINGLE_LINE_MESSAGE)
             values[prefix] = {
                 "enabled": request.form.get(f"{prefix}-enabled") == "y",
                 "seat_cap": cap,
@@ -431,4 +465,45 @@ def categories(event_id: int) -> Response | str:
         errors=errors,
         categories=Category,
         category_labels=CATEGORY_LABELS,
+    )
+
+
+@bp.route("/events/<int:event_id>/registrations/flood", methods=["GET", "POST"])
+def flood_cancel(event_id: int) -> Response | str:
+    """Cancel a flood of registrations: filter, preview the count and the first rows, tick that
+    you understand, then cancel in one transaction. Refuses if the count changed. Audited."""
+    event = db.get_or_404(Event, event_id)
+    form = forms.FloodCancelForm()
+    preview = None
+    if form.validate_on_submit():
+        filters = forms.flood_filters(form, event)
+        expected = form.ready_to_cancel() if request.form.get("step") == "cancel" else None
+        try:
+            if expected is not None:
+                result = flood.cancel_flood(
+                    event, filters, expected, notify_people=bool(form.notify_people.data),
+                    actor_id=current_user.id, actor=current_user.email,
+                )
+                db.session.commit()
+                flash(ngettext("%(num)d registration cancelled.",
+                               "%(num)d registrations cancelled.", result.cancelled), "success")
+                if result.promoted:
+                    flash(ngettext("%(num)d person moved up from the waitlist.",
+                                   "%(num)d people moved up from the waitlist.", result.promoted),
+                          "info")
+                return redirect(url_for(".registrations", event_id=event.id), code=303)
+        except DomainError as error:  # the preview below shows a refused filter beside it
+            db.session.rollback()
+            if isinstance(error, flood.FloodChanged):
+                flash(error.message, "error")
+                form.understood.data = False
+        try:
+            preview = flood.preview_flood(event, filters)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            forms.show_error(form, error)
+    return render_template(
+        "registrations/manage_flood.html",
+        event=event, form=form, preview=preview, status_label=status_label,
     )

@@ -1,7 +1,9 @@
 """The emails a registration receives, queued through the outbox in the caller's transaction.
 
-Each message is rendered in the registrant's language and carries a fresh private link (only
-hashes of links are stored, so a link can be sent but never looked up again).
+Each message is rendered in the registrant's language and carries a private link that the
+outbox worker makes when it sends the message (`MANAGE_LINK`): only the link's hash is stored,
+and the stored message holds a placeholder, so neither a staff page nor a copy of the database
+shows a working link.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from flask import current_app
 
 from nkhr_events.extensions import db
 from nkhr_events.outbox.ics import calendar_attachment as event_calendar_attachment
-from nkhr_events.outbox.models import OutboxMessage
+from nkhr_events.outbox.models import SECRET_PLACEHOLDER, OutboxMessage
 from nkhr_events.outbox.services import (
     Attachment,
+    LateSecret,
     attachment_maker,
     enqueue_email,
     late_attachment,
+    secret_maker,
 )
 from nkhr_events.registrations import checkin
 from nkhr_events.registrations.categories import category_label
@@ -26,6 +30,8 @@ from nkhr_events.registrations.models import Registration, RegistrationStatus
 
 #: The late attachment (outbox/services.py) that is a registration's check-in QR code.
 CHECKIN_QR = "registration-checkin-qr"
+#: The private link (outbox/services.py, `LateSecret`) every registration email carries.
+MANAGE_LINK = "registration-manage-link"
 
 
 def manage_url(token: str) -> str:
@@ -71,18 +77,25 @@ def _checkin_png(message: OutboxMessage) -> bytes:
     return checkin.qr_png(registration)
 
 
+@secret_maker(MANAGE_LINK)
+def _manage_token(registration_id: int) -> str:
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        raise ValueError("the registration of this link no longer exists")
+    return issue_manage_token(registration)
+
+
 def _send(
     registration: Registration,
     template: str,
     calendar: str | None = None,
     **extra: Any,
 ) -> None:
-    token = issue_manage_token(registration)
     context = {
         "registration": registration,
         "event": registration.event,
         "category": category_label(registration.category),
-        "manage_url": manage_url(token),
+        "manage_url": manage_url(SECRET_PLACEHOLDER),
         **extra,
     }
     attachments = [calendar_attachment(registration, calendar)] if calendar else []
@@ -95,6 +108,7 @@ def _send(
         context=context,
         attachments=attachments,
         registration_id=registration.id,
+        secret=LateSecret(MANAGE_LINK, registration.id),
     )
 
 
@@ -150,3 +164,18 @@ def lost_link(registration: Registration) -> None:
 
 def details_changed(registration: Registration, by_staff: bool = False) -> None:
     _send(registration, "registration_changed", by_staff=by_staff)
+
+
+def released(registration: Registration, send_calendar_cancel: bool) -> None:
+    """The place was released because the address was not confirmed in time (holds.py)."""
+    _send(
+        registration,
+        "registration_released",
+        calendar="CANCEL" if send_calendar_cancel else None,
+        reason=registration.cancel_reason,
+    )
+
+
+def cancelled_by_staff(registration: Registration, send_calendar_cancel: bool) -> None:
+    """Staff cancelled the registration with a flood of others (flood.py), and chose to say so."""
+    released(registration, send_calendar_cancel)

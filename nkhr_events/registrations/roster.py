@@ -29,6 +29,7 @@ from nkhr_events.registrations.models import (
     RegistrationDay,
     RegistrationStatus,
 )
+from nkhr_events.validators import NUL_MESSAGE, SINGLE_LINE_MESSAGE, has_layout_characters
 
 PAGE_SIZE = 50
 YES_NO = ("yes", "no")
@@ -75,7 +76,9 @@ class RosterFilters:
             else "",
             publish_name=args.get("publish_name", "") if args.get("publish_name") in YES_NO else "",
             photo=args.get("photo", "") if args.get("photo") in YES_NO else "",
-            q=args.get("q", "").strip()[:100],
+            # The filters also come back as hidden fields of a form, where the site-wide NUL
+            # check of query strings does not reach; PostgreSQL refuses NUL in a LIKE pattern.
+            q=args.get("q", "").replace("\x00", "").strip()[:100],
             sort=sort if sort.removeprefix("-") in SORTS else "",
         )
 
@@ -189,6 +192,22 @@ def record_view(event: Event, filters: RosterFilters, action: str = "roster.view
 
 # --- one person --------------------------------------------------------------------------------
 
+#: Audit actions for looks at one person's decrypted data.
+PERSON_VIEW = "registration.view"
+PERSON_EDIT_VIEW = "registration.edit_view"
+PERSON_DATA_DOWNLOAD = "registration.data_download"
+
+
+def record_person_view(registration: Registration, action: str = PERSON_VIEW) -> None:
+    """Every look at a person's page, edit form or data file (their needs, answers and notes
+    decrypted) is logged, naming the record and never what it holds."""
+    record(
+        action,
+        object_type="registration",
+        object_id=registration.id,
+        event_id=registration.event_id,
+    )
+
 
 def save_internal_notes(registration: Registration, notes: str) -> None:
     """Store the staff notes; the audit entry says that they changed, not what they say."""
@@ -266,14 +285,22 @@ class GroupMessage:
         )
 
     def errors(self) -> dict[str, str]:
-        """The empty fields, each with its message: both languages are required."""
+        """The fields at fault, each with its message: both languages are required, a subject
+        is one line of plain text, and no field holds a NUL character."""
         messages = {
             "subject_en": _("Enter a subject in English."),
             "body_en": _("Enter the message in English."),
             "subject_ko": _("Enter a subject in Korean."),
             "body_ko": _("Enter the message in Korean."),
         }
-        return {name: message for name, message in messages.items() if not getattr(self, name)}
+        found = {name: message for name, message in messages.items() if not getattr(self, name)}
+        for name in messages.keys() - found.keys():
+            value = getattr(self, name)
+            if "\x00" in value:
+                found[name] = str(NUL_MESSAGE)
+            elif name.startswith("subject") and has_layout_characters(value):
+                found[name] = str(SINGLE_LINE_MESSAGE)
+        return found
 
     def for_language(self, language: str) -> tuple[str, str]:
         if language == "ko":
