@@ -1,9 +1,13 @@
 """Hostile input at every public form: overlong values, NUL bytes, right-to-left text, HTML and
-SQL metacharacters, missing or wrong CSRF tokens, wrong content types and oversized bodies.
+SQL metacharacters, characters that lay out a line (line breaks, direction overrides, zero-width
+characters), blank and oversized choices and numbers, missing or wrong CSRF tokens, wrong
+content types and oversized bodies.
 
 Whatever arrives, the answer is never a server error, a refused submission leaves the database
 exactly as it was, an accepted one stores a whole record with the text exactly as typed, and
-nothing typed comes back unescaped.
+nothing typed comes back unescaped. A single-line field (a name, an organization, a subject, an
+address) refuses the characters that lay out a line, beside the field, with what was typed kept:
+such text reaches the subject and body of official emails.
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ ATTENDEE_EMAIL = "attendee@example.org"
 HOSTILE: dict[str, str] = {
     "overlong": "x" * 100_000,
     "nul": "Kim\x00Young-hee",
-    "rtl": "\u202eKim 김영희 مرحبا שלום \u202c",
+    "rtl": "Kim 김영희 مرحبا שלום",
+    "bidi": "\u202eKim\u202c",
     "script": "<script>alert(1)</script>",
     "attribute": "\"'><img src=x onerror=alert(1)>",
     "sql": "'; DROP TABLE registrations; --",
@@ -149,7 +154,8 @@ FORMS = [
         "register",
         lambda site: f"/events/{site.slug}/register?category=artist",
         _registration,
-        adds={"registration": 1, "registration_day": 3, "manage_token": 1, "outbox_message": 1,
+        # The private link's token is made when the email is sent, not with the registration.
+        adds={"registration": 1, "registration_day": 3, "outbox_message": 1,
               "outbox_attachment": 2, "audit_entry": 1},
         stored=TEXT_DETAILS | {"q_discipline"},
         list_fields=frozenset({"days"}),
@@ -158,7 +164,7 @@ FORMS = [
         "manage",
         lambda site: f"/registration/{site.token}",
         lambda site, n: {**_details(site), "organization": f"Seoul Citizens {n}"},
-        adds={"manage_token": 1, "outbox_message": 1, "audit_entry": 1},
+        adds={"outbox_message": 1, "audit_entry": 1},
         stored=TEXT_DETAILS,
         list_fields=frozenset({"days"}),
     ),
@@ -181,9 +187,9 @@ FORMS = [
         "sign-in",
         lambda site: "/sign-in",
         lambda site, n: {"email": STAFF_EMAIL, "password": STAFF_PASSWORD, "next": "/manage/"},
-        adds={"audit_entry": 1},
-        # A wrong password is kept on the audit trail and counted towards the lockout.
-        may_write=frozenset({"audit_entry", "staff_user"}),
+        adds={"audit_entry": 1, "staff_session": 1},
+        # A wrong password is kept on the audit trail, where the sign-in throttle counts it.
+        may_write=frozenset({"audit_entry"}),
     ),
     PublicForm(
         "forgot-password",
@@ -338,6 +344,17 @@ def form_fields(client: FlaskClient, site: Site, form: PublicForm) -> tuple[list
     return sorted(names), names - text
 
 
+def single_line_fields(client: FlaskClient, path: str) -> list[str]:
+    """The single-line text fields people type into on the page's main form: text, email,
+    address, phone and search inputs, without the honeypot (kept out of reach, tabindex -1)."""
+    page = parse(client.get(path).get_data(as_text=True))
+    found = next(f for f in page.find_all("form", method="post")
+                 if "language-switch" not in (f.get("class") or ""))
+    return [str(e.get("name")) for e in found.iter()
+            if e.tag == "input" and e.get("type") in {"text", "email", "url", "tel", "search"}
+            and e.get("tabindex") != "-1" and e.get("name")]
+
+
 def multipart(data: dict[str, Any]) -> dict[str, Any]:
     """A multipart body built in memory (the test client would spool a large one to a file)."""
     boundary, body = encode_multipart(MultiDict(
@@ -352,9 +369,10 @@ def test_a_hostile_value_in_any_field_is_refused_or_stored_exactly(
 ) -> None:
     poster = Poster(app, site, form)
     fields, choice_fields = form_fields(client, site, form)
+    single_line = single_line_fields(client, form.path(site)) if form.name != "language" else []
     assert set(form.valid(site, 0)) <= set(fields) | {"days"}, "the form lost a field"
     for (payload, value), name in itertools.product(HOSTILE.items(), fields):
-        if name in choice_fields and payload in {"rtl", "sql", "script"}:
+        if name in choice_fields and payload in {"rtl", "bidi", "sql", "script"}:
             continue  # a choice is refused whatever the text; one markup sample is enough
         where = f"{payload} in {name}"
         data = poster.data(**{name: value})
@@ -368,6 +386,8 @@ def test_a_hostile_value_in_any_field_is_refused_or_stored_exactly(
         if name in form.stored and payload in ORDINARY_TEXT:
             assert response.status_code == 303, f"{where} was refused"
             assert value.strip() in changed_values(before, after), f"{where} was changed"
+        if name in single_line and payload == "bidi":
+            poster.assert_refused(before, after)
 
 
 @pytest.mark.parametrize("form", FORMS, ids=FORM_IDS)
@@ -534,3 +554,218 @@ def test_a_null_character_in_any_query_or_path_is_refused_before_a_view_runs(
         response = client.get(path, query_string=query)
         assert response.status_code == 400, (path, query, response.status_code)
 
+
+
+
+# --- characters that lay out a line, in single-line fields ----------------------------------
+
+#: Every kind of character a single-line field refuses, each with all its members: what an
+#: attacker would use to fake a line, a header or a reversed word in an official email.
+LAYOUT_CLASSES: dict[str, str] = {
+    "line breaks": "\n\r",
+    "a header after a line break": "\r\nBcc: all@example.org",
+    "other C0 controls and DEL": "\t\x01\x08\x0b\x0c\x1b\x1f\x7f",
+    "C1 controls": "\x80\x85\x9b\x9f",
+    "line and paragraph separators": "\u2028\u2029",
+    "direction embeddings, overrides and isolates":
+        "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+    "direction marks": "\u200e\u200f\u061c",
+    "zero-width characters": "\u200b\u200c\u200d\u2060\ufeff",
+}
+SINGLE_LINE_MESSAGE = "Write this on one line of plain text"
+LAYOUT_FORMS = ["contact", "register", "manage", "lost-link", "partner"]
+
+
+def test_every_layout_character_is_refused_and_ordinary_text_of_any_script_is_not() -> None:
+    from nkhr_events.validators import has_layout_characters
+
+    for name, characters in LAYOUT_CLASSES.items():
+        for character in characters.replace("Bcc: all@example.org", ""):
+            assert has_layout_characters(f"Kim{character}Lee"), (name, hex(ord(character)))
+    for ordinary in ["Kim Young-hee", "김영희", "مرحبا", "שלום", "金 英姬", "Zoë O'Brien-Łukasz",
+                     "Kim\u00a0Lee", "<script>", "'; DROP TABLE x; --"]:
+        assert not has_layout_characters(ordinary), ordinary
+
+
+def layout_samples(fields: list[str]) -> Iterator[tuple[str, str, str]]:
+    """(class, characters, field): every class, and every field at least once."""
+    classes = list(LAYOUT_CLASSES.items())
+    for step in range(max(len(classes), len(fields))):
+        name, characters = classes[step % len(classes)]
+        yield name, characters, fields[step % len(fields)]
+
+
+def typed_with(value: str, characters: str) -> str:
+    """The characters put inside a value that is valid otherwise, where nobody would see them
+    (a field left empty gets a name around them)."""
+    value = value or "Kim Lee"
+    return value[:1] + characters + value[1:]
+
+
+def assert_refused_beside(response: TestResponse, name: str, typed: str) -> None:
+    """Refused with a message beside this field only, the typed value shown again. (An email
+    or web address field may say first that the address is not one.)"""
+    assert response.status_code == 200, (name, response.status_code)
+    page = parse(response.get_data(as_text=True))
+    messages = [p.get("id") for p in page.find_all("p", class_="error-message")]
+    assert messages == [f"{name}-error"], (name, messages)
+    field = page.one("input", name=name)
+    if field.get("type") not in {"email", "url"} and field.get("inputmode") != "url":
+        assert SINGLE_LINE_MESSAGE in page.one("p", id=f"{name}-error").text
+    assert field.get("value") == typed
+
+
+@pytest.mark.parametrize("form", [FORMS[FORM_IDS.index(n)] for n in LAYOUT_FORMS],
+                         ids=LAYOUT_FORMS)
+def test_layout_characters_in_a_single_line_field_are_refused_beside_it_keeping_what_was_typed(
+    app: Flask, client: FlaskClient, site: Site, form: PublicForm
+) -> None:
+    poster = Poster(app, site, form)
+    fields = single_line_fields(client, form.path(site))
+    assert fields and set(fields) <= set(form.valid(site, 0)), fields
+    for name, characters, field_name in layout_samples(fields):
+        data = poster.data()
+        typed = typed_with(str(data[field_name]), characters)
+        data[field_name] = typed
+        response, before, after = poster.post(**(multipart(data) if form.multipart else
+                                                 {"data": data}))
+        assert row_counts(after) == row_counts(before), (name, field_name)
+        poster.assert_refused(before, after)
+        assert_refused_beside(response, field_name, typed)
+    # The same form with ordinary text is accepted: what was refused was the characters.
+    response, before, after = poster.post(**(multipart(poster.data()) if form.multipart else
+                                             {"data": poster.data()}))
+    assert response.status_code == 303
+
+
+def test_a_value_of_line_breaks_only_is_refused_in_an_optional_single_line_field(
+    app: Flask, site: Site
+) -> None:
+    """Optional() takes blanks for no answer and ends the field's own checks: the refusal
+    must not depend on them."""
+    poster = Poster(app, site, FORMS[FORM_IDS.index("manage")])
+    for name in ("badge_name", "organization", "position"):
+        response, before, after = poster.post(data=poster.data(**{name: "\r\n"}))
+        poster.assert_refused(before, after)
+        assert_refused_beside(response, name, "\r\n")
+
+
+def test_staff_forms_refuse_layout_characters_beside_the_field_too(
+    app: Flask, client: FlaskClient, site: Site
+) -> None:
+    """A staff member's edit of a person (emailed to them) and a message to a group (its
+    subject is the subject of every email)."""
+    response = client.post("/sign-in", data={"email": STAFF_EMAIL, "password": STAFF_PASSWORD})
+    assert response.status_code == 303
+    with app.app_context():
+        event_id = db.session.get(Registration, site.registration_id).event_id
+    edit = f"/manage/registrations/{site.registration_id}/edit"
+    fields = single_line_fields(client, edit)
+    assert fields == ["given_name", "family_name", "badge_name", "organization", "position"]
+    staff_form = PublicForm("staff-edit", lambda s: edit, lambda s, n: _details(s), adds={},
+                            list_fields=frozenset({"days"}))
+    poster = Poster(app, site, staff_form)
+    for name, characters, field_name in layout_samples(fields):
+        data = poster.data()
+        typed = typed_with(str(data[field_name]), characters)
+        response, before, after = poster.post(client, data={**data, field_name: typed})
+        assert row_counts(after) == row_counts(before), (name, field_name)
+        poster.assert_refused(before, after)
+        assert_refused_beside(response, field_name, typed)
+
+    message = f"/manage/events/{event_id}/registrations/message"
+    group = PublicForm("group-message", lambda s: message, lambda s, n: {}, adds={})
+    poster = Poster(app, site, group)
+    text = {"subject_en": "Programme", "body_en": "See you.\nThe team",
+            "subject_ko": "프로그램", "body_ko": "곧 뵙겠습니다."}
+    for name, characters in LAYOUT_CLASSES.items():
+        for field_name in ("subject_en", "subject_ko"):
+            typed = typed_with(text[field_name], characters)
+            response, before, after = poster.post(
+                client, data={**text, field_name: typed, "step": "send"})
+            poster.assert_refused(before, after)
+            page = parse(response.get_data(as_text=True))
+            assert response.status_code == 200, name
+            assert SINGLE_LINE_MESSAGE in page.one("p", id=f"{field_name}-error").text
+            assert page.one("input", name=field_name).get("value") == typed.strip()
+    # A message body keeps its lines.
+    response, before, after = poster.post(client, data={**text, "step": "send"})
+    assert response.status_code == 303
+    assert row_counts(after)["outbox_message"] == row_counts(before)["outbox_message"] + 1
+
+
+# --- blanks, huge numbers and other digits in choices and numbers ----------------------------
+
+
+def test_a_country_of_blanks_is_refused_beside_the_field_and_nothing_is_stored(
+    app: Flask, client: FlaskClient, site: Site
+) -> None:
+    """It was stored on SQLite and a server error on PostgreSQL (too long for the column)."""
+    for form_name, typed in itertools.product(["register", "manage", "partner"],
+                                              ["\t\n\r\n", " ", "\u3000"]):
+        form = FORMS[FORM_IDS.index(form_name)]
+        poster = Poster(app, site, form)
+        data = poster.data(country=typed)
+        response, before, after = poster.post(**(multipart(data) if form.multipart else
+                                                 {"data": data}))
+        assert response.status_code == 200, (form_name, repr(typed))
+        poster.assert_refused(before, after)
+        page = parse(response.get_data(as_text=True))
+        assert "Choose a country from the list." in page.one("p", id="country-error").text
+    # Blanks around a code are not an error.
+    poster = Poster(app, site, FORMS[FORM_IDS.index("manage")])
+    response, before, after = poster.post(data=poster.data(country=" JP "))
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.get(Registration, site.registration_id).country == "JP"
+
+
+
+def test_numbers_in_staff_forms_are_bounded_and_refused_beside_the_field(
+    app: Flask, client: FlaskClient, site: Site
+) -> None:
+    """A 400-digit capacity was a server error (the range check turned it into a float);
+    "²" passes str.isdigit() and not int(); "٣" is a digit of another script."""
+    from nkhr_events.events.models import Event
+
+    assert client.post("/sign-in", data={"email": STAFF_EMAIL, "password": STAFF_PASSWORD}
+                       ).status_code == 303
+    with app.app_context():
+        event = db.session.scalar(db.select(Event).where(Event.slug == site.slug))
+        event_id, series_id = event.id, event.series_id
+    poster = Poster(app, site, PublicForm("event", lambda s: "/manage/events/new",
+                                          lambda s, n: {}, adds={}))
+    valid = {"series_id": str(series_id), "title": "Seoul 2030", "slug": "seoul-2030",
+             "start_date": "2030-03-02", "city": "Seoul", "country": "KR",
+             "timezone": "Asia/Seoul", "participant_list": "off", "retention_days": "180"}
+    not_a_number = "Not a valid integer value."
+    for name, value, message in [
+        ("capacity", "9" * 400, not_a_number),
+        ("capacity", "99999999999999999999", not_a_number),
+        ("capacity", str(2**31), "Enter a whole number from 0 to 100000."),
+        ("capacity", "-1", "Enter a whole number from 0 to 100000."),
+        ("capacity", "²", not_a_number),
+        ("capacity", "٣", not_a_number),
+        ("retention_days", "9" * 19, "Enter a whole number from 1 to 3650."),
+        ("series_id", "99999999999999999999", "Not a valid choice."),
+        ("series_id", "²", ""),
+    ]:
+        response, before, after = poster.post(client, data={**valid, name: value})
+        assert response.status_code == 200, (name, value)
+        poster.assert_refused(before, after)
+        page = parse(response.get_data(as_text=True))
+        assert message in page.one("p", id=f"{name}-error").text, (name, value)
+        if name != "series_id":
+            assert page.one("input", name=name).get("value") == value
+
+    categories = PublicForm("categories", lambda s: f"/manage/events/{event_id}/categories",
+                            lambda s, n: {}, adds={})
+    poster = Poster(app, site, categories)
+    for value in ("²", "٣", "99999999999999999999", "9" * 400, "-1", "1000000"):
+        response, before, after = poster.post(client, data={"general_public-enabled": "y",
+                                                            "general_public-seat_cap": value})
+        assert response.status_code == 200, value
+        poster.assert_refused(before, after)
+        page = parse(response.get_data(as_text=True))
+        assert "Enter a whole number of seats" in page.one(
+            "p", id="general_public-seat_cap-error").text

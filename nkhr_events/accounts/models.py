@@ -1,4 +1,5 @@
-"""Staff users: organizers and admins. Attendees and partners have no accounts."""
+"""Staff users (organizers and admins), their sessions and their password links. Attendees and
+partners have no accounts."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from enum import StrEnum
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from nkhr_events.dbtypes import UTCDateTime, utcnow
@@ -30,9 +31,6 @@ class StaffUser(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: Failed sign-ins since the last success; enough of them lock the account for a while.
-    failed_sign_ins: Mapped[int] = mapped_column(default=0, server_default="0")
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
@@ -66,3 +64,44 @@ class PasswordResetToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SessionEnd(StrEnum):
+    """Why a staff session was ended before it ran out (accounts/sessions.py)."""
+
+    SIGN_OUT = "sign_out"
+    PASSWORD_CHANGE = "password_change"  # every other session of the person
+    PASSWORD_RESET = "password_reset"
+    DEACTIVATION = "deactivation"
+
+
+class StaffSession(db.Model):
+    """One sign-in, from the sign-in form until it is ended or runs out.
+
+    The browser keeps a random token in its signed session cookie; only its SHA-256 is stored,
+    so the table alone signs nobody in.
+    """
+
+    __tablename__ = "staff_session"
+    __table_args__ = (
+        CheckConstraint(
+            "ended_reason in (" + ", ".join(f"'{r.value}'" for r in SessionEnd) + ")",
+            name="ended_reason",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When a request last came with it, kept to within `sessions.SEEN_INTERVAL`.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_reason: Mapped[str | None] = mapped_column(String(16))
+
+    user: Mapped[StaffUser] = relationship(lazy="joined", innerjoin=True)
+
+    def __repr__(self) -> str:
+        return f"<StaffSession {self.id} of {self.user_id}>"

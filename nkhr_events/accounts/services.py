@@ -1,63 +1,66 @@
-"""Staff accounts: creation, authentication with a lockout, roles, passwords and reset links.
+"""Staff accounts: creation, sign-in with a throttle, roles, passwords and reset links.
 
-Every change is recorded on the audit trail in the caller's transaction. The lockout reads
-that trail: failed sign-ins are kept per typed address, whether or not an account has it, in
-the shared database, so every process and host sees the same count and a stranger cannot tell
-a known address from an unknown one.
+Every change is recorded on the audit trail in the caller's transaction. Sign-in attempts are
+recorded with the address as typed, whether or not an account has it, and with the client's
+address, which the caller passes in. The throttle (accounts/throttle.py) reads them: a client
+that keeps failing with an address waits longer and longer before it may try that address
+again, while every other client may still sign in with it, so nobody can lock a staff member
+out. Known and unknown addresses get the same answers, the same audit entries and the same
+waits. A successful sign-in starts a server-side session (accounts/sessions.py); a password
+change ends the person's other sessions, a password reset and a deactivation end all of them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import math
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from sqlalchemy import func, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from nkhr_events.accounts.models import PasswordResetToken, StaffRole, StaffUser
+from nkhr_events.accounts import sessions, throttle
+from nkhr_events.accounts.models import PasswordResetToken, SessionEnd, StaffRole, StaffUser
+from nkhr_events.accounts.throttle import PASSWORD_RESET, SIGN_IN, SIGN_IN_FAILED
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.audit.services import record, status_detail
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db
+from nkhr_events.outbox.models import SECRET_PLACEHOLDER
 from nkhr_events.outbox.requests import resolver
-from nkhr_events.outbox.services import enqueue_email
+from nkhr_events.outbox.services import LateSecret, enqueue_email, secret_maker
 from nkhr_events.tokens import new_token, token_hash
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 200
-MAX_FAILED_SIGN_INS = 5
-LOCKOUT = timedelta(minutes=15)
 RESET_LINK_LIFETIME = timedelta(hours=1)
 INVITATION_LINK_LIFETIME = timedelta(hours=48)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
 # Checked when no account matches, so an unknown address costs as much time as a known one.
 _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
 
-# Audit actions the lockout reads.
-SIGN_IN = "auth.sign_in"
-SIGN_IN_FAILED = "auth.sign_in_failed"
-SIGN_IN_LOCKED = "auth.sign_in_locked"
-LOCKOUT_STARTED = "auth.lockout"
-PASSWORD_RESET = "account.password_reset"
+#: An attempt refused unchecked while its client must wait (not counted as a failure).
+SIGN_IN_DELAYED = "auth.sign_in_delayed"
 #: The kind of mail request (outbox/requests.py) that a reset request becomes.
 PASSWORD_RESET_REQUEST = "password_reset"
-#: After one of these, earlier failures of the address no longer count.
-_CLEARS_FAILURES = (SIGN_IN, LOCKOUT_STARTED, PASSWORD_RESET)
+#: The private links (outbox/services.py, `LateSecret`) of password and invitation emails.
+PASSWORD_LINK = "staff-password-link"
+INVITATION_LINK = "staff-invitation-link"
 
 
 class SignInRefused(DomainError):
     """Wrong address, wrong password or inactive account: one answer for all three."""
 
 
-class SignInLocked(DomainError):
-    """Too many failures for this address lately; the same for known and unknown addresses."""
+class SignInDelayed(DomainError):
+    """Too many failures of this address from this client lately: the client must wait. The
+    same for known and unknown addresses."""
 
 
 def normalize_email(email: str) -> str:
@@ -97,7 +100,7 @@ def create_staff(email: str, name: str, password: str, role: StaffRole) -> Staff
 def authenticate(email: str, password: str) -> StaffUser | None:
     """The active staff user with this email and password, else None (same cost either way).
 
-    A bare credential check without lockout or audit; sign-in pages use `sign_in`.
+    A bare credential check without the throttle or audit; sign-in pages use `sign_in`.
     """
     user = staff_by_email(email)
     if user is None:
@@ -109,7 +112,7 @@ def authenticate(email: str, password: str) -> StaffUser | None:
     return user
 
 
-# --- sign-in with lockout ---------------------------------------------------------------------
+# --- sign-in with a throttle ------------------------------------------------------------------
 
 
 def _record_about(
@@ -118,10 +121,10 @@ def _record_about(
     actor: str,
     detail: dict[str, object] | None = None,
     proven: bool = False,
-) -> None:
+) -> AuditEntry:
     """An entry about `user` (if the address has an account) by `actor`, e.g. a typed address;
     `proven` when the actor showed they are that user (password or reset link)."""
-    record(
+    return record(
         action,
         actor=actor,
         actor_id=user.id if user is not None and proven else None,
@@ -131,62 +134,37 @@ def _record_about(
     )
 
 
-def locked_until(address: str, now: datetime | None = None) -> datetime | None:
-    """When the lockout of this (normalised) address ends, or None if it is not locked."""
-    now = now or utcnow()
-    started = db.session.scalar(
-        db.select(func.max(AuditEntry.at)).where(
-            AuditEntry.action == LOCKOUT_STARTED,
-            AuditEntry.actor == address,
-            AuditEntry.at > now - LOCKOUT,
-        )
-    )
-    if started is None:
-        return None
-    cleared = db.session.scalar(
-        db.select(func.max(AuditEntry.at)).where(
-            AuditEntry.action == PASSWORD_RESET, AuditEntry.actor == address
-        )
-    )
-    if cleared is not None and cleared >= started:
-        return None  # a completed password reset lifts the lock
-    return started + LOCKOUT
+def _record_attempt(
+    action: str,
+    user: StaffUser | None,
+    actor: str,
+    client: str,
+    now: datetime,
+    detail: dict[str, object] | None = None,
+    proven: bool = False,
+) -> None:
+    """A sign-in attempt's entry, with the client and the time the throttle counts by."""
+    entry = _record_about(action, user, actor, detail, proven)
+    entry.ip = throttle.client_ip(client)
+    entry.at = now
 
 
-def recent_failures(address: str, now: datetime | None = None) -> int:
-    """Failed sign-ins for the address in the last LOCKOUT, since it last signed in,
-    was locked or had its password reset."""
-    now = now or utcnow()
-    db.session.flush()
-    cleared = db.session.scalar(
-        db.select(func.max(AuditEntry.at)).where(
-            AuditEntry.action.in_(_CLEARS_FAILURES), AuditEntry.actor == address
-        )
-    )
-    since = max(now - LOCKOUT, cleared) if cleared is not None else now - LOCKOUT
-    return db.session.scalar(
-        db.select(func.count(AuditEntry.id)).where(
-            AuditEntry.action == SIGN_IN_FAILED,
-            AuditEntry.actor == address,
-            AuditEntry.at > since,
-        )
-    ) or 0
+def sign_in(email: str, password: str, client: str, now: datetime | None = None) -> StaffUser:
+    """Check a sign-in attempt from `client` (its IP address) and record it; return the user,
+    or raise.
 
-
-def sign_in(email: str, password: str) -> StaffUser:
-    """Check a sign-in attempt and record it; return the user, or raise.
-
-    Raises SignInLocked while the address is locked (the password is not even checked) and
-    on the failure that reaches MAX_FAILED_SIGN_INS; SignInRefused for any other failure. The
-    caller commits in every case, so that failures are kept.
+    Raises SignInDelayed while this client must wait before it tries this address again (the
+    password is not even checked) and on the failure that makes it wait; SignInRefused for any
+    other failure. The caller commits in every case, so that failures are kept.
     """
-    now = utcnow()
+    now = now or utcnow()
     address = normalize_email(email)[:254]
     user = staff_by_email(address)
-    if locked_until(address, now) is not None:
+    until = throttle.wait_until(address, client, now)
+    if until is not None:
         check_password_hash(_DUMMY_HASH, password)
-        _record_about(SIGN_IN_LOCKED, user, address)
-        raise SignInLocked(locked_message())
+        _record_attempt(SIGN_IN_DELAYED, user, address, client, now)
+        raise SignInDelayed(wait_message(until - now))
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         reason = "unknown_address"
@@ -196,46 +174,22 @@ def sign_in(email: str, password: str) -> StaffUser:
         reason = "inactive"
     else:
         user.last_sign_in_at = now
-        user.failed_sign_ins = 0
-        user.locked_until = None
-        _record_about(SIGN_IN, user, user.email, proven=True)
+        _record_attempt(SIGN_IN, user, user.email, client, now, proven=True)
         return user
-    _record_about(SIGN_IN_FAILED, user, address, {"reason": reason})
-    failures = recent_failures(address, now)
-    if user is not None:
-        user.failed_sign_ins = failures
-    if failures >= MAX_FAILED_SIGN_INS:
-        minutes = int(LOCKOUT.total_seconds() // 60)
-        _record_about(LOCKOUT_STARTED, user, address, {"failures": failures, "minutes": minutes})
-        if user is not None:
-            user.locked_until = now + LOCKOUT
-        raise SignInLocked(locked_message())
+    _record_attempt(SIGN_IN_FAILED, user, address, client, now, {"reason": reason})
+    until = throttle.wait_until(address, client, now)
+    if until is not None:
+        raise SignInDelayed(wait_message(until - now))
     raise SignInRefused(_("The email address or password is not correct."))
 
 
-def locked_message() -> str:
+def wait_message(wait: timedelta) -> str:
+    """Roughly how long to wait: whole minutes, rounded up (a wait of 30 s says 1 minute), so
+    that the answer does not change from one second to the next."""
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
     return _(
-        "Too many failed attempts; try again in %(minutes)d minutes or reset your password.",
-        minutes=int(LOCKOUT.total_seconds() // 60),
-    )
-
-
-def session_fingerprint(user: StaffUser) -> str:
-    """A short value kept in the session that changes with the password, so that a new
-    password signs out every other session of the user. Keyed, so it reveals nothing."""
-    key = current_app.config["SECRET_KEY"].encode("utf-8")
-    return hmac.new(key, user.password_hash.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
-
-
-def sessions_ended_at(user: StaffUser) -> datetime | None:
-    """When the account was last deactivated: sessions begun before then stay ended, even
-    after a reactivation."""
-    return db.session.scalar(
-        db.select(func.max(AuditEntry.at)).where(
-            AuditEntry.object_type == "staff_user",
-            AuditEntry.object_id == user.id,
-            AuditEntry.action == "account.deactivate",
-        )
+        "Too many failed attempts. Try again %(when)s or reset your password.",
+        when=format_timedelta(timedelta(minutes=minutes), add_direction=True),
     )
 
 
@@ -296,13 +250,15 @@ def change_role(user: StaffUser, role: StaffRole, acting: StaffUser) -> None:
 
 
 def set_active(user: StaffUser, active: bool, acting: StaffUser) -> None:
-    """Deactivate (signs the person out at once) or reactivate an account."""
+    """Deactivate (ends every session of the person at once) or reactivate an account (the
+    person signs in afresh)."""
     if user.active == active:
         return
     if not active:
         if user.id == acting.id:
             raise DomainError(_("You cannot deactivate your own account."))
         _refuse_removing_last_admin(user)
+        sessions.end_sessions(user, SessionEnd.DEACTIVATION)
     user.active = active
     db.session.flush()
     record("account.reactivate" if active else "account.deactivate",
@@ -314,8 +270,9 @@ def set_active(user: StaffUser, active: bool, acting: StaffUser) -> None:
 # --- passwords ----------------------------------------------------------------------------------
 
 
-def change_password(user: StaffUser, current: str, new: str) -> None:
-    """The signed-in user changes their password; raises DomainError naming the field."""
+def change_password(user: StaffUser, current: str, new: str, session_token: str) -> None:
+    """The signed-in user changes their password; every other session of theirs ends, the one
+    of `session_token` goes on. Raises DomainError naming the field."""
     if not user.check_password(current):
         raise DomainError(_("Your current password is not correct."), "current_password")
     check_new_password(new, "new_password")
@@ -323,26 +280,46 @@ def change_password(user: StaffUser, current: str, new: str) -> None:
         raise DomainError(_("Choose a password different from the current one."),
                           "new_password")
     _set_password(user, new)
+    sessions.end_sessions(user, SessionEnd.PASSWORD_CHANGE, keep=session_token)
     record("account.password_change", object_type="staff_user", object_id=user.id)
 
 
 def _set_password(user: StaffUser, password: str) -> None:
     user.set_password(password)
     user.password_changed_at = utcnow()
-    user.failed_sign_ins = 0
-    user.locked_until = None
     db.session.flush()
 
 
-def _send_password_link(
-    user: StaffUser, language: str, lifetime: timedelta, invitation: bool = False
-) -> None:
+def _password_token(user_id: int, lifetime: timedelta) -> str:
+    """A new single-use password link token for the account; only its hash is stored.
+    Raises ValueError when the account is gone or inactive."""
+    user = db.session.get(StaffUser, user_id)
+    if user is None or not user.active:
+        raise ValueError("the staff account of this link no longer exists or is inactive")
     token = new_token()
     now = utcnow()
     db.session.add(PasswordResetToken(
         user_id=user.id, token_hash=token_hash(token), created_at=now, expires_at=now + lifetime
     ))
     db.session.flush()
+    return token
+
+
+@secret_maker(PASSWORD_LINK)
+def _reset_token(user_id: int) -> str:
+    return _password_token(user_id, RESET_LINK_LIFETIME)
+
+
+@secret_maker(INVITATION_LINK)
+def _invitation_token(user_id: int) -> str:
+    return _password_token(user_id, INVITATION_LINK_LIFETIME)
+
+
+def _send_password_link(
+    user: StaffUser, language: str, lifetime: timedelta, invitation: bool = False
+) -> None:
+    """Queue the email; the outbox worker makes the link when it sends it (never stored), and
+    only admins see the message on the staff pages."""
     base_url = current_app.config["NKHR_BASE_URL"].rstrip("/")
     enqueue_email(
         to=user.email,
@@ -350,10 +327,12 @@ def _send_password_link(
         language=language,
         context={
             "name": user.name,
-            "link": f"{base_url}/reset-password/{token}",
+            "link": f"{base_url}/reset-password/{SECRET_PLACEHOLDER}",
             "hours": int(lifetime.total_seconds() // 3600),
             "invitation": invitation,
         },
+        secret=LateSecret(INVITATION_LINK if invitation else PASSWORD_LINK, user.id),
+        admin_only=True,
     )
 
 
@@ -407,7 +386,9 @@ def reset_password(token: str, password: str, now: datetime | None = None) -> St
         .execution_options(synchronize_session=False)
     )
     _set_password(user, password)
-    _record_about(PASSWORD_RESET, user, user.email, proven=True)
+    sessions.end_sessions(user, SessionEnd.PASSWORD_RESET, now=now)
+    # Also what lets every client that had to wait try the address again.
+    _record_about(PASSWORD_RESET, user, user.email, proven=True).at = now
     return user
 
 

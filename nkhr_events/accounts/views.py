@@ -9,6 +9,7 @@ from flask import (
     Flask,
     abort,
     flash,
+    g,
     has_request_context,
     redirect,
     render_template,
@@ -25,7 +26,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from nkhr_events.accounts import services
+from nkhr_events.accounts import services, sessions, throttle
 from nkhr_events.accounts.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -34,7 +35,7 @@ from nkhr_events.accounts.forms import (
     RoleForm,
     SignInForm,
 )
-from nkhr_events.accounts.models import StaffRole, StaffUser
+from nkhr_events.accounts.models import SessionEnd, StaffRole, StaffUser
 from nkhr_events.accounts.roles import admin_required, require_staff
 from nkhr_events.audit.services import record
 from nkhr_events.dbtypes import utcnow
@@ -53,10 +54,8 @@ login.login_message = _l("Please sign in to see this page.")
 login.login_message_category = "info"
 login.session_protection = "strong"
 
-#: Session key holding `services.session_fingerprint` of the signed-in user.
-FINGERPRINT_KEY = "_staff_fp"
-#: Session key holding when the session began (a POSIX timestamp).
-SINCE_KEY = "_staff_since"
+#: Session key holding the token of the signed-in user's server-side session (sessions.py).
+SESSION_TOKEN_KEY = "_staff_session"
 
 
 class StaffSessionInterface(SecureCookieSessionInterface):
@@ -74,25 +73,40 @@ def _use_staff_sessions(state: BlueprintSetupState) -> None:
 
 @login.user_loader
 def load_user(user_id: str) -> StaffUser | None:
-    """The signed-in user, unless deactivated or their password changed since sign-in."""
-    if not user_id.isdigit():
+    """The signed-in user, while the server-side session named in the cookie is live."""
+    token = session.get(SESSION_TOKEN_KEY)
+    if not user_id.isdigit() or not isinstance(token, str):
         return None
-    user = db.session.get(StaffUser, int(user_id))
-    if user is None or not user.active:
+    found = sessions.live_session(token, int(user_id))
+    if found is None:
         return None
-    if session.get(FINGERPRINT_KEY) != services.session_fingerprint(user):
-        return None
-    ended = services.sessions_ended_at(user)
-    if ended is not None and session.get(SINCE_KEY, 0) <= ended.timestamp():
-        return None
-    return user
+    g.staff_session_seen = sessions.mark_seen(found)
+    return found.user
 
 
-def _start_session(user: StaffUser) -> None:
+@bp.before_app_request
+def _check_the_staff_session() -> None:
+    """Load the signed-in user before any view runs: a session marked as seen (every few
+    minutes) is committed on its own, and a cookie whose session has ended forgets it."""
+    if request.endpoint == "static" or SESSION_TOKEN_KEY not in session:
+        return
+    if not current_user.is_authenticated:
+        _end_session_here()
+    elif g.pop("staff_session_seen", False):
+        db.session.commit()
+
+
+def _start_session(user: StaffUser, token: str) -> None:
     session.clear()
     login_user(user)
-    session[FINGERPRINT_KEY] = services.session_fingerprint(user)
-    session[SINCE_KEY] = utcnow().timestamp()
+    session[SESSION_TOKEN_KEY] = token
+
+
+def _end_session_here() -> None:
+    """Forget the session in this browser's cookie (its row is ended, or ends with the
+    caller's commit)."""
+    logout_user()
+    session.pop(SESSION_TOKEN_KEY, None)
 
 
 def _typed_email() -> str:
@@ -114,21 +128,24 @@ def _put_error(form: FlaskForm, error: DomainError) -> None:
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit("10 per minute; 50 per hour", methods=["POST"])
 def sign_in() -> Response | str:
-    """Staff sign-in. Wrong address and wrong password get the same answer; so does a locked
-    address, known or not."""
+    """Staff sign-in. Wrong address and wrong password get the same answer; so does a client
+    that must wait before it tries an address again, known or not."""
     if current_user.is_authenticated:
         return redirect(url_for("manage.home"))
     form = SignInForm(next=request.args.get("next", ""))
     error = None
     if form.validate_on_submit():
         try:
-            user = services.sign_in(form.email.data or "", form.password.data or "")
+            user = services.sign_in(
+                form.email.data or "", form.password.data or "", request.remote_addr or ""
+            )
         except DomainError as refused:
-            db.session.commit()  # keep the failure on the trail: the lockout counts it
+            db.session.commit()  # keep the failure on the trail: the throttle counts it
             error = refused.message
         else:
+            token = sessions.start_session(user)
             db.session.commit()
-            _start_session(user)
+            _start_session(user, token)
             return redirect(safe_next(form.next.data, url_for("manage.home")), code=303)
     return render_template("accounts/sign_in.html", form=form, error=error)
 
@@ -136,11 +153,10 @@ def sign_in() -> Response | str:
 @bp.post("/sign-out")
 @login_required
 def sign_out() -> Response:
+    sessions.end_session(session.get(SESSION_TOKEN_KEY, ""), SessionEnd.SIGN_OUT)
     record("auth.sign_out", object_type="staff_user", object_id=current_user.id)
     db.session.commit()
-    logout_user()
-    session.pop(FINGERPRINT_KEY, None)
-    session.pop(SINCE_KEY, None)
+    _end_session_here()
     flash(_("You are signed out."), "info")
     return redirect(url_for("events.home"), code=303)
 
@@ -169,22 +185,23 @@ def forgot_password_sent() -> str:
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
-def reset_password(token: str) -> Response | str:
+def reset_password(token: str) -> Response | str | tuple[str, int]:
     """Choose a new password through an emailed link (single use, expiring)."""
     if services.user_for_reset_token(token) is None:
-        return render_template("accounts/reset_invalid.html")
+        # A link that opens nothing answers like any unknown address.
+        return render_template("accounts/reset_invalid.html"), 404
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
             services.reset_password(token, form.password.data or "")
+            # Whoever was signed in here (the same person or not) signs in again too.
+            sessions.end_session(session.get(SESSION_TOKEN_KEY, ""), SessionEnd.SIGN_OUT)
         except DomainError as error:
             db.session.rollback()
             _put_error(form, error)
         else:
             db.session.commit()
-            if current_user.is_authenticated:
-                logout_user()
-            session.pop(FINGERPRINT_KEY, None)
+            _end_session_here()
             flash(_("Your new password is set. Sign in with it."), "success")
             return redirect(url_for(".sign_in"), code=303)
     return render_template("accounts/reset_password.html", form=form)
@@ -195,20 +212,20 @@ def reset_password(token: str) -> Response | str:
 
 @manage_bp.route("/password", methods=["GET", "POST"])
 def password() -> Response | str:
-    """Change one's own password; other sessions of the same user end."""
+    """Change one's own password; other sessions of the same user end, this one goes on."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
         user = db.session.get(StaffUser, current_user.id)
         try:
             services.change_password(
-                user, form.current_password.data or "", form.new_password.data or ""
+                user, form.current_password.data or "", form.new_password.data or "",
+                session.get(SESSION_TOKEN_KEY, ""),
             )
         except DomainError as error:
             db.session.rollback()
             _put_error(form, error)
         else:
             db.session.commit()
-            session[FINGERPRINT_KEY] = services.session_fingerprint(user)
             flash(_("Your password is changed."), "success")
             return redirect(url_for(".home"), code=303)
     return render_template("accounts/password.html", form=form)
@@ -232,7 +249,7 @@ def home() -> str:
 def staff_list() -> str:
     """Staff accounts (admins only)."""
     users = db.session.scalars(db.select(StaffUser).order_by(StaffUser.email)).all()
-    return render_template("manage/staff.html", users=users, now=utcnow())
+    return render_template("manage/staff.html", users=users)
 
 
 @manage_bp.route("/staff/new", methods=["GET", "POST"])
@@ -266,11 +283,13 @@ def staff_new() -> Response | str:
 @manage_bp.get("/staff/<int:user_id>")
 @admin_required
 def staff_account(user_id: int) -> str:
-    """One account: its role, whether it is active, its recent sign-ins."""
+    """One account: its role, whether it is active, its sessions and failed sign-ins."""
     user = db.get_or_404(StaffUser, user_id)
+    now = utcnow()
     return render_template(
         "manage/staff_account.html", user=user, role_form=RoleForm(role=user.role),
-        locked_until=services.locked_until(user.email), roles=StaffRole,
+        failures=throttle.recent_failures(user.email, now),
+        live_sessions=sessions.live_session_count(user, now), roles=StaffRole,
     )
 
 
