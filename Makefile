@@ -1,5 +1,6 @@
 # nkhr_events: `make run` serves the app on http://127.0.0.1:5000; `make test` runs every test;
-# `make serve` runs it in production (gunicorn and the outbox workers; needs SECRET_KEY).
+# `make serve` runs it in production (gunicorn and the outbox workers; needs SECRET_KEY and
+# NKHR_ENCRYPTION_KEYS).
 # Both set up what they need first (virtual environment, packages, translations, database).
 
 PYTHON ?= python3
@@ -23,6 +24,12 @@ serve: install translations
 	@if [ -z "$$SECRET_KEY" ] && [ "$${NKHR_ENV:-production}" != development ]; then \
 		echo "make serve: SECRET_KEY is not set. Export a long random value first, e.g." >&2; \
 		echo "  export SECRET_KEY=\$$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')" >&2; \
+		exit 1; \
+	fi
+	@if [ -z "$$NKHR_ENCRYPTION_KEYS" ] && [ "$${NKHR_ENV:-production}" != development ]; then \
+		echo "make serve: NKHR_ENCRYPTION_KEYS is not set. Export a key first (keep it safe and out" >&2; \
+		echo "of database backups: without it the needs, notes and answers cannot be read), e.g." >&2; \
+		echo "  export NKHR_ENCRYPTION_KEYS=\$$($(BIN)/python -m nkhr_events.privacy.crypto)" >&2; \
 		exit 1; \
 	fi
 	NKHR_ENV=$${NKHR_ENV:-production} $(FLASK) db upgrade

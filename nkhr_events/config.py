@@ -173,13 +173,67 @@ def database_url(url: str) -> str:
     return url
 
 
+#: The instance folder (SQLite database, development keys, caught mail) and the files in it
+#: are for the app's own user only.
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
+
+
+def make_private(path: Path, mode: int) -> None:
+    """Take group and other access away from `path` if we own it and it has any (a folder or
+    a database made before this rule, or by a looser umask); leave alone what is not ours."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    if info.st_uid == os.getuid() and info.st_mode & 0o077:
+        path.chmod(mode)
+
+
+def private_folder(path: str | Path) -> Path:
+    """`path` as a folder only its owner can enter, made if missing (mode 0700 whatever the
+    umask: mkdir applies it, the chmod after does not)."""
+    folder = Path(path)
+    if not folder.is_dir():
+        folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+        folder.chmod(PRIVATE_FOLDER)
+    make_private(folder, PRIVATE_FOLDER)
+    return folder
+
+
+def private_file(path: str | Path) -> Path:
+    """`path` as a file only its owner can read, created empty (0600 from the first moment,
+    never readable by others in between) if missing."""
+    file = Path(path)
+    try:
+        os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    except FileExistsError:
+        pass
+    make_private(file, PRIVATE_FILE)
+    return file
+
+
+def _kept_secret(path: Path, make: Any) -> str:
+    """The secret stored in `path`, or a new one from `make()` stored there (mode 0600)."""
+    if path.exists() and path.read_text().strip():
+        make_private(path, PRIVATE_FILE)
+        return path.read_text().strip()
+    private_folder(path.parent)
+    value = str(make())
+    private_file(path).write_text(value)
+    return value
+
+
 def development_secret_key(instance_path: str) -> str:
     """A key kept under instance/ so that sign-ins survive a restart of `make run`."""
-    path = Path(instance_path) / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    return _kept_secret(Path(instance_path) / "secret_key", lambda: secrets.token_urlsafe(48))
+
+
+def development_encryption_key(instance_path: str) -> str:
+    """An encryption key kept under instance/ so that `make run` encrypts needs and notes
+    without any setting, with a key that is not derived from SECRET_KEY either."""
+    from cryptography.fernet import Fernet
+
+    return _kept_secret(
+        Path(instance_path) / "encryption_key", lambda: Fernet.generate_key().decode("ascii")
+    )

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from nkhr_events.config import PRIVATE_FILE, make_private, private_file
+
 
 def configure_engine(engine: Engine) -> None:
-    """SQLite: WAL, enforced foreign keys and a busy timeout on every new connection."""
+    """SQLite: a database file only its owner can read, and WAL, enforced foreign keys and a
+    busy timeout on every new connection."""
     if engine.dialect.name != "sqlite":
         return
+    _make_database_file_private(engine.url.database)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -20,3 +25,17 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
+def _make_database_file_private(database: str | None) -> None:
+    """Create the database file with mode 0600 before SQLite does (SQLite would use 0644 less
+    the umask), or take group and other access away from one we own. SQLite gives its -wal
+    and -shm files the database file's mode; those left by an earlier run are tightened too."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return  # SQLite says what is wrong when it connects
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        make_private(path.with_name(path.name + suffix), PRIVATE_FILE)

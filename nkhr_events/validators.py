@@ -1,38 +1,166 @@
-"""The base of every form on the site: it reads only form-encoded bodies and refuses a NUL
-character in any field.
+"""The base of every form on the site, and the checks every value from outside goes through.
 
-PostgreSQL cannot store NUL in text, so a NUL that reached the database failed the whole
-request with a server error; refusing it beside its field keeps what the person typed and says
-what to change. Flask-WTF on its own also reads a JSON body as the form, which none of our
-pages send: a JSON list or string there was a server error, and a JSON object was a second,
-undocumented way in.
+`Form` reads only form-encoded bodies and, on top of each field's own validators, refuses:
+- a NUL character in any field. PostgreSQL cannot store NUL in text, so a NUL that reached the
+  database failed the whole request with a server error; refusing it beside its field keeps
+  what the person typed and says what to change;
+- in a single-line text field (names, organization, position, subject, email...), any
+  character that lays text out or hides it: line breaks and other control characters,
+  direction overrides and marks, zero-width characters. Such a value ends up in the subject
+  and the body of official emails, where it could fake a line, a header or a reversed word;
+- a choice field answered with blanks only, and a whole number outside what an integer
+  column holds (see `whole_number`).
+Flask-WTF on its own also reads a JSON body as the form, which none of our pages send: a JSON
+list or string there was a server error, and a JSON object was a second, undocumented way in.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import CombinedMultiDict
-from wtforms import Field
-from wtforms.validators import ValidationError
+from wtforms import (
+    Field,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import NumberRange, StopValidation, ValidationError
 
 SUBMIT_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+#: The largest value of a PostgreSQL `integer` column (every id, capacity and count here).
+INT_MAX = 2**31 - 1
+INT_MIN = -(2**31)
+#: ASCII digits only: str.isdigit() also accepts "²" (which int() refuses) and "٣" (which it
+#: reads as 3); no more digits than a 64-bit number has, so int() never works on a long string.
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,19}")
+
+#: Characters that lay a line out or hide part of it without being seen as such: the C0 and
+#: C1 controls (line feed, carriage return, tab...) and DEL, the line and paragraph separators,
+#: the direction marks, embeddings, overrides and isolates, and the zero-width characters.
+LAYOUT_CHARACTERS = re.compile(
+    "[\x00-\x1f\x7f-\x9f"
+    "\u2028\u2029"
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+    "\u200b\u200c\u200d\u2060\ufeff]"
+)
+
+SINGLE_LINE_MESSAGE = _l(
+    "Write this on one line of plain text: remove line breaks and invisible formatting "
+    "characters (such as direction marks or zero-width spaces)."
+)
+NUL_MESSAGE = _l(
+    "This field contains a null character, which cannot be stored. Please remove it."
+)
+#: For NumberRange(min=..., max=..., message=RANGE_MESSAGE).
+RANGE_MESSAGE = _l("Enter a whole number from %(min)s to %(max)s.")
+
+
+def whole_number(text: Any, minimum: int = 1, maximum: int = INT_MAX) -> int | None:
+    """The whole number `text` writes in ASCII digits (optionally signed, blanks around it
+    allowed) if it lies within minimum..maximum; None for anything else, including no text.
+
+    Every integer taken from a path, a query or a form body goes through this (or a bounded
+    URL converter, or `WholeNumberField`), so that no value reaches the database that an
+    integer column cannot hold (PostgreSQL answers those with an error, SQLite with an
+    overflow)."""
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    if not _WHOLE_NUMBER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if minimum <= value <= maximum else None
+
+
+def has_layout_characters(text: str) -> bool:
+    return LAYOUT_CHARACTERS.search(text) is not None
+
+
+def is_single_line(field: Field) -> bool:
+    """A text field people type one line into. Passwords are left alone (never shown or sent,
+    and refusing a character now could lock out a password chosen before), as are hidden
+    fields (not typed, and an error beside them would not be seen)."""
+    return isinstance(field, StringField) and not isinstance(
+        field, TextAreaField | PasswordField | HiddenField
+    )
+
+
+def _strings(field: Field) -> list[str]:
+    return [value for value in field.raw_data or () if isinstance(value, str)]
 
 
 def refuse_nul(form: FlaskForm, field: Field) -> None:
     """Refuse a field whose submitted value holds a NUL character (U+0000)."""
-    if any(isinstance(value, str) and "\x00" in value for value in field.raw_data or ()):
-        raise ValidationError(
-            _l("This field contains a null character, which cannot be stored. Please remove it.")
-        )
+    if any("\x00" in value for value in _strings(field)):
+        raise ValidationError(NUL_MESSAGE)
+
+
+def refuse_layout_characters(form: FlaskForm | None, field: Field) -> None:
+    """Refuse a single-line value holding a line break, another control character, a
+    direction control or a zero-width character (a NUL is left to `refuse_nul`)."""
+    values = _strings(field)
+    if any("\x00" in value for value in values):
+        return
+    if any(has_layout_characters(value) for value in values):
+        raise ValidationError(SINGLE_LINE_MESSAGE)
+
+
+def refuse_blank_choice(form: FlaskForm | None, field: Field) -> None:
+    """Refuse a choice answered with blanks only. `Optional()` takes such an answer for no
+    answer, ends the field's checks and clears the invalid-choice error, so the blanks
+    themselves were stored (and were too long for a two-letter country column)."""
+    if not isinstance(field, SelectField) or not getattr(field, "validate_choice", True):
+        return
+    if any(value and not value.strip() for value in _strings(field)):
+        message = getattr(field, "invalid_choice_message", None)
+        if callable(message):
+            message = message(1)  # SelectMultipleField's: a message for so many values
+        raise ValidationError(message or field.gettext("Not a valid choice."))
+
+
+class WholeNumberField(IntegerField):
+    """An IntegerField that reads only ASCII digits and is always bounded: by its own
+    `NumberRange(min, max, message=RANGE_MESSAGE)`, else by what an integer column holds.
+    Text that is not a whole number gets one message, not a second one from the range check."""
+
+    def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
+        validators = list(validators or ())
+        if not any(isinstance(v, NumberRange) for v in validators):
+            validators.append(NumberRange(min=INT_MIN, max=INT_MAX, message=RANGE_MESSAGE))
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        raw = valuelist[0]
+        if isinstance(raw, str) and not raw.strip():
+            self.data = None  # no answer: Optional() or DataRequired() says what that means
+            return
+        # Any number of up to 19 digits: the range check says how large it may be.
+        self.data = whole_number(raw, -(10**19), 10**19)
+        if self.data is None:
+            raise ValueError(
+                self.invalid_value_message or self.gettext("Not a valid integer value.")
+            )
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors:
+            raise StopValidation()  # the message is already there
 
 
 class Form(FlaskForm):
-    """A FlaskForm that takes its data from the submitted form (never JSON) and runs
-    `refuse_nul` on every field after the field's own validators."""
+    """A FlaskForm that takes its data from the submitted form (never JSON), runs `refuse_nul`
+    on every field after the field's own validators, and then the checks above: single-line
+    text, blank choices, bounded integers."""
 
     class Meta(FlaskForm.Meta):
         def wrap_formdata(self, form: Any, formdata: Any) -> Any:
@@ -44,7 +172,33 @@ class Form(FlaskForm):
             return CombinedMultiDict((request.files, request.form))
 
     def validate(self, extra_validators: dict[str, list[Any]] | None = None) -> bool:
+        self._bound_integers()
         extra = {
             name: [*(extra_validators or {}).get(name, ()), refuse_nul] for name in self._fields
         }
-        return super().validate(extra)
+        valid = super().validate(extra)
+        # After each field's own chain, not in it: `Optional()` ends the chain on blank input,
+        # so a check there would never see "\r\n" or a choice of blanks.
+        for field in self:
+            if field.errors:
+                continue  # one message at a time
+            try:
+                if is_single_line(field):
+                    refuse_layout_characters(self, field)
+                refuse_blank_choice(self, field)
+            except ValidationError as error:
+                field.errors = [*field.errors, error.args[0]]
+                valid = False
+        return valid
+
+    def _bound_integers(self) -> None:
+        """An IntegerField that is not a `WholeNumberField` still never holds more than an
+        integer column does (and NumberRange fails on a number too large for a float)."""
+        for field in self:
+            if not isinstance(field, IntegerField) or isinstance(field, WholeNumberField):
+                continue
+            if field.data is not None and whole_number(str(field.data), INT_MIN, INT_MAX) is None:
+                field.data = None
+                field.process_errors = [
+                    *field.process_errors, field.gettext("Not a valid integer value.")
+                ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, overload
 from urllib.parse import urlsplit
 
 from babel import Locale
@@ -21,10 +21,12 @@ from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from nkhr_events.events.dates import format_days
 from nkhr_events.extensions import db, limiter
+from nkhr_events.validators import INT_MAX, whole_number
 
 LANGUAGE_COOKIE = "nkhr_lang"
 
@@ -56,6 +58,45 @@ def select_locale() -> str:
     if chosen in languages:
         return chosen
     return request.accept_languages.best_match(languages) or languages[0]
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """`<int:...>` on this site (create_app puts it in place of werkzeug's): ASCII digits
+    only, from 1 to the largest PostgreSQL integer, else the rule does not match (404). Every
+    id is such an integer; a larger one was a database error on PostgreSQL and an overflow
+    on SQLite, and werkzeug's own `\\d+` also matches digits of other scripts."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = 1,
+        max: int | None = INT_MAX,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+@overload
+def int_arg(name: str, default: int, minimum: int = 1, maximum: int = INT_MAX) -> int: ...
+
+
+@overload
+def int_arg(
+    name: str, default: None = None, minimum: int = 1, maximum: int = INT_MAX
+) -> int | None: ...
+
+
+def int_arg(
+    name: str, default: int | None = None, minimum: int = 1, maximum: int = INT_MAX
+) -> int | None:
+    """The query parameter `name` as a whole number from `minimum` to `maximum`; `default` when
+    it is absent, empty, not written in ASCII digits or out of bounds. Every integer read from
+    a query string (ids, page numbers) goes through here."""
+    value = whole_number(request.args.get(name), minimum, maximum)
+    return default if value is None else value
 
 
 def current_language() -> str:

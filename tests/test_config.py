@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from conftest import TEST_ENCRYPTION_KEY
+from cryptography.fernet import Fernet, InvalidToken
 from flask import Flask
 
-from nkhr_events import config, create_app
+from nkhr_events import PROJECT_ROOT, config, create_app
 from nkhr_events.extensions import db
+from nkhr_events.privacy import crypto
 
 #: Every environment variable the settings read, cleared so the machine's own cannot leak in.
 SETTINGS_VARIABLES = [*config._PLAIN, *config._INTEGER, *config._BOOLEAN]
@@ -17,9 +23,11 @@ SETTINGS_VARIABLES = [*config._PLAIN, *config._INTEGER, *config._BOOLEAN]
 
 @pytest.fixture
 def instance(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """An empty environment and an instance folder of this test's own."""
+    """An empty environment (but for the encryption key production needs) and an instance
+    folder of this test's own."""
     for name in SETTINGS_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NKHR_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEY)
     folder = tmp_path / "instance"
     monkeypatch.setenv("NKHR_INSTANCE_PATH", str(folder))
     return folder
@@ -156,3 +164,111 @@ def test_safe_defaults_hold_without_any_environment(
     assert app.config["MAX_CONTENT_LENGTH"] == 2 * 1024 * 1024
     assert app.config["DEBUG"] is False and app.config["TESTING"] is False
     assert app.config["LANGUAGES"] == ("en", "ko")
+
+
+# --- encryption keys and private files ------------------------------------------------------
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("environment", [None, "production", "staging"])
+def test_outside_development_a_missing_encryption_key_stops_the_app(
+    instance: Path, monkeypatch: pytest.MonkeyPatch, environment: str | None
+) -> None:
+    if environment:
+        monkeypatch.setenv("NKHR_ENV", environment)
+    monkeypatch.setenv("SECRET_KEY", "a-production-secret")
+    monkeypatch.setenv("NKHR_ENCRYPTION_KEYS", "")  # set but empty counts as missing
+    with pytest.raises(RuntimeError, match="NKHR_ENCRYPTION_KEYS is not set") as refused:
+        create_app()
+    assert "python -m nkhr_events.privacy.crypto" in str(refused.value)
+    assert not (instance / "encryption_key").exists()
+
+
+def test_in_production_only_the_configured_keys_encrypt_and_decrypt(
+    instance: Path, monkeypatch: pytest.MonkeyPatch, built: list[Flask]
+) -> None:
+    monkeypatch.setenv("SECRET_KEY", "a-production-secret")
+    app = build(built)
+    cipher = app.extensions[crypto.EXTENSION]
+    assert cipher.explicit
+    token = cipher.encrypt("wheelchair access")
+    assert Fernet(TEST_ENCRYPTION_KEY.encode()).decrypt(token.encode()) == b"wheelchair access"
+    # Nothing derived from SECRET_KEY opens anything: it sits on the same host.
+    derived = Fernet(crypto.derived_key("a-production-secret"))
+    with pytest.raises(crypto.DecryptionError):
+        cipher.decrypt(derived.encrypt(b"written with the derived key").decode())
+    with pytest.raises(InvalidToken):
+        derived.decrypt(token.encode())
+    assert not (instance / "encryption_key").exists()
+
+
+def test_in_development_an_encryption_key_is_generated_once_and_the_derived_one_still_reads(
+    instance: Path, monkeypatch: pytest.MonkeyPatch, built: list[Flask]
+) -> None:
+    """`make run` needs no setting, and a development database written before the key file
+    existed (with the key derived from SECRET_KEY) stays readable."""
+    monkeypatch.setenv("NKHR_ENV", "development")
+    monkeypatch.delenv("NKHR_ENCRYPTION_KEYS")
+    first = build(built)
+    key_file = instance / "encryption_key"
+    key = key_file.read_text().strip()
+    assert mode(key_file) == 0o600
+    assert crypto.parse_keys(key) == [key.encode()]
+    assert first.config["NKHR_ENCRYPTION_KEYS"] == key
+    cipher = first.extensions[crypto.EXTENSION]
+    written = cipher.encrypt("vegetarian")
+    assert Fernet(key.encode()).decrypt(written.encode()) == b"vegetarian"
+    older = Fernet(crypto.derived_key(first.config["SECRET_KEY"])).encrypt(b"halal").decode()
+    assert cipher.decrypt(older) == "halal"
+
+    second = build(built)
+    assert second.config["NKHR_ENCRYPTION_KEYS"] == key
+    assert second.extensions[crypto.EXTENSION].decrypt(written) == "vegetarian"
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_the_instance_folder_and_the_sqlite_database_are_private_after_db_upgrade(
+    instance: Path, tmp_path: Path, environment: str
+) -> None:
+    """Made by `flask db upgrade` on a fresh instance path under a umask that would leave them
+    readable by everyone."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES},
+        "NKHR_ENV": environment,
+        "NKHR_INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "" if environment == "development" else "a-production-secret",
+        "NKHR_ENCRYPTION_KEYS": "" if environment == "development" else TEST_ENCRYPTION_KEY,
+    }
+    env.pop("FLASK_APP", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=240, umask=0o022,
+    )
+    assert result.returncode == 0, result.stderr
+    database = instance / "nkhr_events.sqlite3"
+    assert database.stat().st_size > 0
+    assert mode(instance) == 0o700
+    assert mode(database) == 0o600
+    for name in ("nkhr_events.sqlite3-wal", "nkhr_events.sqlite3-shm"):
+        if (instance / name).exists():
+            assert mode(instance / name) == 0o600
+    if environment == "development":
+        assert mode(instance / "secret_key") == 0o600
+        assert mode(instance / "encryption_key") == 0o600
+
+
+def test_an_instance_folder_and_database_made_readable_before_are_tightened(
+    instance: Path, monkeypatch: pytest.MonkeyPatch, built: list[Flask]
+) -> None:
+    monkeypatch.setenv("SECRET_KEY", "k")
+    instance.mkdir(mode=0o755)
+    instance.chmod(0o755)
+    database = instance / "nkhr_events.sqlite3"
+    database.touch()
+    database.chmod(0o644)
+    build(built)
+    assert mode(instance) == 0o700
+    assert mode(database) == 0o600

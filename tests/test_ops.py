@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import make_test_app
+from conftest import TEST_ENCRYPTION_KEY, make_test_app
 from flask import Flask, current_app, request
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
@@ -72,7 +72,7 @@ def server_environment(tmp_path: Path, **extra: str) -> dict[str, str]:
         SECRET_KEY="ops-test-secret-key",
         NKHR_ENV="production",
         NKHR_INSTANCE_PATH=str(tmp_path / "instance"),
-        NKHR_ENCRYPTION_KEYS="dGVzdC1rZXktZm9yLWVuY3J5cHRlZC1maWVsZHMtMDE=",
+        NKHR_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEY,
         HOST="127.0.0.1",
     )
     env.update(extra)
@@ -453,6 +453,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in [*config._PLAIN, *config._INTEGER, *config._BOOLEAN, *config._POOL]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SECRET_KEY", "pool-test-key")
+    monkeypatch.setenv("NKHR_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEY)
     monkeypatch.setenv("NKHR_INSTANCE_PATH", str(tmp_path / "instance"))
 
 
@@ -540,6 +541,17 @@ def test_the_launcher_refuses_to_start_without_a_secret_key(tmp_path: Path) -> N
     )
     assert result.returncode == 2
     assert "serve: cannot start: SECRET_KEY is not set" in result.stderr
+
+
+def test_the_launcher_refuses_to_start_without_encryption_keys(tmp_path: Path) -> None:
+    env = server_environment(tmp_path, NKHR_ENCRYPTION_KEYS="")
+    result = subprocess.run(
+        [sys.executable, "-m", "nkhr_events.serve"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "serve: cannot start: NKHR_ENCRYPTION_KEYS is not set" in result.stderr
+    assert "python -m nkhr_events.privacy.crypto" in result.stderr
 
 
 def test_the_launcher_runs_gunicorn_and_a_worker_and_stops_both_on_sigterm(

@@ -99,6 +99,7 @@ def worker_environment(app, smtp_server, tmp_path) -> dict[str, str]:
     env.update(
         DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
         SECRET_KEY="worker-test-key",
+        NKHR_ENCRYPTION_KEYS=str(app.config["NKHR_ENCRYPTION_KEYS"]),
         NKHR_ENV="production",
         NKHR_INSTANCE_PATH=str(tmp_path / "instance"),
         MAIL_SERVER="127.0.0.1",

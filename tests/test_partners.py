@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from factories import make_event
 from markup import parse
-from PIL import Image
+from PIL import Image, ImageFile
 from smtp import smtp_settings
 from sqlalchemy import func
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -324,7 +324,7 @@ def test_a_logo_is_re_encoded_as_png_downscaled_and_stripped_of_metadata(app, cl
         (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
          "logo.png", "not a PNG, JPEG or WebP image"),
         (png_bytes()[:60], "logo.png", "not a PNG, JPEG or WebP image"),
-        (png_declaring(30000, 30000), "bomb.png", "too many pixels"),
+        (png_declaring(30000, 30000), "bomb.png", "The image is too large"),
         (png_bytes((300, 300)) + b"\0" * (1024 * 1024), "big.png", "larger than 1 MB"),
     ],
     ids=["script-renamed-png", "svg", "corrupt", "decompression-bomb", "oversized"],
@@ -342,7 +342,58 @@ def test_anything_but_a_readable_small_image_is_refused_beside_the_field(
 
 
 def test_clean_logo_refuses_a_bomb_pillow_itself_would_only_warn_about(app):
-    # 25 megapixels: above our limit but below twice it, where Pillow only warns.
-    with pytest.raises(LogoRefused, match="too many pixels"):
-        clean_logo(png_declaring(5000, 5000))
+    # 6 megapixels: above our limit but below twice it, where Pillow only warns.
+    with pytest.raises(LogoRefused, match="too large"):
+        clean_logo(png_declaring(3000, 2000))
     assert clean_logo(png_bytes((10, 10))).content_type == "image/png"
+
+
+def twenty_megapixels() -> bytes:
+    """A real 5000 × 4000 PNG of one colour: some 70 KB on disk, 80 MB once decoded (RGBA).
+    Such a file took a worker from 131 MB to 363 MB."""
+    out = io.BytesIO()
+    Image.new("RGB", (5000, 4000), (255, 255, 255)).save(out, format="PNG")
+    assert len(out.getvalue()) < 200_000
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "size", [(5000, 4000), (2001, 2000), (8001, 400), (1000, 10)],
+    ids=["20-megapixels", "just-over-4-megapixels", "too-long-a-side", "a-strip"],
+)
+def test_a_logo_declaring_too_many_pixels_is_refused_before_any_pixel_is_decoded(
+    app, monkeypatch, size
+):
+    data = twenty_megapixels() if size == (5000, 4000) else png_declaring(*size)
+    decoded: list[object] = []
+    real_load = ImageFile.ImageFile.load
+
+    def load(image):  # type: ignore[no-untyped-def]
+        decoded.append(image.size)
+        return real_load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    with pytest.raises(LogoRefused, match="at most 4 megapixels"):
+        clean_logo(data)
+    assert decoded == []
+    assert Image.MAX_IMAGE_PIXELS <= 4_000_000  # Pillow's own refusal behind ours
+
+
+def test_a_twenty_megapixel_logo_is_refused_beside_the_field_and_nothing_is_stored(
+    app, client, event_slug
+):
+    response = post(client, event_slug, sponsor(), logo=(twenty_megapixels(), "logo.png"))
+    assert response.status_code == 200
+    page = parse(response.get_data(as_text=True))
+    assert "The image is too large: at most 4 megapixels" in page.one("p", id="logo-error").text
+    assert page.one("input", id="organization_name").get("value") == "Chosun Ilbo"
+    assert page.one("input", id="contact_email").get("value") == "jiwon@chosun.example"
+    with app.app_context():
+        assert count(Partnership) == 0 and count(PartnerLogo) == 0 and count(Partner) == 0
+        assert count(OutboxMessage) == 0
+    # A logo within the limit (2000 × 2000, 4 megapixels exactly) goes through.
+    response = post(client, event_slug, sponsor(), logo=(png_bytes((2000, 2000)), "logo.png"))
+    assert response.status_code == 303
+    with app.app_context():
+        logo = db.session.scalars(db.select(PartnerLogo)).one()
+        assert (logo.width, logo.height) == (800, 800)

@@ -32,6 +32,7 @@ from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import DeliveryReport, deliver_due
 from nkhr_events.outbox.ics import calendar_attachment
 from nkhr_events.outbox.services import enqueue_email
+from nkhr_events.privacy.crypto import new_key
 
 
 def free_port() -> int:
@@ -91,6 +92,7 @@ def main() -> int:
         os.environ["NKHR_INSTANCE_PATH"] = folder
         app = create_app({
             "SECRET_KEY": "bench",
+            "NKHR_ENCRYPTION_KEYS": new_key(),
             "SQLALCHEMY_DATABASE_URI": url,
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": port,

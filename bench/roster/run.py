@@ -54,6 +54,7 @@ from nkhr_events.accounts.services import create_staff
 from nkhr_events.config import database_url
 from nkhr_events.events.models import Event, EventDay, EventStatus, Series
 from nkhr_events.extensions import db
+from nkhr_events.privacy.crypto import new_key
 from nkhr_events.registrations.categories import QUESTIONS, Category
 from nkhr_events.registrations.models import (
     EventCategory,
@@ -253,7 +254,8 @@ def main() -> int:
             f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
         )
         os.environ["NKHR_INSTANCE_PATH"] = folder
-        app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url})
+        app = create_app({"SECRET_KEY": "bench", "NKHR_ENCRYPTION_KEYS": new_key(),
+                          "SQLALCHEMY_DATABASE_URI": url})
         database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         try:
             with app.app_context():

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import html
 import json
 import os
@@ -69,6 +70,8 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SECRET_KEY = "rush-" + secrets.token_hex(16)
+#: A Fernet key (32 random bytes, URL-safe base64): production does not start without one.
+ENCRYPTION_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
 #: The issue's targets.
 TARGET_RATIO = 0.6
 TARGET_CPU_MS = 12.0
@@ -503,6 +506,7 @@ def app_environment(url: str, folder: Path) -> dict[str, str]:
     env.update({
         "DATABASE_URL": url,
         "SECRET_KEY": SECRET_KEY,
+        "NKHR_ENCRYPTION_KEYS": ENCRYPTION_KEY,
         "NKHR_ENV": "production",
         "NKHR_INSTANCE_PATH": str(folder),
         "RATELIMIT_ENABLED": "false",
@@ -531,7 +535,8 @@ def make_events(url: str, folder: Path, plan: dict[str, int | None]) -> None:
     from nkhr_events.events.models import EventStatus, Series
     from nkhr_events.extensions import db
 
-    app = create_app({"SECRET_KEY": SECRET_KEY, "SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({"SECRET_KEY": SECRET_KEY, "NKHR_ENCRYPTION_KEYS": ENCRYPTION_KEY,
+                      "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         series = Series(slug="rush", name="Registration rush")
         db.session.add(series)
@@ -564,7 +569,8 @@ def database_counts(url: str, folder: Path, slug: str) -> dict[str, Any]:
     from nkhr_events.outbox.models import OutboxMessage
     from nkhr_events.registrations.models import Registration
 
-    app = create_app({"SECRET_KEY": SECRET_KEY, "SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({"SECRET_KEY": SECRET_KEY, "NKHR_ENCRYPTION_KEYS": ENCRYPTION_KEY,
+                      "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         event = db.session.scalar(db.select(Event).where(Event.slug == slug))
         assert event is not None

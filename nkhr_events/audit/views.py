@@ -9,15 +9,11 @@ from flask import Blueprint, render_template, request
 from nkhr_events.accounts.roles import admin_required, require_staff
 from nkhr_events.audit import services
 from nkhr_events.extensions import db
+from nkhr_events.web import int_arg
 
 bp = require_staff(Blueprint("audit_manage", __name__, url_prefix="/manage/audit"))
 
 PER_PAGE = 50
-
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "").strip()
-    return int(value) if value.isdigit() and len(value) <= 12 else None
 
 
 def _date_arg(name: str) -> date | None:
@@ -34,15 +30,15 @@ def index() -> str:
     filters = services.AuditFilters(
         action=request.args.get("action", "").strip()[:64],
         actor=request.args.get("actor", "").strip()[:254],
-        event_id=_int_arg("event_id"),
+        event_id=int_arg("event_id"),
         object_type=request.args.get("object_type", "").strip()[:32],
-        object_id=_int_arg("object_id"),
+        object_id=int_arg("object_id"),
         since=_date_arg("since"),
         until=_date_arg("until"),
     )
     page = db.paginate(
         services.entries_query(filters),
-        page=request.args.get("page", 1, type=int),
+        page=int_arg("page", 1),
         per_page=PER_PAGE,
         error_out=False,
     )

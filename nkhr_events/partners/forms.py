@@ -13,7 +13,6 @@ from wtforms import (
     BooleanField,
     EmailField,
     Field,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -39,8 +38,8 @@ from nkhr_events.partners.services import (
     ROLE_LABELS,
     ApplicationInput,
 )
-from nkhr_events.registrations.forms import MultiCheckboxField, language_choices
-from nkhr_events.validators import Form
+from nkhr_events.registrations.forms import CountryField, MultiCheckboxField, language_choices
+from nkhr_events.validators import RANGE_MESSAGE, Form, WholeNumberField
 
 
 def choices(pairs: Iterable[tuple[str, Any]]) -> list[SelectChoice]:
@@ -82,7 +81,7 @@ class ApplicationForm(Form):
         choices=choices([("", _l("Choose…")), *ORGANIZATION_TYPES.items()]),
         validators=[DataRequired(_l("Choose the type of organization."))],
     )
-    country = SelectField(_l("Country"), validators=[Optional()])
+    country = CountryField(_l("Country"), validators=[Optional()])
     website = StringField(
         _l("Website"),
         description=_l("For example https://example.org"),
@@ -217,10 +216,10 @@ class DecisionForm(Form):
 
 class PlacementForm(Form):
     sponsor_tier = SelectField(_l("Sponsor tier"), validators=[Optional()], validate_choice=False)
-    display_order = IntegerField(
+    display_order = WholeNumberField(
         _l("Display order"),
         description=_l("Lower numbers are listed first."),
-        validators=[InputRequired(), NumberRange(min=0, max=999)],
+        validators=[InputRequired(), NumberRange(min=0, max=999, message=RANGE_MESSAGE)],
     )
 
 

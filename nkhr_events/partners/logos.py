@@ -17,14 +17,21 @@ from PIL import Image, UnidentifiedImageError
 from nkhr_events.errors import DomainError
 
 MAX_UPLOAD_BYTES = 1024 * 1024
-#: Far above any logo; a file declaring more is treated as a decompression bomb.
-MAX_PIXELS = 20_000_000
+#: Far above any logo (2000 × 2000). Decoding costs some 4 bytes a pixel, whatever the file's
+#: size: a 58 KB PNG of 20 megapixels took a worker from 131 MB to 363 MB. The size the header
+#: declares is checked before a single pixel is decoded.
+MAX_PIXELS = 4_000_000
+#: Neither side may be longer than this, nor the longer side more than MAX_ASPECT times the
+#: shorter (a 1 × 4,000,000 banner is not a logo either).
+MAX_DIMENSION = 8_000
+MAX_ASPECT = 50
 #: Stored logos fit in this box (aspect ratio kept).
 MAX_SIDE = 800
 ACCEPTED_FORMATS = frozenset({"PNG", "JPEG", "WEBP"})
 
-# Lowered for the whole process (nothing else here decodes untrusted images): Pillow warns
-# above this and refuses at twice this; both count as a refusal below.
+# Lowered for the whole process (nothing else here decodes untrusted images), as a second line
+# behind the header check: Pillow warns above this and refuses at twice this; both count as a
+# refusal below.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
@@ -41,8 +48,16 @@ class CleanLogo:
 
 
 def _open(data: bytes) -> Image.Image:
+    """The image with its header read and nothing decoded yet (Image.open is lazy); refused
+    here if the size it declares is over the limits."""
     image = Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS))
-    if image.width * image.height > MAX_PIXELS:
+    width, height = image.size
+    if (
+        width * height > MAX_PIXELS
+        or max(width, height) > MAX_DIMENSION
+        or max(width, height) > MAX_ASPECT * max(min(width, height), 1)
+    ):
+        image.close()
         raise Image.DecompressionBombError("declared size over the limit")
     return image
 
@@ -50,8 +65,9 @@ def _open(data: bytes) -> Image.Image:
 def clean_logo(data: bytes) -> CleanLogo:
     """The logo in `data`, decoded, downscaled and re-encoded as PNG.
 
-    Raises LogoRefused for an empty, oversized, unreadable or non-image file, or one that
-    declares more pixels than MAX_PIXELS.
+    Raises LogoRefused for an empty, oversized, unreadable or non-image file, or one whose
+    header declares more than MAX_PIXELS pixels, a side over MAX_DIMENSION or a strip-like
+    shape; those are refused before any pixel is decoded.
     """
     if not data:
         raise LogoRefused(_l("The file is empty."))
@@ -67,7 +83,11 @@ def clean_logo(data: bytes) -> CleanLogo:
                 rgba = image.convert("RGBA")
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise LogoRefused(
-                _l("The image declares too many pixels. Please send a smaller logo.")
+                _l(
+                    "The image is too large: at most %(pixels)s megapixels (for example "
+                    "2000 × 2000 pixels). Please send a smaller logo.",
+                    pixels=MAX_PIXELS // 1_000_000,
+                )
             ) from error
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
             raise LogoRefused(

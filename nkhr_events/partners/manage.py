@@ -30,19 +30,15 @@ from nkhr_events.partners.models import (
     PartnershipStatus,
     SponsorTier,
 )
+from nkhr_events.web import int_arg
 
 bp = require_staff(Blueprint("partners_manage", __name__, url_prefix="/manage"))
-
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 @bp.get("/partners")
 def applications() -> str:
     """Applications, newest first, filtered by event, status and role."""
-    event_id = _int_arg("event_id")
+    event_id = int_arg("event_id")
     status = request.args.get("status", "")
     status = status if status in services.STATUS_LABELS else ""
     role = request.args.get("role", "")

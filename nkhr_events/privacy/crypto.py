@@ -8,16 +8,20 @@ without decrypting.
 
 Keys come from `NKHR_ENCRYPTION_KEYS`: a comma-separated list of Fernet keys, the first encrypts
 and every one decrypts (MultiFernet), so a key is rotated by putting a new one first and running
-`flask privacy rotate-key`, which re-encrypts every value with it. Without that setting the key is
-derived from SECRET_KEY (HKDF, its own label), which is kept as the last decryption key so that
-data written before explicit keys were configured stays readable until it is rotated.
+`flask privacy rotate-key`, which re-encrypts every value with it. Outside development the app does
+not start without that setting (create_app): a key derived from SECRET_KEY would sit on the same
+host as the database, beside the secret it comes from. In development a key is generated once and
+kept in instance/encryption_key, and the key derived from SECRET_KEY (HKDF, its own label), which
+encrypted before that file existed, stays the last decryption key, so a development database
+made earlier stays readable (`rotate-key` moves it to the new key).
+
+`python -m nkhr_events.privacy.crypto` prints a new key without starting the app.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +34,6 @@ from sqlalchemy import JSON, Text
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import column, select, table, update
 from sqlalchemy.types import TypeDecorator
-
-logger = logging.getLogger(__name__)
 
 EXTENSION = "nkhr_crypto"
 #: Every Fernet token starts with its version byte 0x80, which base64url-encodes to "gAAAAA".
@@ -60,8 +62,9 @@ def new_key() -> str:
 
 
 def derived_key(secret_key: str | bytes) -> bytes:
-    """The key used when no explicit key is configured: HKDF of SECRET_KEY with its own label,
-    so it is never the session-signing key itself."""
+    """The key that encrypted when no key was configured (development databases made before
+    instance/encryption_key existed): HKDF of SECRET_KEY with its own label, so it is never the
+    session-signing key itself."""
     secret = secret_key.encode("utf-8") if isinstance(secret_key, str) else secret_key
     material = HKDF(
         algorithm=hashes.SHA256(),
@@ -100,12 +103,15 @@ class FieldCipher:
     explicit: bool
 
     @classmethod
-    def from_config(cls, configured: Any, secret_key: str | bytes) -> FieldCipher:
+    def from_config(cls, configured: Any, secret_key: str | bytes | None = None) -> FieldCipher:
+        """The configured keys; with `secret_key`, the key derived from it decrypts too (last),
+        and encrypts when no key is configured."""
         keys = parse_keys(configured)
-        fallback = derived_key(secret_key)
         explicit = bool(keys)
-        if fallback not in keys:
+        if secret_key is not None and (fallback := derived_key(secret_key)) not in keys:
             keys.append(fallback)
+        if not keys:
+            raise KeyConfigurationError("NKHR_ENCRYPTION_KEYS is not set")
         return cls(MultiFernet([Fernet(k) for k in keys]), explicit)
 
     def encrypt(self, text: str) -> str:
@@ -128,16 +134,15 @@ class FieldCipher:
 
 
 def init_app(app: Flask) -> None:
-    """Build the cipher once per application; a malformed key stops the start."""
-    cipher = FieldCipher.from_config(
-        app.config.get("NKHR_ENCRYPTION_KEYS"), app.config["SECRET_KEY"]
+    """Build the cipher once per application; a malformed key stops the start. The key derived
+    from SECRET_KEY takes part only in development (to read what it wrote there before
+    instance/encryption_key existed) and in tests that configure no key at all; create_app has
+    already refused to start anywhere else without NKHR_ENCRYPTION_KEYS."""
+    configured = app.config.get("NKHR_ENCRYPTION_KEYS")
+    with_derived = app.config.get("NKHR_ENV") == "development" or (app.testing and not configured)
+    app.extensions[EXTENSION] = FieldCipher.from_config(
+        configured, app.config["SECRET_KEY"] if with_derived else None
     )
-    app.extensions[EXTENSION] = cipher
-    if not cipher.explicit and app.config.get("NKHR_ENV") == "production" and not app.testing:
-        logger.warning(
-            "NKHR_ENCRYPTION_KEYS is not set: needs and notes are encrypted with a key derived "
-            "from SECRET_KEY. Set a separate key and run `flask privacy rotate-key`."
-        )
 
 
 def cipher() -> FieldCipher:
@@ -279,3 +284,7 @@ def decrypt_all(
             connection.execute(update(target).where(target.c.id == row.id).values(**values))
             count += len(values)
     return count
+
+
+if __name__ == "__main__":
+    print(new_key())  # for NKHR_ENCRYPTION_KEYS, where the app cannot start without one yet

@@ -37,6 +37,7 @@ from nkhr_events.registrations.models import (
     RegistrationCheckin,
     RegistrationStatus,
 )
+from nkhr_events.validators import whole_number
 
 #: Bytes of the HMAC kept in the code: 144 bits, 24 URL-safe characters without padding.
 CODE_BYTES = 18
@@ -102,9 +103,10 @@ def checkin_url(registration: Registration) -> str:
 def registration_for_reference(reference: str) -> Registration | None:
     """The registration a scanned `<id>-<code>` belongs to, or None if the code is wrong."""
     number, _sep, code = reference.partition("-")
-    if not number.isdigit() or len(number) > 18 or not code or len(code) > 64:
+    registration_id = whole_number(number)
+    if registration_id is None or not code or len(code) > 64:
         return None
-    registration = db.session.get(Registration, int(number))
+    registration = db.session.get(Registration, registration_id)
     if registration is None or not registration.checkin_salt:
         return None
     expected = _code(registration.id, registration.checkin_salt)

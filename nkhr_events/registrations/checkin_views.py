@@ -28,6 +28,7 @@ from nkhr_events.registrations import checkin, links
 from nkhr_events.registrations.categories import CATEGORY_LABELS, Category
 from nkhr_events.registrations.manage import status_label
 from nkhr_events.registrations.models import Registration, RegistrationStatus
+from nkhr_events.validators import whole_number
 from nkhr_events.web import permissions_policy
 
 bp = require_staff(Blueprint("checkin", __name__, url_prefix="/manage"))
@@ -171,8 +172,8 @@ def door(event_id: int) -> str:
 def door_act(event_id: int) -> Response:
     """Check in or undo one person from the door list, then return to the same search."""
     event = db.get_or_404(Event, event_id)
-    raw_id = request.form.get("registration_id", "")
-    registration = db.session.get(Registration, int(raw_id)) if raw_id.isdigit() else None
+    registration_id = whole_number(request.form.get("registration_id"))
+    registration = db.session.get(Registration, registration_id) if registration_id else None
     if registration is None or registration.event_id != event.id:
         abort(404)
     day = checkin.parse_day(event, request.form.get("day"))
