@@ -30,8 +30,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     _require_secret_key(app)
+    _require_encryption_keys(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        config.private_folder(app.instance_path)
+
+    from nkhr_events.web import BoundedIntegerConverter
+
+    # Before any blueprint adds a rule: every <int:...> is an id a database integer holds.
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -82,10 +88,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from nkhr_events import cli
     from nkhr_events.outbox import cli as outbox_cli
     from nkhr_events.privacy import cli as privacy_cli
+    from nkhr_events.registrations import cli as registrations_cli
 
     cli.init_app(app)
     outbox_cli.init_app(app)
     privacy_cli.init_app(app)
+    registrations_cli.init_app(app)
 
     from nkhr_events import logs, ops
 
@@ -106,4 +114,24 @@ def _require_secret_key(app: Flask) -> None:
         return
     raise RuntimeError(
         "SECRET_KEY is not set. Set it in the environment (outside development it is required)."
+    )
+
+
+#: A command that prints a new key without starting the app (which needs one to start).
+NEW_KEY_COMMAND = "python -m nkhr_events.privacy.crypto"
+
+
+def _require_encryption_keys(app: Flask) -> None:
+    """Outside development, the keys of the data encrypted at rest come from the environment:
+    a key derived from SECRET_KEY would sit on the same host as the database, beside the secret
+    it comes from. Tests that configure no key get the derived one (privacy.crypto)."""
+    if app.config.get("NKHR_ENCRYPTION_KEYS") or app.testing:
+        return
+    if app.config["NKHR_ENV"] == "development":
+        app.config["NKHR_ENCRYPTION_KEYS"] = config.development_encryption_key(app.instance_path)
+        return
+    raise RuntimeError(
+        "NKHR_ENCRYPTION_KEYS is not set. Set it in the environment (outside development it is "
+        "required, and no key is derived from SECRET_KEY); `.venv/bin/" + NEW_KEY_COMMAND
+        + "` prints a new key."
     )

@@ -243,7 +243,7 @@ def test_sign_in_never_redirects_off_site(
 def test_sign_in_is_rate_limited(client: FlaskClient, auth: AuthActions) -> None:
     auth.create()
     for attempt in range(10):
-        # Different addresses, so that the per-address lockout does not answer first.
+        # Different addresses, so that the sign-in throttle does not answer first.
         response = client.post(
             "/sign-in", data={"email": f"guess-{attempt}@example.org", "password": "guess"}
         )
@@ -445,6 +445,7 @@ def event_form_input(series_id: int, **changes: str) -> dict[str, str]:
         "participant_list": "public",
         "registration_opens_at": "2031-01-15T09:00",
         "registration_closes_at": "2031-06-30T18:00",
+        "email_confirmation_minutes": "",
     }
     values.update(changes)
     return values

@@ -11,7 +11,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -19,7 +18,11 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from nkhr_events.validators import Form
+from nkhr_events.events.models import (
+    EMAIL_CONFIRMATION_MINUTES_MAX,
+    EMAIL_CONFIRMATION_MINUTES_MIN,
+)
+from nkhr_events.validators import RANGE_MESSAGE, Form, WholeNumberField
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
@@ -80,18 +83,18 @@ class EventForm(Form):
     description = TextAreaField(
         _l("Description"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 6}
     )
-    capacity = IntegerField(
+    capacity = WholeNumberField(
         _l("Capacity (seats)"),
         description=_l("Leave empty while the number of seats is not known."),
-        validators=[Optional(), NumberRange(min=0, max=100000)],
+        validators=[Optional(), NumberRange(min=0, max=100000, message=RANGE_MESSAGE)],
     )
-    retention_days = IntegerField(
+    retention_days = WholeNumberField(
         _l("Keep personal data for (days after the event)"),
         description=_l(
             "Then registrations and partner contact persons of this event are anonymized."
         ),
         default=180,
-        validators=[Optional(), NumberRange(min=1, max=3650)],
+        validators=[Optional(), NumberRange(min=1, max=3650, message=RANGE_MESSAGE)],
     )
     registration_opens_at = DateTimeLocalField(
         _l("Registration opens"),
@@ -101,6 +104,22 @@ class EventForm(Form):
     registration_closes_at = DateTimeLocalField(
         _l("Registration closes"), description=_l("In the event's time zone."),
         validators=[Optional()],
+    )
+    email_confirmation_minutes = WholeNumberField(
+        _l("Ask people to confirm their email address within (minutes)"),
+        description=_l(
+            "Against fake registrations: each new place is held that long, then released to "
+            "the waitlist unless the person presses “Confirm my email address” on the page "
+            "their email links to. For example 60. Leave empty to not ask."
+        ),
+        validators=[
+            Optional(),
+            NumberRange(
+                min=EMAIL_CONFIRMATION_MINUTES_MIN,
+                max=EMAIL_CONFIRMATION_MINUTES_MAX,
+                message=RANGE_MESSAGE,
+            ),
+        ],
     )
     participant_list = SelectField(
         _l("Participant list"),

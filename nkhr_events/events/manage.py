@@ -18,6 +18,7 @@ from nkhr_events.events.forms import EventForm, parse_day_lines, timezone_choice
 from nkhr_events.events.models import Event, EventStatus
 from nkhr_events.extensions import db
 from nkhr_events.registrations import services as registration_services
+from nkhr_events.registrations.holds import set_email_confirmation
 from nkhr_events.web import country_choices
 
 bp = require_staff(Blueprint("events_manage", __name__, url_prefix="/manage/events"))
@@ -88,6 +89,7 @@ def _save(form: EventForm, event: Event | None) -> Event | None:
                 flash(ngettext("%(num)d person moved up from the waitlist.",
                                "%(num)d people moved up from the waitlist.", len(promoted)),
                       "info")
+        set_email_confirmation(saved, form.email_confirmation_minutes.data)
     except DomainError as error:
         db.session.rollback()
         field = getattr(form, error.field or "", None)

@@ -12,6 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from nkhr_events.dbtypes import UTCDateTime, utcnow
 from nkhr_events.extensions import db
 
+#: How long a seat may wait for its email confirmation, when an event asks for one (minutes).
+EMAIL_CONFIRMATION_MINUTES_MIN = 10
+EMAIL_CONFIRMATION_MINUTES_MAX = 7 * 24 * 60
+
 
 class EventStatus(StrEnum):
     DRAFT = "draft"
@@ -74,6 +78,9 @@ class Event(db.Model):
     participant_list_by_category: Mapped[bool] = mapped_column(
         default=False, server_default=db.false()
     )
+    #: When set, a new registration keeps its place only if the attendee confirms the address
+    #: within this many minutes (registrations/holds.py); empty: no confirmation is asked.
+    email_confirmation_minutes: Mapped[int | None]
 
     series: Mapped[Series] = relationship(back_populates="events")
     days: Mapped[list[EventDay]] = relationship(

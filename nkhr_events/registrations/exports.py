@@ -29,6 +29,7 @@ from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.registrations.categories import QUESTIONS, Category, category_label
 from nkhr_events.registrations.models import (
+    CancelReason,
     Registration,
     RegistrationCheckin,
     RegistrationDay,
@@ -114,6 +115,18 @@ def status_text(status: str) -> str:
         RegistrationStatus.REJECTED: _("Rejected"),
     }
     return labels.get(status, status)  # type: ignore[call-overload]
+
+
+def hold_text(registration: Registration) -> str:
+    """Beside the status on staff pages: why a registration was cancelled other than by the
+    attendee, or that its address still awaits confirmation; else ""."""
+    if registration.cancel_reason == CancelReason.EMAIL_NOT_CONFIRMED:
+        return _("Released: email not confirmed")
+    if registration.cancel_reason == CancelReason.FLOOD:
+        return _("Cancelled by staff: flood of registrations")
+    if registration.awaits_email_confirmation:
+        return _("Email not confirmed yet")
+    return ""
 
 
 COLUMNS: dict[str, Column] = {

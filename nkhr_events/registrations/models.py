@@ -39,6 +39,13 @@ ACTIVE_STATUSES = (
 #: Statuses that hold a seat.
 SEAT_STATUSES = (RegistrationStatus.PENDING, RegistrationStatus.CONFIRMED)
 
+
+class CancelReason(StrEnum):
+    """Why a cancelled registration was cancelled, where it was not the attendee's own act."""
+
+    EMAIL_NOT_CONFIRMED = "email_not_confirmed"  # released: the address was not confirmed
+    FLOOD = "flood"  # cancelled by staff with a flood of registrations
+
 _ACTIVE_SQL = "status in ('pending', 'confirmed', 'waitlisted')"
 
 
@@ -81,6 +88,8 @@ class Registration(db.Model):
         Index("ix_registration_event_status", "event_id", "status", "category"),
         # The roster's default order: any page, the last included, is read from the index.
         Index("ix_registration_event_created", "event_id", "created_at", "id"),
+        # Holds whose time is up are found by their deadline (the column is empty otherwise).
+        Index("ix_registration_confirm_by", "confirm_by"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -119,6 +128,13 @@ class Registration(db.Model):
     do_not_publish: Mapped[bool] = mapped_column(default=False, server_default=db.false())
     #: Set when the personal fields were anonymized (erasure or retention).
     anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the attendee confirmed the address through their private link (holds.py).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: While the address is unconfirmed in an event that asks for it: the place is released
+    #: at this time. Empty once confirmed, and for events that do not ask.
+    confirm_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A `CancelReason` for a registration cancelled by a release or by staff; empty otherwise.
+    cancel_reason: Mapped[str | None] = mapped_column(String(32))
 
     event: Mapped[Event] = relationship()
     days: Mapped[list[RegistrationDay]] = relationship(
@@ -138,6 +154,15 @@ class Registration(db.Model):
     @property
     def holds_seat(self) -> bool:
         return self.status in SEAT_STATUSES
+
+    @property
+    def awaits_email_confirmation(self) -> bool:
+        """Active, and kept only if the attendee confirms the address by `confirm_by`."""
+        return (
+            self.confirm_by is not None
+            and self.email_confirmed_at is None
+            and self.status in ACTIVE_STATUSES
+        )
 
     def __repr__(self) -> str:
         return f"<Registration {self.id} {self.status}>"

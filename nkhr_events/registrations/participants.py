@@ -1,7 +1,8 @@
 """The participant list: who may see it, and the few people and fields it shows.
 
 Only confirmed registrants who opted in and did not ask to stay unpublished appear, with name
-and organization only. The list is off unless staff switch it on for an event.
+and organization only; where the event asks for email confirmation, only once it is given.
+The list is off unless staff switch it on for an event.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def listed(event: Event, category: str | None = None) -> list[Participant]:
         Registration.publish_name.is_(True),
         Registration.do_not_publish.is_(False),
         Registration.anonymized_at.is_(None),
+        # A place still waiting for its address to be confirmed may be a fake sign-up.
+        Registration.confirm_by.is_(None),
     )
     if category is not None:
         query = query.where(Registration.category == category)

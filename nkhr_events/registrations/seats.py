@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.models import Event
@@ -73,6 +73,8 @@ def promote_from_waitlist(
     The caller holds the seat lock. A registration whose category is full is passed over, not
     blocking those behind it in other categories. Each promoted registration becomes pending
     (its category needs review) or confirmed, and `on_promoted` is called for it (to email it).
+    A registration whose time to confirm its address has run out is passed over: it is about
+    to be released (holds.py), not given a seat.
     """
     taken = seats_taken(event.id)
     promoted: list[Registration] = []
@@ -83,6 +85,7 @@ def promote_from_waitlist(
         .where(
             Registration.event_id == event.id,
             Registration.status == RegistrationStatus.WAITLISTED,
+            or_(Registration.confirm_by.is_(None), Registration.confirm_by > utcnow()),
         )
         .order_by(Registration.waitlisted_at, Registration.id)
     )

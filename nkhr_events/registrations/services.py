@@ -174,7 +174,7 @@ def save_category_settings(event: Event, values: dict[str, dict[str, object]]) -
     db.session.flush()
     record("event.categories", object_type="event", object_id=event.id, event_id=event.id,
            detail={"categories": values})
-    _refill(event)
+    refill_from_waitlist(event)
 
 
 def _check_input(event: Event, data: RegistrationInput) -> None:
@@ -190,6 +190,13 @@ def _check_input(event: Event, data: RegistrationInput) -> None:
     for question in QUESTIONS[Category(data.category)]:
         if question.required and not data.answers.get(question.key, "").strip():
             raise DomainError(_("This question needs an answer."), question.key)
+
+
+def confirmation_deadline(event: Event, now: datetime) -> datetime | None:
+    """Until when a registration made `now` keeps its place unconfirmed (holds.py); None when
+    the event asks for no email confirmation."""
+    minutes = event.email_confirmation_minutes
+    return now + timedelta(minutes=minutes) if minutes else None
 
 
 def _new_status(event: Event, settings: EventCategory, category: str) -> RegistrationStatus:
@@ -269,6 +276,7 @@ def register_attendee(
         # A confirmed registration's email carries its check-in code: made here, not by a
         # later UPDATE (the others get theirs on first use, see checkin.py).
         checkin_salt=checkin.new_salt() if status == RegistrationStatus.CONFIRMED else None,
+        confirm_by=confirmation_deadline(event, now),
     )
     db.session.add(registration)
     db.session.flush()
@@ -293,7 +301,10 @@ def _set_status(registration: Registration, status: RegistrationStatus) -> None:
         registration.waitlisted_at = utcnow()
 
 
-def _refill(event: Event, exclude: frozenset[int] = frozenset()) -> list[Registration]:
+def refill_from_waitlist(
+    event: Event, exclude: frozenset[int] = frozenset()
+) -> list[Registration]:
+    """Hand free seats to the waitlist (the caller holds the seat lock); audited, emailed."""
     promoted = promote_from_waitlist(event, category_settings(event), notify.promoted, exclude)
     for moved in promoted:
         record("registration.promote", object_type="registration", object_id=moved.id,
@@ -316,7 +327,7 @@ def cancel_registration(registration: Registration) -> list[Registration]:
     registration.sequence += 1
     db.session.flush()
     notify.cancelled(registration, send_calendar_cancel=was_confirmed)
-    return _refill(registration.event) if had_seat else []
+    return refill_from_waitlist(registration.event) if had_seat else []
 
 
 def approve_registration(registration: Registration) -> None:
@@ -348,7 +359,7 @@ def reject_registration(registration: Registration, reason: str = "") -> list[Re
     registration.sequence += 1
     db.session.flush()
     notify.rejected(registration, send_calendar_cancel=was_confirmed)
-    return _refill(registration.event) if had_seat else []
+    return refill_from_waitlist(registration.event) if had_seat else []
 
 
 def move_to_waitlist(registration: Registration) -> list[Registration]:
@@ -363,7 +374,7 @@ def move_to_waitlist(registration: Registration) -> list[Registration]:
     db.session.flush()
     notify.waitlisted_by_staff(registration)
     # The freed seat goes to whoever waited before; the moved registration waits its turn.
-    return _refill(registration.event, exclude=frozenset({registration.id}))
+    return refill_from_waitlist(registration.event, exclude=frozenset({registration.id}))
 
 
 def change_capacity(event: Event, capacity: int | None) -> list[Registration]:
@@ -378,7 +389,7 @@ def change_capacity(event: Event, capacity: int | None) -> list[Registration]:
         )
     event.capacity = capacity
     db.session.flush()
-    return _refill(event)
+    return refill_from_waitlist(event)
 
 
 def refill_after_capacity_change(event: Event) -> list[Registration]:
@@ -393,7 +404,7 @@ def refill_after_capacity_change(event: Event) -> list[Registration]:
             _("%(n)d seats are already taken; the capacity cannot be lower.", n=taken),
             "capacity",
         )
-    return _refill(event)
+    return refill_from_waitlist(event)
 
 
 def status_counts_by_event(event_ids: list[int]) -> dict[int, dict[str, int]]:

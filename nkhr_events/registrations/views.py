@@ -32,7 +32,7 @@ from nkhr_events.events.models import Event, EventStatus
 from nkhr_events.extensions import db, limiter
 from nkhr_events.outbox.requests import request_mail
 from nkhr_events.privacy import services as privacy
-from nkhr_events.registrations import forms, links, notify, participants, services
+from nkhr_events.registrations import forms, holds, links, notify, participants, services
 from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
 from nkhr_events.registrations.models import ACTIVE_STATUSES, Registration, RegistrationStatus
 from nkhr_events.web import country_choices, current_language
@@ -265,6 +265,32 @@ def manage(token: str) -> Response | str:
         category_label=CATEGORY_LABELS[Category(registration.category)],
         questions=QUESTIONS[Category(registration.category)],
     )
+
+
+@bp.post("/registration/<token>/confirm-email")
+@limiter.limit("30 per minute")
+def confirm_email(token: str) -> Response:
+    """The attendee confirms their address and keeps their place. Only this button confirms:
+    no GET does, and neither does saving the details."""
+    registration = _registration_or_404(token)
+    outcome = holds.confirm_email(registration)
+    db.session.commit()
+    messages = {
+        holds.ConfirmOutcome.CONFIRMED: (
+            _("Thank you: your email address is confirmed and your place is kept."), "success"
+        ),
+        holds.ConfirmOutcome.ALREADY_CONFIRMED: (
+            _("Your email address is already confirmed."), "info"
+        ),
+        holds.ConfirmOutcome.NOT_ASKED: (
+            _("This registration does not need an email confirmation."), "info"
+        ),
+        holds.ConfirmOutcome.NOT_ACTIVE: (
+            _("This registration is no longer active, so there is nothing to confirm."), "error"
+        ),
+    }
+    flash(*messages[outcome])
+    return redirect(url_for(".manage", token=token), code=303)
 
 
 @bp.route("/registration/<token>/cancel", methods=["GET", "POST"])
