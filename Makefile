@@ -16,7 +16,8 @@ MO_FILES := $(PO_FILES:.po=.mo)
 .PHONY: run serve test setup install install-test translations db lint messages clean
 
 run: setup
-	NKHR_ENV=$${NKHR_ENV:-development} $(BIN)/python -m nkhr_events.devserver --host $(HOST) --port $(PORT)
+	NKHR_ENV=$${NKHR_ENV:-development} NKHR_BASE_URL=$${NKHR_BASE_URL:-http://$(HOST):$(PORT)} \
+		$(BIN)/python -m nkhr_events.devserver --host $(HOST) --port $(PORT)
 
 # Production: migrate, then gunicorn (gunicorn.conf.py) and OUTBOX_WORKERS delivery workers,
 # stopped together and gracefully by SIGTERM or Ctrl+C (see nkhr_events/serve.py).
