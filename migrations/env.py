@@ -1,6 +1,7 @@
 import logging
 from logging.config import fileConfig
 
+import sqlalchemy as sa
 from alembic import context
 from flask import current_app
 
@@ -12,6 +13,15 @@ config = context.config
 # This line sets up loggers basically.
 fileConfig(config.config_file_name)
 logger = logging.getLogger('alembic.env')
+
+
+def render_item(type_, obj, autogen_context):
+    """Write a column of one of the application's own types as the plain SQLAlchemy type it
+    stores (UTCDateTime as sa.DateTime(timezone=True)), so that a migration imports nothing from
+    the application and a later change there cannot change an old migration."""
+    if type_ == "type" and isinstance(obj, sa.types.TypeDecorator):
+        return f"sa.{obj.impl_instance!r}"
+    return False
 
 
 def get_engine():
@@ -88,6 +98,7 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    conf_args.setdefault("render_item", render_item)
 
     connectable = get_engine()
 

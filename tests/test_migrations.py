@@ -12,17 +12,14 @@ import os
 import secrets
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
-from conftest import ON_POSTGRES, TEST_DATABASE_URL, TEST_ENCRYPTION_KEY
+from conftest import ON_POSTGRES, TEST_ENCRYPTION_KEY
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from nkhr_events import PROJECT_ROOT
 from nkhr_events import models as _models  # noqa: F401  (every table on the metadata)
@@ -52,22 +49,6 @@ def run_flask(url: str, instance: Path, *args: str) -> subprocess.CompletedProce
         text=True,
         timeout=120,
     )
-
-
-@pytest.fixture
-def throwaway_postgres() -> Iterator[str]:
-    """A PostgreSQL database of its own on the TEST_DATABASE_URL server, dropped afterwards."""
-    server = make_url(database_url(TEST_DATABASE_URL))
-    name = f"nkhr_a_mig_{uuid.uuid4().hex[:12]}"
-    admin = server.set(drivername="postgresql", database="postgres")
-    conninfo = admin.render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -229,3 +210,20 @@ def test_the_secrets_migration_takes_every_stored_link_out_of_the_outbox(
         assert bytes(png) == b"nkhr-outbox-late-attachment:registration-checkin-qr"
     finally:
         engine.dispose()
+
+
+def test_no_migration_imports_the_application() -> None:
+    """Migrations carry frozen copies of what they need: a later change to the application
+    must not change what an old migration does (or break it)."""
+    import ast
+
+    offenders = []
+    for path in sorted((PROJECT_ROOT / "migrations").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import)
+                else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            )
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "nkhr_events"]
+    mako = (PROJECT_ROOT / "migrations" / "script.py.mako").read_text(encoding="utf-8")
+    assert offenders == [] and "nkhr_events" not in mako

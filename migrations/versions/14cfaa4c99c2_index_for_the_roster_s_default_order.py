@@ -8,7 +8,6 @@ Create Date: 2026-11-28 20:56:35.076019
 from alembic import op
 import sqlalchemy as sa
 
-import nkhr_events.dbtypes
 
 
 # revision identifiers, used by Alembic.

@@ -8,7 +8,6 @@ Create Date: 2026-11-28 19:19:11.242425
 from alembic import op
 import sqlalchemy as sa
 
-import nkhr_events.dbtypes
 
 
 # revision identifiers, used by Alembic.
@@ -39,7 +38,7 @@ def upgrade():
     sa.Column('data', sa.LargeBinary(), nullable=False),
     sa.Column('width', sa.Integer(), nullable=False),
     sa.Column('height', sa.Integer(), nullable=False),
-    sa.Column('created_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['partnership_id'], ['partnership.id'], name=op.f('fk_partner_logo_partnership_id_partnership'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('partnership_id', name=op.f('pk_partner_logo'))
     )

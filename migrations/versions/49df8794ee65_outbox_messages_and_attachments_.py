@@ -8,7 +8,6 @@ Create Date: 2026-11-28 17:56:45.426659
 from alembic import op
 import sqlalchemy as sa
 
-import nkhr_events.dbtypes
 
 
 # revision identifiers, used by Alembic.
@@ -27,7 +26,7 @@ def upgrade():
     sa.Column('subject', sa.String(length=200), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
-    sa.Column('created_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("language in ('en', 'ko')", name=op.f('ck_inquiry_language')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inquiry'))
     )
@@ -47,12 +46,12 @@ def upgrade():
     sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('message_id', sa.String(length=255), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('locked_until', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_attempt_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_attempt_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('partnership_id', sa.Integer(), nullable=True),
     sa.Column('inquiry_id', sa.Integer(), nullable=True),
     sa.Column('registration_id', sa.Integer(), nullable=True),

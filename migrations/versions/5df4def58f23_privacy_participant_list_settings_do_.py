@@ -8,7 +8,6 @@ Create Date: 2026-11-28 19:45:00.897059
 from alembic import op
 import sqlalchemy as sa
 
-import nkhr_events.dbtypes
 
 
 # revision identifiers, used by Alembic.
@@ -26,14 +25,14 @@ def upgrade():
         batch_op.add_column(sa.Column('participant_list_by_category', sa.Boolean(), server_default=sa.false(), nullable=False))
 
     with op.batch_alter_table('inquiry', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('anonymized_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('anonymized_at', sa.DateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table('partnership', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('contact_anonymized_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('contact_anonymized_at', sa.DateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table('registration', schema=None) as batch_op:
         batch_op.add_column(sa.Column('do_not_publish', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('anonymized_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('anonymized_at', sa.DateTime(timezone=True), nullable=True))
 
     # ### end Alembic commands ###
 

@@ -8,7 +8,6 @@ Create Date: 2026-11-28 20:51:22.904869
 from alembic import op
 import sqlalchemy as sa
 
-import nkhr_events.dbtypes
 
 
 # revision identifiers, used by Alembic.
@@ -25,7 +24,7 @@ def upgrade():
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
-    sa.Column('created_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_request'))
     )
     # ### end Alembic commands ###

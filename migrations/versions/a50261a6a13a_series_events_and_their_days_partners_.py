@@ -8,7 +8,6 @@ Create Date: 2026-11-28 17:48:09.446981
 from alembic import op
 import sqlalchemy as sa
 
-import nkhr_events.dbtypes
 
 
 # revision identifiers, used by Alembic.
@@ -26,7 +25,7 @@ def upgrade():
     sa.Column('name_key', sa.String(length=200), nullable=False),
     sa.Column('website', sa.String(length=300), nullable=True),
     sa.Column('country', sa.String(length=2), nullable=True),
-    sa.Column('created_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_partner')),
     sa.UniqueConstraint('name_key', name=op.f('uq_partner_name_key'))
     )
@@ -48,8 +47,8 @@ def upgrade():
     sa.Column('password_hash', sa.String(length=256), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_sign_in_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_sign_in_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("role in ('admin', 'organizer')", name=op.f('ck_staff_user_role')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_user')),
     sa.UniqueConstraint('email', name=op.f('uq_staff_user_email'))
@@ -69,11 +68,11 @@ def upgrade():
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=True),
-    sa.Column('registration_opens_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('registration_closes_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('registration_opens_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('registration_closes_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status in ('draft', 'published', 'archived')", name=op.f('ck_event_status')),
     sa.CheckConstraint('capacity is null or capacity >= 0', name=op.f('ck_event_capacity_not_negative')),
     sa.CheckConstraint('end_date >= start_date', name=op.f('ck_event_dates_ordered')),
@@ -110,8 +109,8 @@ def upgrade():
     sa.Column('message', sa.Text(), nullable=True),
     sa.Column('decision_note', sa.Text(), nullable=True),
     sa.Column('display_order', sa.Integer(), nullable=False),
-    sa.Column('created_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('decided_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("role in ('co_organizer', 'sponsor')", name=op.f('ck_partnership_role')),
     sa.CheckConstraint("status in ('applied', 'approved', 'declined', 'withdrawn')", name=op.f('ck_partnership_status')),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_partnership_event_id_event'), ondelete='CASCADE'),

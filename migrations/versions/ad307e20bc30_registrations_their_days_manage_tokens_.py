@@ -8,7 +8,6 @@ Create Date: 2026-11-28 18:24:52.500387
 from alembic import op
 import sqlalchemy as sa
 
-import nkhr_events.dbtypes
 
 
 # revision identifiers, used by Alembic.
@@ -55,15 +54,15 @@ def upgrade():
     sa.Column('interpretation', sa.String(length=8), nullable=False),
     sa.Column('accessibility_needs', sa.Text(), nullable=False),
     sa.Column('dietary_needs', sa.Text(), nullable=False),
-    sa.Column('privacy_consent_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('privacy_consent_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('publish_name', sa.Boolean(), nullable=False),
     sa.Column('photo_consent', sa.Boolean(), nullable=False),
     sa.Column('decision_reason', sa.Text(), nullable=True),
     sa.Column('sequence', sa.Integer(), nullable=False),
-    sa.Column('created_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('status_changed_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('waitlisted_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status_changed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('waitlisted_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status in ('pending', 'confirmed', 'waitlisted', 'cancelled', 'rejected')", name=op.f('ck_registration_status')),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_registration_event_id_event'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_registration'))
@@ -76,8 +75,8 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('registration_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['registration_id'], ['registration.id'], name=op.f('fk_manage_token_registration_id_registration'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_manage_token')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_manage_token_token_hash'))

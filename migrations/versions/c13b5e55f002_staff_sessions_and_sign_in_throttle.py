@@ -8,7 +8,6 @@ Create Date: 2026-12-01 23:00:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import nkhr_events.dbtypes
 
 
 # revision identifiers, used by Alembic.
@@ -23,9 +22,9 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_seen_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('ended_reason', sa.String(length=16), nullable=True),
     sa.CheckConstraint("ended_reason in ('sign_out', 'password_change', 'password_reset', 'deactivation')", name=op.f('ck_staff_session_ended_reason')),
     sa.ForeignKeyConstraint(['user_id'], ['staff_user.id'], name=op.f('fk_staff_session_user_id_staff_user'), ondelete='CASCADE'),
@@ -45,7 +44,7 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('staff_user', schema=None) as batch_op:
         batch_op.add_column(sa.Column('failed_sign_ins', sa.Integer(), server_default='0', nullable=False))
-        batch_op.add_column(sa.Column('locked_until', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table('staff_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_session_user_id'))

@@ -8,7 +8,6 @@ Create Date: 2026-12-01 23:00:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import nkhr_events.dbtypes
 
 
 # revision identifiers, used by Alembic.
@@ -23,8 +22,8 @@ def upgrade():
         batch_op.add_column(sa.Column('email_confirmation_minutes', sa.Integer(), nullable=True))
 
     with op.batch_alter_table('registration', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('email_confirmed_at', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('confirm_by', nkhr_events.dbtypes.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('email_confirmed_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('confirm_by', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('cancel_reason', sa.String(length=32), nullable=True))
         batch_op.create_index('ix_registration_confirm_by', ['confirm_by'], unique=False)
 
