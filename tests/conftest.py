@@ -1,12 +1,17 @@
 """Fixtures: an app with a fresh database per test (SQLite file, or PostgreSQL when
-TEST_DATABASE_URL is set), a client, a CLI runner, staff sign-in helpers, factories."""
+TEST_DATABASE_URL is set), a client, a CLI runner, staff sign-in helpers, factories.
+
+Every test starts from the same environment, whatever the caller's shell sets: the variables
+the app reads are removed before the first test (see `pytest_configure`)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import psycopg
 import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -14,8 +19,10 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from smtp import smtp_server  # noqa: F401  (a real SMTP server on a free local port)
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from nkhr_events import PROJECT_ROOT, create_app
+from nkhr_events import config as app_config
 from nkhr_events.accounts.models import StaffRole, StaffUser
 from nkhr_events.accounts.services import create_staff
 from nkhr_events.config import database_url
@@ -42,6 +49,52 @@ def _compiled_translations() -> None:
         with partial.open("wb") as mo_file:
             write_mo(mo_file, catalog)
         os.replace(partial, mo_path)
+
+
+#: The variables that change the app under test, by name: every one config.py reads, and what
+#: gunicorn.conf.py reads for `serve`...
+APP_VARIABLES = frozenset(
+    {
+        *app_config._PLAIN,
+        *app_config._INTEGER,
+        *app_config._FLOAT,
+        *app_config._BOOLEAN,
+        *app_config._POOL,
+        "HOST",
+        "PORT",
+        "WEB_CONCURRENCY",
+    }
+)
+#: ...and by prefix: the app's own, the outbox worker's, the limiter's, gunicorn's and Flask's
+#: (FLASK_DEBUG turns on debug in every app).
+APP_PREFIXES = ("NKHR_", "MAIL_", "OUTBOX_", "RATELIMIT_", "SQLALCHEMY_", "GUNICORN_", "FLASK_")
+#: Named like the app's, but they steer the test run (tests/browser/conftest.py): kept.
+HARNESS_VARIABLES = frozenset({"NKHR_REQUIRE_BROWSER", "NKHR_SCREENSHOTS"})
+
+_cleared_environment = pytest.MonkeyPatch()
+
+
+def app_variables(environ: Mapping[str, str]) -> list[str]:
+    """The names in `environ` that would change the app under test."""
+    return sorted(
+        name
+        for name in environ
+        if (name in APP_VARIABLES or name.startswith(APP_PREFIXES))
+        and name not in HARNESS_VARIABLES
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Remove the app's variables before any test, fixture or subprocess reads them: a test
+    then passes or fails the same whatever the caller's shell sets (TEST_DATABASE_URL, PATH
+    and the harness's own stay). Subprocesses inherit the cleared environment and set what
+    they need on top of it."""
+    for name in app_variables(os.environ):
+        _cleared_environment.delenv(name)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _cleared_environment.undo()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -90,6 +143,22 @@ def _postgres_schema() -> Iterator[str | None]:
     with app.app_context():
         db.drop_all()
         db.engine.dispose()
+
+
+@pytest.fixture
+def throwaway_postgres() -> Iterator[str]:
+    """A PostgreSQL database of its own on the TEST_DATABASE_URL server, dropped afterwards."""
+    server = make_url(database_url(TEST_DATABASE_URL))
+    name = f"nkhr_a_test_{uuid.uuid4().hex[:12]}"
+    admin = server.set(drivername="postgresql", database="postgres")
+    conninfo = admin.render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

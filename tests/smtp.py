@@ -1,4 +1,5 @@
-"""A real SMTP server for tests: aiosmtpd on a free 127.0.0.1 port, in a background thread.
+"""A real SMTP server for tests: the development mail catcher (nkhr_events/outbox/catcher.py)
+on a free 127.0.0.1 port, in a background thread.
 
 It keeps every message it accepts, can be stopped and started again on the same port (to
 play an outage), and can be told to answer with an error (`answer("550 ...")`) at RCPT or at
@@ -12,13 +13,15 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
+
+from nkhr_events.outbox.catcher import CaughtMessage, MailCatcher
+
+#: One message as the server got it: envelope, raw bytes and `.message`, parsed.
+Received = CaughtMessage
 
 
 def free_port() -> int:
@@ -27,71 +30,30 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@dataclass(frozen=True)
-class Received:
-    """One message as the server got it: envelope and raw bytes."""
-
-    mail_from: str
-    rcpt_tos: tuple[str, ...]
-    data: bytes
-
-    @property
-    def message(self) -> EmailMessage:
-        return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
-
-
-class _Handler:
-    def __init__(self, server: SMTPServer) -> None:
-        self.server = server
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
-    ) -> str:
-        reply = self.server.reply_for("RCPT", address)
-        if reply:
-            return reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        reply = self.server.reply_for("DATA")
-        if reply:
-            return reply
-        self.server.keep(
-            Received(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))
-        )
-        return "250 Message accepted"
-
-
 class SMTPServer:
     """Collects messages in `received`; `stop()`/`start()` keep the port."""
 
     def __init__(self, port: int | None = None) -> None:
-        self.host = "127.0.0.1"
-        self.port = port or free_port()
-        self.received: list[Received] = []
+        self._catcher = MailCatcher(
+            "127.0.0.1", port or free_port(), keep=None, reply=self.reply_for
+        )
+        self.host, self.port = self._catcher.host, self._catcher.port
         self._lock = threading.Lock()
         self._reply: str | None = None
         self._stage = "DATA"
         self._only: frozenset[str] | None = None
-        self._controller: Controller | None = None
 
     # --- control -------------------------------------------------------------------------
     def start(self) -> SMTPServer:
-        if self._controller is None:
-            controller = Controller(_Handler(self), hostname=self.host, port=self.port)
-            controller.start()
-            self._controller = controller
+        self._catcher.start()
         return self
 
     def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
+        self._catcher.stop()
 
     @property
     def running(self) -> bool:
-        return self._controller is not None
+        return self._catcher.running
 
     def answer(
         self, reply: str | None, stage: str = "DATA", only: set[str] | None = None
@@ -110,22 +72,21 @@ class SMTPServer:
             return self._reply
 
     # --- what arrived ----------------------------------------------------------------------
-    def keep(self, received: Received) -> None:
-        with self._lock:
-            self.received.append(received)
+    @property
+    def received(self) -> list[Received]:
+        return self._catcher.caught()
 
     @property
     def messages(self) -> list[EmailMessage]:
-        with self._lock:
-            return [r.message for r in self.received]
+        return [r.message for r in self.received]
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         """Wait until `count` messages arrived (for deliveries from another process)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self._lock:
-                if len(self.received) >= count:
-                    return list(self.received)
+            received = self.received
+            if len(received) >= count:
+                return received
             time.sleep(0.05)
         raise AssertionError(f"{count} messages expected, {len(self.received)} arrived")
 

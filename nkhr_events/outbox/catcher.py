@@ -3,13 +3,16 @@
 `make run` starts one on MAIL_SERVER:MAIL_PORT (127.0.0.1:8025 by default) beside the
 development server, so the outbox worker delivers over real SMTP and nothing leaves the
 machine. Each message is kept in memory (the latest `keep`) and, if a folder is given, written
-there as an .eml file that any mail program opens. The benchmark uses it as its sink.
+there as an .eml file that any mail program opens. The benchmark uses it as its sink, and the
+tests' SMTP server (tests/smtp.py) is one with a `reply` that can refuse.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -22,19 +25,44 @@ from aiosmtpd.controller import Controller
 
 @dataclass(frozen=True)
 class CaughtMessage:
+    """One message as the server got it: envelope and raw bytes."""
+
     mail_from: str
     rcpt_tos: tuple[str, ...]
     data: bytes
 
-    def parsed(self) -> EmailMessage:
+    @property
+    def message(self) -> EmailMessage:
         return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
+
+
+#: What the server answers at a stage ("RCPT" with the address, or "DATA" without): an SMTP
+#: reply such as "550 5.1.1 No such user" refuses, None accepts.
+ReplyPolicy = Callable[[str, str | None], str | None]
+
+
+def accept_everything(stage: str, address: str | None) -> str | None:
+    return None
 
 
 class _Handler:
     def __init__(self, catcher: MailCatcher) -> None:
         self.catcher = catcher
 
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        refusal = self.catcher.reply("RCPT", address)
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        refusal = self.catcher.reply("DATA", None)
+        if refusal:
+            return refusal
         self.catcher.keep_message(
             CaughtMessage(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))
         )
@@ -42,42 +70,61 @@ class _Handler:
 
 
 class MailCatcher:
-    """An aiosmtpd server in a background thread; `start()`, `stop()`, `messages`."""
+    """An aiosmtpd server in a background thread; `start()`, `stop()`, `messages`.
+
+    It keeps the latest `keep` messages (every one with `keep=None`) and answers as `reply`
+    says; it can be stopped and started again on the same port.
+    """
 
     def __init__(
         self,
         host: str = "127.0.0.1",
         port: int = 8025,
         directory: Path | None = None,
-        keep: int = 500,
+        keep: int | None = 500,
+        reply: ReplyPolicy = accept_everything,
     ) -> None:
         self.host = host
         self.port = port
         self.directory = directory
+        self.reply = reply
         self.messages: deque[CaughtMessage] = deque(maxlen=keep)
         self.count = 0
         self._numbers = itertools.count(1)
+        # Messages arrive on the server's thread and are read on others.
+        self._lock = threading.Lock()
         self._controller: Controller | None = None
 
     def keep_message(self, message: CaughtMessage) -> None:
-        self.messages.append(message)
-        self.count += 1
+        with self._lock:
+            self.messages.append(message)
+            self.count += 1
         if self.directory is not None:
             self.directory.mkdir(parents=True, exist_ok=True)
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
             name = f"{stamp}-{next(self._numbers):05d}.eml"
             (self.directory / name).write_bytes(message.data)
 
+    def caught(self) -> list[CaughtMessage]:
+        """The messages kept so far, oldest first."""
+        with self._lock:
+            return list(self.messages)
+
     def start(self) -> MailCatcher:
-        controller = Controller(_Handler(self), hostname=self.host, port=self.port)
-        controller.start()
-        self._controller = controller
+        if self._controller is None:
+            controller = Controller(_Handler(self), hostname=self.host, port=self.port)
+            controller.start()
+            self._controller = controller
         return self
 
     def stop(self) -> None:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    @property
+    def running(self) -> bool:
+        return self._controller is not None
 
 
 def main() -> None:
