@@ -37,6 +37,7 @@ _INTEGER = {
     "OUTBOX_LEASE_SECONDS": "OUTBOX_LEASE_SECONDS",
     "NKHR_TRUSTED_PROXIES": "NKHR_TRUSTED_PROXIES",
     "NKHR_PAGE_CACHE_SIZE": "NKHR_PAGE_CACHE_SIZE",
+    "NKHR_SEAT_LOCK_TIMEOUT_MS": "NKHR_SEAT_LOCK_TIMEOUT_MS",
 }
 #: PostgreSQL connection pool, per process (name -> create_engine() argument).
 _POOL = {
@@ -56,6 +57,11 @@ _BOOLEAN = {
     "RATELIMIT_ENABLED": "RATELIMIT_ENABLED",
     "NKHR_MAIL_CATCHER": "MAIL_CATCHER",
 }
+
+#: How long a request waits for an event's seat lock before it answers "busy, try again"
+#: (registrations/seats.py); on SQLite, where the seat lock is the write lock, every write's
+#: busy timeout. Long enough for a bulk decision or a flood cancel holding the lock.
+SEAT_LOCK_TIMEOUT_MS = 10_000
 
 
 def defaults(instance_path: str) -> dict[str, Any]:
@@ -112,6 +118,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Rendered registration pages kept per process for anonymous visitors (pagecache.py);
         # 0 renders every page.
         "NKHR_PAGE_CACHE_SIZE": 256,
+        "NKHR_SEAT_LOCK_TIMEOUT_MS": SEAT_LOCK_TIMEOUT_MS,
     }
 
 

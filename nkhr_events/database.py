@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
-from nkhr_events.config import PRIVATE_FILE, make_private, private_file
+from nkhr_events.config import PRIVATE_FILE, SEAT_LOCK_TIMEOUT_MS, make_private, private_file
+
+#: PostgreSQL's SQLSTATE for a lock not granted within `lock_timeout` (lock_not_available).
+LOCK_NOT_AVAILABLE = "55P03"
 
 
-def configure_engine(engine: Engine) -> None:
+def configure_engine(engine: Engine, busy_timeout_ms: int = SEAT_LOCK_TIMEOUT_MS) -> None:
     """SQLite: a database file only its owner can read, and WAL, enforced foreign keys and a
-    busy timeout on every new connection."""
+    busy timeout on every new connection.
+
+    SQLite has one write lock, which is also the seat lock (registrations/seats.py): a write
+    waits `busy_timeout_ms` for it (NKHR_SEAT_LOCK_TIMEOUT_MS), then fails "database is locked".
+    """
     if engine.dialect.name != "sqlite":
         return
     _make_database_file_private(engine.url.database)
@@ -23,7 +32,7 @@ def configure_engine(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
 
@@ -39,3 +48,11 @@ def _make_database_file_private(database: str | None) -> None:
     private_file(path)
     for suffix in ("-wal", "-shm", "-journal"):
         make_private(path.with_name(path.name + suffix), PRIVATE_FILE)
+
+
+def is_lock_timeout(error: DBAPIError) -> bool:
+    """Whether `error` says a lock was not granted in time: PostgreSQL's `lock_timeout` ran out,
+    or SQLite's busy timeout did ("database is locked")."""
+    if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        return True
+    return getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY

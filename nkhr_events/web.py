@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
+from nkhr_events.errors import Busy
 from nkhr_events.events.dates import format_days
 from nkhr_events.extensions import db, limiter
 from nkhr_events.validators import INT_MAX, whole_number
@@ -240,6 +241,21 @@ def _error_page(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
     )
 
 
+def retry_later(page: str, error: Busy) -> tuple[str, int, dict[str, str]]:
+    """`page` (a form with the message and what was typed) answered "busy, try again": 503
+    with `Retry-After`, a refusal for now, neither the visitor's mistake nor a lasting fault."""
+    return page, 503, {"Retry-After": str(error.retry_after)}
+
+
+def _busy_page(error: Busy) -> tuple[str, int, dict[str, str]]:
+    """A lock did not come free where the view has no form to show the message on."""
+    db.session.rollback()
+    page = render_template(
+        "errors/error.html", code=503, title=_("Busy right now"), text=error.message
+    )
+    return retry_later(page, error)
+
+
 def _refuse_null_characters() -> None:
     """A NUL character in the path or the query string is never meaningful, and PostgreSQL
     refuses it in text; answer 400 before any view looks it up. (Form fields get a message
@@ -268,6 +284,7 @@ def init_app(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, _error_page)
+    app.register_error_handler(Busy, _busy_page)
 
     app.jinja_env.globals.update(
         current_language=current_language,

@@ -123,7 +123,7 @@ def test_an_edit_of_the_event_is_never_served_stale(app: Flask, event: dict[str,
             registration_opens_at=found.registration_opens_at,
             registration_closes_at=found.registration_closes_at,
         )
-        event_services.update_event(found, data)
+        event_services.update_event(found, data, registrations.change_capacity)
         db.session.commit()
         kept = [d.isoformat() for d in found.day_list]
     page = parse(client.get(form_url(event)).get_data(as_text=True))

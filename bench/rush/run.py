@@ -534,6 +534,7 @@ def make_events(url: str, folder: Path, plan: dict[str, int | None]) -> None:
     from nkhr_events.events import services
     from nkhr_events.events.models import EventStatus, Series
     from nkhr_events.extensions import db
+    from nkhr_events.registrations.services import change_capacity
 
     app = create_app({"SECRET_KEY": SECRET_KEY, "NKHR_ENCRYPTION_KEYS": ENCRYPTION_KEY,
                       "SQLALCHEMY_DATABASE_URI": url})
@@ -553,7 +554,7 @@ def make_events(url: str, folder: Path, plan: dict[str, int | None]) -> None:
                 venue="Press Center", capacity=capacity,
                 registration_opens_at=utcnow() - timedelta(days=1),
                 registration_closes_at=utcnow() + timedelta(days=30),
-            ))
+            ), change_capacity)
             services.change_event_status(event, EventStatus.PUBLISHED)
         db.session.commit()
         db.session.remove()

@@ -95,10 +95,6 @@ class Event(db.Model):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    @property
-    def is_public(self) -> bool:
-        return self.status in (EventStatus.PUBLISHED, EventStatus.ARCHIVED)
-
     def __repr__(self) -> str:
         return f"<Event {self.slug}>"
 

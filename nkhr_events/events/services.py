@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -57,6 +58,12 @@ class EventInput:
 
 #: Who may see an event's participant list.
 PARTICIPANT_LIST_CHOICES = ("off", "public", "participants")
+
+#: Sets an event's capacity under its seat lock, refusing one below the seats taken, and returns
+#: who moved up from the waitlist: `registrations.services.change_capacity`, the column's one
+#: owner. The caller hands it in, since seats are counted in the registrations package, which
+#: builds on this one.
+ChangeCapacity = Callable[[Event, int | None], Sequence[object]]
 
 
 def all_series() -> list[Series]:
@@ -158,7 +165,6 @@ def _apply(event: Event, data: EventInput) -> None:
     event.country = data.country
     event.timezone = data.timezone
     event.description = data.description
-    event.capacity = data.capacity
     event.retention_days = data.retention_days
     event.registration_opens_at = data.registration_opens_at
     event.registration_closes_at = data.registration_closes_at
@@ -173,26 +179,34 @@ def _apply(event: Event, data: EventInput) -> None:
     event.updated_at = utcnow()
 
 
-def create_event(data: EventInput) -> Event:
+def create_event(data: EventInput, change_capacity: ChangeCapacity) -> Event:
     """Add a draft event; raises DomainError when a rule refuses it."""
     _check(data, None)
     event = Event(status=EventStatus.DRAFT)
     _apply(event, data)
     db.session.add(event)
     db.session.flush()
+    change_capacity(event, data.capacity)
     record("event.create", object_type="event", object_id=event.id, event_id=event.id,
            detail={"slug": event.slug, "status": str(event.status)})
     return event
 
 
-def update_event(event: Event, data: EventInput) -> Event:
+def update_event(
+    event: Event, data: EventInput, change_capacity: ChangeCapacity
+) -> Sequence[object]:
+    """Change an event, its capacity through `change_capacity`; returns who moved up from the
+    waitlist. Raises DomainError (the caller rolls back) when a rule refuses the change."""
     _check(data, event.id)
     before = column_values(event)
+    # First, so that the seat lock is taken before anything writes the event's row: a lock
+    # held too long elsewhere is then SeatsBusy, not a wait without a limit.
+    moved_up = change_capacity(event, data.capacity)
     _apply(event, data)
     record("event.update", object_type="event", object_id=event.id, event_id=event.id,
            detail={"fields": changed_since(before, event)})
     db.session.flush()
-    return event
+    return moved_up
 
 
 _TRANSITIONS = {

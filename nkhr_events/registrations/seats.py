@@ -6,15 +6,26 @@ database's write lock (pysqlite begins the transaction at the first write, so no
 can be stale). Concurrent registrations for one event therefore run one after another, and the
 count each one sees includes every seat committed before it — `confirmed + pending <= capacity`
 holds under any number of racing requests, on both databases.
+
+The lock is waited for at most NKHR_SEAT_LOCK_TIMEOUT_MS (PostgreSQL: `lock_timeout`, set for
+that transaction only; SQLite: the busy timeout), then `SeatsBusy` says "try again" instead of a
+request that hangs or fails with a server error.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
-from sqlalchemy import func, or_, update
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import func, or_, text, update
+from sqlalchemy.exc import OperationalError
 
+from nkhr_events.database import is_lock_timeout
 from nkhr_events.dbtypes import utcnow
+from nkhr_events.errors import Busy
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.registrations.models import (
@@ -24,15 +35,38 @@ from nkhr_events.registrations.models import (
     RegistrationStatus,
 )
 
+logger = logging.getLogger(__name__)
+
+
+class SeatsBusy(Busy):
+    """The event's seat lock did not come free within NKHR_SEAT_LOCK_TIMEOUT_MS. The
+    transaction is spoiled (PostgreSQL): the caller rolls back; nothing was changed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("Many people are registering right now. Please try again in a moment.")
+        )
+
 
 def lock_event_seats(event_id: int) -> None:
-    """Hold the event's seat lock until the transaction ends."""
-    db.session.execute(
-        update(Event)
-        .where(Event.id == event_id)
-        .values(status=Event.status, updated_at=Event.updated_at)
-        .execution_options(synchronize_session=False)
-    )
+    """Hold the event's seat lock until the transaction ends; raises SeatsBusy when others
+    hold it for longer than NKHR_SEAT_LOCK_TIMEOUT_MS."""
+    timeout = int(current_app.config["NKHR_SEAT_LOCK_TIMEOUT_MS"])
+    if db.session.get_bind().dialect.name == "postgresql":
+        # LOCAL: until this transaction ends; the connection's next ones keep their own.
+        db.session.execute(text(f"SET LOCAL lock_timeout = {timeout}"))
+    try:
+        db.session.execute(
+            update(Event)
+            .where(Event.id == event_id)
+            .values(status=Event.status, updated_at=Event.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+    except OperationalError as error:
+        if not is_lock_timeout(error):
+            raise
+        logger.warning("The seat lock of event %d was not free within %d ms", event_id, timeout)
+        raise SeatsBusy() from error
 
 
 def seats_taken(event_id: int) -> dict[str | None, int]:
@@ -105,3 +139,12 @@ def promote_from_waitlist(
         on_promoted(registration)
     db.session.flush()
     return promoted
+
+
+def moved_up_message(count: int) -> str:
+    """What staff are told after a change gave `count` waitlisted people a seat."""
+    return ngettext(
+        "%(num)d person moved up from the waitlist.",
+        "%(num)d people moved up from the waitlist.",
+        count,
+    )

@@ -7,8 +7,11 @@ commits once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
+from enum import Enum
+from typing import Literal
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
@@ -22,13 +25,14 @@ from nkhr_events.audit.services import (
     record,
     status_detail,
 )
+from nkhr_events.checkin import services as checkin
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.events.services import RegistrationState, registration_state
 from nkhr_events.extensions import db
 from nkhr_events.outbox.requests import resolver
-from nkhr_events.registrations import checkin, notify
+from nkhr_events.registrations import notify
 from nkhr_events.registrations.categories import (
     QUESTIONS,
     REVIEWED_BY_DEFAULT,
@@ -144,37 +148,35 @@ def category_settings(event: Event) -> dict[str, CategorySettings]:
     return {c.value: saved.get(c.value) or default_category_settings(event.id, c) for c in Category}
 
 
-def open_categories(event: Event) -> list[str]:
-    return [c for c, s in category_settings(event).items() if s.enabled]
+def _stored(settings: CategorySettings) -> EventCategory:
+    """The category's settings as a row to change: the saved one, or a new one (added to the
+    session) holding the defaults."""
+    if isinstance(settings, EventCategory):
+        return settings
+    row = EventCategory(**{k: v for k, v in asdict(settings).items() if k != "id"})
+    db.session.add(row)
+    return row
 
 
-def save_category_settings(event: Event, values: dict[str, dict[str, object]]) -> None:
-    """Store staff-edited settings; raises DomainError when a cap does not fit the capacity."""
+def save_category_settings(
+    event: Event, values: dict[str, dict[str, object]]
+) -> list[Registration]:
+    """Store staff-edited settings; the seat caps through `change_capacity`, which refuses a cap
+    that does not fit (DomainError beside it). Returns who moved up from the waitlist."""
     lock_event_seats(event.id)
     current = category_settings(event)
+    caps: dict[str, int | None] = {}
     for category, changes in values.items():
-        found = current[category]
-        row = (
-            found if isinstance(found, EventCategory)
-            else EventCategory(**{k: v for k, v in asdict(found).items() if k != "id"})
-        )
-        cap = changes.get("seat_cap")
-        if cap is not None and event.capacity is not None and int(cap) > event.capacity:  # type: ignore[arg-type]
-            raise DomainError(
-                _(
-                    "A category's seats cannot exceed the event's capacity (%(n)d).",
-                    n=event.capacity,
-                ),
-                f"{category}-seat_cap",
-            )
+        row = _stored(current[category])
         for name, value in changes.items():
-            setattr(row, name, value)
-        if row.id is None:
-            db.session.add(row)
+            if name == "seat_cap":
+                caps[category] = value  # type: ignore[assignment]
+            else:
+                setattr(row, name, value)
     db.session.flush()
     record("event.categories", object_type="event", object_id=event.id, event_id=event.id,
            detail={"categories": values})
-    refill_from_waitlist(event)
+    return change_capacity(event, KEEP, category_caps=caps)
 
 
 def _check_input(event: Event, data: RegistrationInput) -> None:
@@ -274,7 +276,7 @@ def register_attendee(
         status_changed_at=now,
         waitlisted_at=now if status == RegistrationStatus.WAITLISTED else None,
         # A confirmed registration's email carries its check-in code: made here, not by a
-        # later UPDATE (the others get theirs on first use, see checkin.py).
+        # later UPDATE (the others get theirs on first use, see checkin/services.py).
         checkin_salt=checkin.new_salt() if status == RegistrationStatus.CONFIRMED else None,
         confirm_by=confirmation_deadline(event, now),
     )
@@ -377,33 +379,64 @@ def move_to_waitlist(registration: Registration) -> list[Registration]:
     return refill_from_waitlist(registration.event, exclude=frozenset({registration.id}))
 
 
-def change_capacity(event: Event, capacity: int | None) -> list[Registration]:
-    """Set the event's capacity; raising it promotes from the waitlist in the same way."""
-    lock_event_seats(event.id)
-    db.session.refresh(event)
-    taken = seats_taken(event.id)[None]
-    if capacity is not None and capacity < taken:
-        raise DomainError(
-            _("%(n)d seats are already taken; the capacity cannot be lower.", n=taken),
-            "capacity",
-        )
-    event.capacity = capacity
-    db.session.flush()
-    return refill_from_waitlist(event)
+class _Keep(Enum):
+    KEEP = "keep"
 
 
-def refill_after_capacity_change(event: Event) -> list[Registration]:
-    """After an event edit: refuse a capacity below the seats taken, else hand out freed seats.
+#: `change_capacity(event, KEEP, category_caps=...)`: the event's capacity stays as it is.
+KEEP = _Keep.KEEP
 
-    Raises DomainError (field "capacity"); the caller rolls back the edit.
+
+def change_capacity(
+    event: Event,
+    capacity: int | None | Literal[_Keep.KEEP],
+    category_caps: Mapping[str, int | None] | None = None,
+) -> list[Registration]:
+    """The one place an event's capacity and its categories' seat caps change (None: no limit).
+
+    Under the seat lock, counted afresh: refuses a new capacity below the seats taken, a new
+    cap below its category's seats taken, and any cap given above the capacity (DomainError
+    beside the field: "capacity", "<category>-seat_cap"); else writes them and gives the seats
+    this frees to the waitlist at once, in the caller's transaction. Returns who moved up
+    (audited and emailed by `refill_from_waitlist`); the caller records the edit itself
+    (`event.update`, `event.categories`). Raises SeatsBusy when the lock is not free in time.
     """
     lock_event_seats(event.id)
-    taken = seats_taken(event.id)[None]
-    if event.capacity is not None and event.capacity < taken:
+    db.session.refresh(event, ["capacity"])
+    taken = seats_taken(event.id)
+    new_capacity = event.capacity if capacity is KEEP else capacity
+    if new_capacity is not None and new_capacity != event.capacity and new_capacity < taken[None]:
         raise DomainError(
-            _("%(n)d seats are already taken; the capacity cannot be lower.", n=taken),
+            _("%(n)d seats are already taken; the capacity cannot be lower.", n=taken[None]),
             "capacity",
         )
+    current = category_settings(event)
+    for category, cap in (category_caps or {}).items():
+        if cap is None:
+            continue
+        if new_capacity is not None and cap > new_capacity:
+            raise DomainError(
+                _(
+                    "A category's seats cannot exceed the event's capacity (%(n)d).",
+                    n=new_capacity,
+                ),
+                f"{category}-seat_cap",
+            )
+        held = taken.get(category, 0)
+        if cap != current[category].seat_cap and cap < held:
+            raise DomainError(
+                _(
+                    "%(n)d seats in this category are already taken; the seat cap cannot be "
+                    "lower.",
+                    n=held,
+                ),
+                f"{category}-seat_cap",
+            )
+    event.capacity = new_capacity
+    for category, cap in (category_caps or {}).items():
+        if cap != current[category].seat_cap:
+            _stored(current[category]).seat_cap = cap
+    db.session.flush()
     return refill_from_waitlist(event)
 
 

@@ -26,7 +26,7 @@ from wtforms import Field
 from wtforms.widgets import Select
 
 from nkhr_events import pagecache
-from nkhr_events.errors import DomainError
+from nkhr_events.errors import Busy, DomainError
 from nkhr_events.events import services as event_services
 from nkhr_events.events.models import Event, EventStatus
 from nkhr_events.extensions import db, limiter
@@ -35,7 +35,7 @@ from nkhr_events.privacy import services as privacy
 from nkhr_events.registrations import forms, holds, links, notify, participants, services
 from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
 from nkhr_events.registrations.models import ACTIVE_STATUSES, Registration, RegistrationStatus
-from nkhr_events.web import country_choices, current_language
+from nkhr_events.web import country_choices, current_language, retry_later
 
 bp = Blueprint("registrations", __name__)
 
@@ -123,8 +123,11 @@ def _fill_choices(form: forms.DetailsForm) -> None:
     key_func=_email_limit_key,
     methods=["POST"],
 )
-def register(slug: str) -> Response | str | tuple[str, int]:
-    """Step 1 asks for the category; step 2 (?category=...) asks that category's questions."""
+def register(slug: str) -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """Step 1 asks for the category; step 2 (?category=...) asks that category's questions.
+
+    When the event's seats are busy past the lock timeout, the form comes back with what was
+    typed and "try again" (503, Retry-After)."""
     event = _open_event(slug)
     state = event_services.registration_state(event)
     if state != event_services.RegistrationState.OPEN:
@@ -201,6 +204,8 @@ def register(slug: str) -> Response | str | tuple[str, int]:
         except DomainError as error:
             db.session.rollback()
             forms.show_error(form, error)
+            if isinstance(error, Busy):
+                return retry_later(registration_page(form), error)
         else:
             db.session.commit()
             session["registration_sent_to"] = form.email.data
