@@ -55,33 +55,36 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     babel.init_app(app, locale_selector=web.select_locale)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, app.config["NKHR_SEAT_LOCK_TIMEOUT_MS"])
     web.init_app(app)
     pagecache.init_app(app)
 
+    # In every package, views.py holds the public pages and manage.py the staff pages.
+    from nkhr_events.accounts import manage as accounts_manage
     from nkhr_events.accounts import views as accounts_views
-    from nkhr_events.audit import views as audit_views
+    from nkhr_events.audit import manage as audit_manage
+    from nkhr_events.checkin import manage as checkin_manage
+    from nkhr_events.checkin import views as checkin_views
     from nkhr_events.events import manage as events_manage
     from nkhr_events.events import views as events_views
     from nkhr_events.inquiries import views as inquiries_views
     from nkhr_events.outbox import manage as outbox_manage
     from nkhr_events.partners import manage as partners_manage
     from nkhr_events.partners import views as partners_views
-    from nkhr_events.registrations import checkin_views
-    from nkhr_events.registrations import manage as registrations_manage
     from nkhr_events.registrations import views as registrations_views
+    from nkhr_events.roster import manage as roster_manage
 
     app.register_blueprint(events_views.bp)
     app.register_blueprint(accounts_views.bp)
-    app.register_blueprint(accounts_views.manage_bp)
-    app.register_blueprint(audit_views.bp)
+    app.register_blueprint(accounts_manage.bp)
+    app.register_blueprint(audit_manage.bp)
     app.register_blueprint(events_manage.bp)
     app.register_blueprint(inquiries_views.bp)
     app.register_blueprint(outbox_manage.bp)
     app.register_blueprint(registrations_views.bp)
-    app.register_blueprint(registrations_manage.bp)
+    app.register_blueprint(roster_manage.bp)
+    app.register_blueprint(checkin_manage.bp)
     app.register_blueprint(checkin_views.bp)
-    app.register_blueprint(checkin_views.public_bp)
     app.register_blueprint(partners_views.bp)
     app.register_blueprint(partners_manage.bp)
 

@@ -2,6 +2,7 @@
 
 from nkhr_events.accounts.models import PasswordResetToken, StaffRole, StaffUser
 from nkhr_events.audit.models import AuditEntry
+from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.events.models import Event, EventDay, EventStatus, Series
 from nkhr_events.inquiries.models import Inquiry
 from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage, OutboxStatus
@@ -15,7 +16,6 @@ from nkhr_events.registrations.models import (
     EventCategory,
     ManageToken,
     Registration,
-    RegistrationCheckin,
     RegistrationDay,
     RegistrationStatus,
 )

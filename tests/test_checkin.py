@@ -16,11 +16,13 @@ from flask.testing import FlaskClient
 from markup import parse
 
 from nkhr_events.audit.models import AuditEntry
+from nkhr_events.checkin import services as checkin
+from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.extensions import db
-from nkhr_events.registrations import checkin, services
+from nkhr_events.registrations import services
 from nkhr_events.registrations.links import issue_manage_token
-from nkhr_events.registrations.models import Registration, RegistrationCheckin
+from nkhr_events.registrations.models import Registration
 from nkhr_events.registrations.services import RegistrationInput
 
 

@@ -13,10 +13,11 @@ from flask.testing import FlaskClient
 from markup import parse
 from smtp import smtp_settings
 
+from nkhr_events.checkin import services as checkin
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import deliver_due
 from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage
-from nkhr_events.registrations import checkin, services
+from nkhr_events.registrations import services
 from nkhr_events.registrations.links import issue_manage_token
 from nkhr_events.registrations.models import Registration
 from nkhr_events.registrations.services import RegistrationInput

@@ -67,7 +67,7 @@ def test_dashboard_recent_activity_shows_action_and_actor_of_this_event_only(
 def test_dashboard_counts_change_after_a_check_in_and_an_approval(
     app: Flask, client: FlaskClient, auth, roster: dict[str, int]
 ) -> None:
-    from nkhr_events.registrations.models import RegistrationCheckin
+    from nkhr_events.checkin.models import RegistrationCheckin
 
     auth.organizer()
     client.post(f"/manage/registrations/{roster['Jo']}/decision", data={"action": "approve"})

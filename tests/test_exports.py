@@ -18,8 +18,8 @@ from test_roster import DAYS, build_roster
 
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.extensions import db
-from nkhr_events.registrations.exports import neutralise
 from nkhr_events.registrations.models import Registration, RegistrationDay
+from nkhr_events.roster.exports import neutralise
 
 EVIL = '=HYPERLINK("http://evil.example","click")'
 

@@ -17,9 +17,10 @@ from nkhr_events.audit.models import AuditEntry
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxMessage
-from nkhr_events.registrations import flood, holds, services
+from nkhr_events.registrations import holds, services
 from nkhr_events.registrations.models import Registration
 from nkhr_events.registrations.services import RegistrationInput
+from nkhr_events.roster import flood
 from tests.factories import make_event
 
 SEOUL = ZoneInfo("Asia/Seoul")

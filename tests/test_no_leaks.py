@@ -17,9 +17,9 @@ from flask.testing import FlaskClient
 from smtp import SMTPServer, deliver_and_read, smtp_settings
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from nkhr_events.checkin import services as checkin
 from nkhr_events.extensions import db
 from nkhr_events.logs import RedactingRequestHandler, redact
-from nkhr_events.registrations import checkin
 from nkhr_events.registrations.models import Registration
 from tests.factories import make_event
 

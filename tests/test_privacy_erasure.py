@@ -8,11 +8,12 @@ from datetime import date
 import pytest
 
 from nkhr_events.audit.models import AuditEntry
+from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage
 from nkhr_events.registrations import services
 from nkhr_events.registrations.links import issue_manage_token
-from nkhr_events.registrations.models import ManageToken, Registration, RegistrationCheckin
+from nkhr_events.registrations.models import ManageToken, Registration
 from nkhr_events.registrations.services import RegistrationInput
 from tests.factories import make_event
 

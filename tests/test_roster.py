@@ -13,10 +13,11 @@ from smtp import smtp_settings
 
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.audit.services import record
+from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import deliver_due
 from nkhr_events.registrations import services
-from nkhr_events.registrations.models import Registration, RegistrationCheckin
+from nkhr_events.registrations.models import Registration
 from nkhr_events.registrations.services import RegistrationInput
 from tests.factories import make_event
 

@@ -20,8 +20,8 @@ from nkhr_events.events.models import Event, EventStatus
 from nkhr_events.extensions import db
 
 #: Endpoints only admins may open. The walk below finds them; keep this set in step with it.
-ADMIN_ONLY_ENDPOINTS = {"manage.staff_list", "manage.staff_new", "manage.staff_account",
-                        "audit_manage.index"}
+ADMIN_ONLY_ENDPOINTS = {"accounts_manage.staff_list", "accounts_manage.staff_new",
+                        "accounts_manage.staff_account", "audit_manage.index"}
 
 WRONG_CREDENTIALS = "The email address or password is not correct."
 _ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
@@ -64,7 +64,7 @@ def test_every_manage_endpoint_sends_anonymous_visitors_to_sign_in(
             assert location.path == "/sign-in", f"{method} {url} -> {location}"
             assert parse_qs(location.query)["next"] == [url], f"{method} {url} -> {location}"
             checked.append((method, rule.endpoint))
-    assert ("GET", "manage.home") in checked
+    assert ("GET", "events_manage.home") in checked
     assert ("POST", "events_manage.change_status") in checked
 
 

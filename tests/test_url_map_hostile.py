@@ -26,11 +26,12 @@ from wtforms.fields.core import UnboundField
 
 from nkhr_events.accounts.models import StaffRole
 from nkhr_events.accounts.services import create_staff
+from nkhr_events.checkin import services as checkin
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage
 from nkhr_events.partners.models import Partner, PartnershipRole
 from nkhr_events.partners.services import ensure_approved_partnership, find_or_add_partner
-from nkhr_events.registrations import checkin, links, services
+from nkhr_events.registrations import links, services
 from nkhr_events.registrations.categories import Category
 from nkhr_events.registrations.services import RegistrationInput
 from nkhr_events.validators import Form

@@ -51,6 +51,7 @@ from sqlalchemy import insert
 from nkhr_events import create_app
 from nkhr_events.accounts.models import StaffRole
 from nkhr_events.accounts.services import create_staff
+from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.config import database_url
 from nkhr_events.events.models import Event, EventDay, EventStatus, Series
 from nkhr_events.extensions import db
@@ -59,10 +60,9 @@ from nkhr_events.registrations.categories import QUESTIONS, Category
 from nkhr_events.registrations.models import (
     EventCategory,
     Registration,
-    RegistrationCheckin,
     RegistrationDay,
 )
-from nkhr_events.registrations.roster import PAGE_SIZE
+from nkhr_events.roster.services import PAGE_SIZE
 
 STAFF_EMAIL = "organizer@bench.example"
 STAFF_PASSWORD = "correct horse battery staple"

@@ -1,13 +1,11 @@
-"""Staff sign-in and sign-out, password change and reset, staff accounts, the staff home."""
+"""Staff sign-in and sign-out, forgotten passwords and their reset, and the server-side session
+behind the cookie. The signed-in pages of accounts are in manage.py."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from flask import (
     Blueprint,
     Flask,
-    abort,
     flash,
     g,
     has_request_context,
@@ -23,31 +21,23 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from nkhr_events.accounts import services, sessions, throttle
+from nkhr_events.accounts import services, sessions
 from nkhr_events.accounts.forms import (
-    ChangePasswordForm,
     ForgotPasswordForm,
-    NewStaffForm,
     ResetPasswordForm,
-    RoleForm,
     SignInForm,
+    show_error,
 )
-from nkhr_events.accounts.models import SessionEnd, StaffRole, StaffUser
-from nkhr_events.accounts.roles import admin_required, require_staff
+from nkhr_events.accounts.models import SessionEnd, StaffUser
 from nkhr_events.audit.services import record
-from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
-from nkhr_events.events.models import Event
 from nkhr_events.extensions import db, limiter, login
 from nkhr_events.outbox.requests import request_mail
-from nkhr_events.registrations.services import status_counts_by_event
 from nkhr_events.web import current_language, safe_next
 
 bp = Blueprint("accounts", __name__)
-manage_bp = require_staff(Blueprint("manage", __name__, url_prefix="/manage"))
 
 login.login_view = "accounts.sign_in"
 login.login_message = _l("Please sign in to see this page.")
@@ -114,14 +104,6 @@ def _typed_email() -> str:
     return f"email:{email}" if email else get_remote_address()
 
 
-def _put_error(form: FlaskForm, error: DomainError) -> None:
-    field = getattr(form, error.field or "", None)
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
 # --- signing in and out -------------------------------------------------------------------------
 
 
@@ -131,7 +113,7 @@ def sign_in() -> Response | str:
     """Staff sign-in. Wrong address and wrong password get the same answer; so does a client
     that must wait before it tries an address again, known or not."""
     if current_user.is_authenticated:
-        return redirect(url_for("manage.home"))
+        return redirect(url_for("events_manage.home"))
     form = SignInForm(next=request.args.get("next", ""))
     error = None
     if form.validate_on_submit():
@@ -146,7 +128,7 @@ def sign_in() -> Response | str:
             token = sessions.start_session(user)
             db.session.commit()
             _start_session(user, token)
-            return redirect(safe_next(form.next.data, url_for("manage.home")), code=303)
+            return redirect(safe_next(form.next.data, url_for("events_manage.home")), code=303)
     return render_template("accounts/sign_in.html", form=form, error=error)
 
 
@@ -198,138 +180,10 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
             sessions.end_session(session.get(SESSION_TOKEN_KEY, ""), SessionEnd.SIGN_OUT)
         except DomainError as error:
             db.session.rollback()
-            _put_error(form, error)
+            show_error(form, error)
         else:
             db.session.commit()
             _end_session_here()
             flash(_("Your new password is set. Sign in with it."), "success")
             return redirect(url_for(".sign_in"), code=303)
     return render_template("accounts/reset_password.html", form=form)
-
-
-# --- the signed-in user -------------------------------------------------------------------------
-
-
-@manage_bp.route("/password", methods=["GET", "POST"])
-def password() -> Response | str:
-    """Change one's own password; other sessions of the same user end, this one goes on."""
-    form = ChangePasswordForm()
-    if form.validate_on_submit():
-        user = db.session.get(StaffUser, current_user.id)
-        try:
-            services.change_password(
-                user, form.current_password.data or "", form.new_password.data or "",
-                session.get(SESSION_TOKEN_KEY, ""),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            _put_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Your password is changed."), "success")
-            return redirect(url_for(".home"), code=303)
-    return render_template("accounts/password.html", form=form)
-
-
-@manage_bp.get("/")
-def home() -> str:
-    """The staff home: every event, drafts included, newest first."""
-    events = db.session.scalars(db.select(Event).order_by(Event.start_date.desc())).all()
-    counts = status_counts_by_event([e.id for e in events])
-    return render_template(
-        "manage/home.html", events=events, counts=counts, today=utcnow().date()
-    )
-
-
-# --- staff accounts (admins) --------------------------------------------------------------------
-
-
-@manage_bp.get("/staff")
-@admin_required
-def staff_list() -> str:
-    """Staff accounts (admins only)."""
-    users = db.session.scalars(db.select(StaffUser).order_by(StaffUser.email)).all()
-    return render_template("manage/staff.html", users=users)
-
-
-@manage_bp.route("/staff/new", methods=["GET", "POST"])
-@admin_required
-def staff_new() -> Response | str:
-    """Create an account with an initial password or an emailed set-password link."""
-    form = NewStaffForm()
-    if form.validate_on_submit():
-        data = services.NewStaff(
-            email=form.email.data or "",
-            name=form.name.data or "",
-            role=StaffRole(form.role.data),
-            password=form.password.data or "",
-        )
-        try:
-            user = services.add_staff_account(data, current_language())
-        except DomainError as error:
-            db.session.rollback()
-            _put_error(form, error)
-        else:
-            db.session.commit()
-            if data.password:
-                flash(_("The account %(email)s is created.", email=user.email), "success")
-            else:
-                flash(_("The account %(email)s is created and a link to choose a password is "
-                        "on its way.", email=user.email), "success")
-            return redirect(url_for(".staff_account", user_id=user.id), code=303)
-    return render_template("manage/staff_new.html", form=form)
-
-
-@manage_bp.get("/staff/<int:user_id>")
-@admin_required
-def staff_account(user_id: int) -> str:
-    """One account: its role, whether it is active, its sessions and failed sign-ins."""
-    user = db.get_or_404(StaffUser, user_id)
-    now = utcnow()
-    return render_template(
-        "manage/staff_account.html", user=user, role_form=RoleForm(role=user.role),
-        failures=throttle.recent_failures(user.email, now),
-        live_sessions=sessions.live_session_count(user, now), roles=StaffRole,
-    )
-
-
-def _staff_change(user_id: int, change: Any, message: str) -> Response:
-    user = db.get_or_404(StaffUser, user_id)
-    acting = db.session.get(StaffUser, current_user.id)
-    try:
-        change(user, acting)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(message, "success")
-    return redirect(url_for(".staff_account", user_id=user_id), code=303)
-
-
-@manage_bp.post("/staff/<int:user_id>/role")
-@admin_required
-def staff_role(user_id: int) -> Response:
-    form = RoleForm()
-    if not form.validate_on_submit():
-        abort(400)
-    role = StaffRole(form.role.data)
-    return _staff_change(
-        user_id,
-        lambda user, acting: services.change_role(user, role, acting),
-        _("The role is saved."),
-    )
-
-
-@manage_bp.post("/staff/<int:user_id>/active")
-@admin_required
-def staff_active(user_id: int) -> Response:
-    active = request.form.get("active")
-    if active not in {"0", "1"}:
-        abort(400)
-    return _staff_change(
-        user_id,
-        lambda user, acting: services.set_active(user, active == "1", acting),
-        _("The account is active again.") if active == "1"
-        else _("The account is deactivated; its sessions have ended."),
-    )

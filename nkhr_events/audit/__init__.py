@@ -1,1 +1,1 @@
-"""The audit trail of staff actions."""
+"""The audit trail of staff actions and its staff page."""

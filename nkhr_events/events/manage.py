@@ -1,16 +1,17 @@
-"""Staff pages for events: create, edit, publish, archive."""
+"""Staff pages for events: the staff home (every event), create, edit, publish, archive."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from nkhr_events.accounts.roles import require_staff
+from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events import services
 from nkhr_events.events.dates import every_day
@@ -19,9 +20,10 @@ from nkhr_events.events.models import Event, EventStatus
 from nkhr_events.extensions import db
 from nkhr_events.registrations import services as registration_services
 from nkhr_events.registrations.holds import set_email_confirmation
+from nkhr_events.registrations.seats import moved_up_message
 from nkhr_events.web import country_choices
 
-bp = require_staff(Blueprint("events_manage", __name__, url_prefix="/manage/events"))
+bp = require_staff(Blueprint("events_manage", __name__, url_prefix="/manage"))
 
 
 def _prepared_form(event: Event | None = None) -> EventForm:
@@ -77,18 +79,16 @@ def _save(form: EventForm, event: Event | None) -> Event | None:
     """Validate and store; on a refused rule, put the message beside its field."""
     if not form.validate_on_submit():
         return None
+    moved_up: Sequence[object] = []
     try:
         data = _event_input(form)
+        # The capacity is set by its one owner, under the seat lock: a raised one gives seats
+        # to the waitlist at once, one below the seats taken is refused.
         if event is None:
-            saved = services.create_event(data)
+            saved = services.create_event(data, registration_services.change_capacity)
         else:
-            saved = services.update_event(event, data)
-            # A raised capacity gives seats to the waitlist at once; a lowered one is checked.
-            promoted = registration_services.refill_after_capacity_change(saved)
-            if promoted:
-                flash(ngettext("%(num)d person moved up from the waitlist.",
-                               "%(num)d people moved up from the waitlist.", len(promoted)),
-                      "info")
+            saved = event
+            moved_up = services.update_event(event, data, registration_services.change_capacity)
         set_email_confirmation(saved, form.email_confirmation_minutes.data)
     except DomainError as error:
         db.session.rollback()
@@ -99,20 +99,22 @@ def _save(form: EventForm, event: Event | None) -> Event | None:
             form.form_errors.append(error.message)
         return None
     db.session.commit()
+    if moved_up:
+        flash(moved_up_message(len(moved_up)), "info")
     return saved
 
 
-@bp.route("/new", methods=["GET", "POST"])
+@bp.route("/events/new", methods=["GET", "POST"])
 def create() -> Response | str:
     form = _prepared_form()
     saved = _save(form, None)
     if saved is not None:
         flash(_("The event was created as a draft. Publish it when it is ready."), "success")
         return redirect(url_for(".edit", event_id=saved.id), code=303)
-    return render_template("manage/event_form.html", form=form, event=None)
+    return render_template("events/event_form.html", form=form, event=None)
 
 
-@bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
+@bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
 def edit(event_id: int) -> Response | str:
     event = db.get_or_404(Event, event_id)
     form = _prepared_form(event)
@@ -121,11 +123,11 @@ def edit(event_id: int) -> Response | str:
         flash(_("Your changes are saved."), "success")
         return redirect(url_for(".edit", event_id=saved.id), code=303)
     return render_template(
-        "manage/event_form.html", form=form, event=event, statuses=EventStatus
+        "events/event_form.html", form=form, event=event, statuses=EventStatus
     )
 
 
-@bp.post("/<int:event_id>/status")
+@bp.post("/events/<int:event_id>/status")
 def change_status(event_id: int) -> Response:
     """Publish, archive or return an event to draft."""
     event = db.get_or_404(Event, event_id)
@@ -147,3 +149,16 @@ def change_status(event_id: int) -> Response:
         }
         flash(messages[status], "success")
     return redirect(url_for(".edit", event_id=event.id), code=303)
+
+
+# --- the staff home -----------------------------------------------------------------------------
+
+
+@bp.get("/")
+def home() -> str:
+    """The staff home: every event, drafts included, newest first."""
+    events = db.session.scalars(db.select(Event).order_by(Event.start_date.desc())).all()
+    counts = registration_services.status_counts_by_event([e.id for e in events])
+    return render_template(
+        "events/manage_home.html", events=events, counts=counts, today=utcnow().date()
+    )

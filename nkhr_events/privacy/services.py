@@ -14,6 +14,7 @@ from typing import Any
 from nkhr_events.accounts.sessions import purge_sessions
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.audit.services import ATTENDEE, SYSTEM, record
+from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
@@ -29,7 +30,6 @@ from nkhr_events.registrations.models import (
     ACTIVE_STATUSES,
     ManageToken,
     Registration,
-    RegistrationCheckin,
 )
 from nkhr_events.registrations.services import cancel_registration
 

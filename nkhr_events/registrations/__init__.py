@@ -1,1 +1,2 @@
-"""Registrations: categories, seats, waitlist, manage link, check-in (not built yet)."""
+"""Registrations, the attendee side: categories, the form, seats and waitlist, email
+confirmation holds, the private manage link and the participant list."""

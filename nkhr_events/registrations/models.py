@@ -202,19 +202,3 @@ class ManageToken(db.Model):
 
     registration: Mapped[Registration] = relationship()
 
-
-class RegistrationCheckin(db.Model):
-    """A confirmed registrant checked in at the door on one day of the event."""
-
-    __tablename__ = "registration_checkin"
-    __table_args__ = (UniqueConstraint("registration_id", "day"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(
-        ForeignKey("registration.id", ondelete="CASCADE"), index=True
-    )
-    day: Mapped[date]
-    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
-
-    registration: Mapped[Registration] = relationship()

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import current_app
 
+from nkhr_events.checkin import services as checkin
 from nkhr_events.extensions import db
 from nkhr_events.outbox.ics import calendar_attachment as event_calendar_attachment
 from nkhr_events.outbox.models import SECRET_PLACEHOLDER, OutboxMessage
@@ -23,7 +24,6 @@ from nkhr_events.outbox.services import (
     late_attachment,
     secret_maker,
 )
-from nkhr_events.registrations import checkin
 from nkhr_events.registrations.categories import category_label
 from nkhr_events.registrations.links import issue_manage_token
 from nkhr_events.registrations.models import Registration, RegistrationStatus
@@ -177,5 +177,6 @@ def released(registration: Registration, send_calendar_cancel: bool) -> None:
 
 
 def cancelled_by_staff(registration: Registration, send_calendar_cancel: bool) -> None:
-    """Staff cancelled the registration with a flood of others (flood.py), and chose to say so."""
+    """Staff cancelled the registration with a flood of others (roster/flood.py), and chose to
+    say so."""
     released(registration, send_calendar_cancel)

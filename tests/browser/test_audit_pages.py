@@ -32,6 +32,7 @@ from werkzeug.datastructures import MultiDict
 
 from nkhr_events.accounts.models import StaffRole
 from nkhr_events.accounts.services import create_staff
+from nkhr_events.checkin import services as checkin
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.models import EventStatus
 from nkhr_events.extensions import db
@@ -39,7 +40,6 @@ from nkhr_events.outbox.models import OutboxMessage
 from nkhr_events.partners import services as partners
 from nkhr_events.partners.logos import clean_logo
 from nkhr_events.partners.models import PartnershipRole
-from nkhr_events.registrations import checkin
 from nkhr_events.registrations import services as registrations
 from nkhr_events.registrations.links import issue_manage_token
 from nkhr_events.web import LANGUAGE_COOKIE

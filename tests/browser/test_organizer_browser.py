@@ -14,11 +14,13 @@ from playwright.sync_api import Page, expect
 
 from nkhr_events.accounts.models import StaffRole
 from nkhr_events.accounts.services import create_staff
+from nkhr_events.checkin import services as checkin
+from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import deliver_due
-from nkhr_events.registrations import checkin, services
-from nkhr_events.registrations.models import Registration, RegistrationCheckin
+from nkhr_events.registrations import services
+from nkhr_events.registrations.models import Registration
 from nkhr_events.registrations.services import RegistrationInput
 from tests.factories import make_event
 from tests.smtp import smtp_settings

@@ -28,15 +28,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
 from nkhr_events.audit.services import record
+from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
-from nkhr_events.registrations.models import (
-    Registration,
-    RegistrationCheckin,
-    RegistrationStatus,
-)
+from nkhr_events.registrations.models import Registration, RegistrationStatus
 from nkhr_events.validators import whole_number
 
 #: Bytes of the HMAC kept in the code: 144 bits, 24 URL-safe characters without padding.

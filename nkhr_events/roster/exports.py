@@ -25,17 +25,17 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from openpyxl import Workbook
 
+from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.registrations.categories import QUESTIONS, Category, category_label
 from nkhr_events.registrations.models import (
     CancelReason,
     Registration,
-    RegistrationCheckin,
     RegistrationDay,
     RegistrationStatus,
 )
-from nkhr_events.registrations.roster import RosterFilters, iterate_selected
+from nkhr_events.roster.services import RosterFilters, iterate_selected
 
 #: Characters that make a spreadsheet read a cell as a formula (or hide one behind a tab).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

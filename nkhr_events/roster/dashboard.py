@@ -9,13 +9,10 @@ from datetime import date
 from sqlalchemy import func
 
 from nkhr_events.audit.models import AuditEntry
+from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
-from nkhr_events.registrations.models import (
-    Registration,
-    RegistrationCheckin,
-    RegistrationStatus,
-)
+from nkhr_events.registrations.models import Registration, RegistrationStatus
 from nkhr_events.registrations.seats import seats_taken
 
 RECENT_ACTIVITY = 20

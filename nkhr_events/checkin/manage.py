@@ -1,38 +1,28 @@
-"""Check-in pages: the page a scanned QR code opens for staff, door mode with search, and the
-QR code image on the attendee's private page. Everything works without JavaScript."""
+"""Staff check-in pages: the page a scanned QR code opens, and door mode with search. Everything
+works without JavaScript."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from nkhr_events.accounts.roles import require_staff
+from nkhr_events.checkin import services as checkin
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
-from nkhr_events.registrations import checkin, links
 from nkhr_events.registrations.categories import CATEGORY_LABELS, Category
-from nkhr_events.registrations.manage import status_label
 from nkhr_events.registrations.models import Registration, RegistrationStatus
+from nkhr_events.roster.exports import status_text as status_label
 from nkhr_events.validators import whole_number
 from nkhr_events.web import permissions_policy
 
-bp = require_staff(Blueprint("checkin", __name__, url_prefix="/manage"))
-public_bp = Blueprint("checkin_public", __name__)
+bp = require_staff(Blueprint("checkin_manage", __name__, url_prefix="/manage"))
 
 
 @bp.after_request
@@ -188,19 +178,3 @@ def door_act(event_id: int) -> Response:
         code=303,
     )
 
-
-@public_bp.get("/registration/<token>/checkin.svg")
-def qr_svg(token: str) -> Response:
-    """The check-in QR code of a confirmed registration, drawn by this server (no third party)."""
-    registration = links.registration_for_token(token)
-    if registration is None or registration.status != RegistrationStatus.CONFIRMED:
-        abort(404)
-    image = checkin.qr_svg(registration)
-    db.session.commit()  # the check-in salt, if this was its first use
-    response = make_response(image)
-    response.headers["Content-Type"] = "image/svg+xml"
-    response.headers["Content-Disposition"] = 'inline; filename="checkin.svg"'
-    response.headers["Cache-Control"] = "no-store"
-    # Opened on its own, the image may run nothing and load nothing.
-    response.headers["Content-Security-Policy"] = "default-src 'none'"
-    return response

@@ -1,6 +1,6 @@
 """Staff pages for registrations: the event dashboard, the roster (filters, exports, printouts,
-a message to a filtered group), a person's page and edit, decisions one by one and in bulk, and
-the per-event category settings."""
+a message to a filtered group), a person's page and edit, decisions one by one and in bulk, the
+per-event category settings, and cancelling a flood of registrations."""
 
 from __future__ import annotations
 
@@ -28,18 +28,21 @@ from wtforms.fields.choices import SelectChoice
 from nkhr_events.accounts.roles import require_staff
 from nkhr_events.audit.services import record
 from nkhr_events.dbtypes import utcnow
-from nkhr_events.errors import DomainError
+from nkhr_events.errors import Busy, DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.names import mixes_lookalike_scripts
 from nkhr_events.outbox.services import messages_about
 from nkhr_events.privacy.services import registration_data
-from nkhr_events.registrations import exports, flood, forms, services
+from nkhr_events.registrations import forms, services
 from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
-from nkhr_events.registrations.dashboard import event_dashboard
-from nkhr_events.registrations.exports import status_text as status_label
 from nkhr_events.registrations.models import Registration, RegistrationStatus
-from nkhr_events.registrations.roster import (
+from nkhr_events.registrations.seats import moved_up_message, seats_taken
+from nkhr_events.roster import exports, flood
+from nkhr_events.roster.dashboard import event_dashboard
+from nkhr_events.roster.exports import status_text as status_label
+from nkhr_events.roster.forms import FloodCancelForm, flood_filters
+from nkhr_events.roster.services import (
     PAGE_SIZE,
     PERSON_DATA_DOWNLOAD,
     PERSON_EDIT_VIEW,
@@ -54,11 +57,10 @@ from nkhr_events.registrations.roster import (
     staff_update_details,
     status_history,
 )
-from nkhr_events.registrations.seats import seats_taken
 from nkhr_events.validators import SINGLE_LINE_MESSAGE, has_layout_characters, whole_number
 from nkhr_events.web import country_choices, int_arg
 
-bp = require_staff(Blueprint("registrations_manage", __name__, url_prefix="/manage"))
+bp = require_staff(Blueprint("roster_manage", __name__, url_prefix="/manage"))
 bp.add_app_template_global(exports.hold_text, "hold_text")
 bp.add_app_template_global(mixes_lookalike_scripts, "lookalike_name")
 
@@ -68,7 +70,7 @@ def dashboard(event_id: int) -> str:
     """An event at a glance: seats, statuses by category, reviews waiting, check-ins, activity."""
     event = db.get_or_404(Event, event_id)
     return render_template(
-        "registrations/manage_dashboard.html",
+        "roster/dashboard.html",
         event=event,
         board=event_dashboard(event),
         statuses=RegistrationStatus,
@@ -108,7 +110,7 @@ def registrations(event_id: int) -> str:
         .order_by(Registration.country)
     ).all()
     return render_template(
-        "registrations/manage_list.html",
+        "roster/list.html",
         event=event,
         page=page,
         counts=counts,
@@ -257,7 +259,7 @@ def registration(registration_id: int) -> str:
     db.session.commit()
     emails = messages_about(registration_id=found.id)
     return render_template(
-        "registrations/manage_one.html",
+        "roster/person.html",
         registration=found,
         emails=emails,
         history=status_history(found),
@@ -322,7 +324,7 @@ def edit(registration_id: int) -> Response | str:
             flash(_("The changes are saved and the person was emailed a summary."), "success")
             return redirect(url_for(".registration", registration_id=found.id), code=303)
     return render_template(
-        "registrations/manage_edit.html", registration=found, event=found.event, form=form
+        "roster/edit.html", registration=found, event=found.event, form=form
     )
 
 
@@ -358,14 +360,7 @@ def decide(registration_id: int) -> Response:
             "success",
         )
         if promoted:
-            flash(
-                ngettext(
-                    "%(num)d person moved up from the waitlist.",
-                    "%(num)d people moved up from the waitlist.",
-                    len(promoted),
-                ),
-                "info",
-            )
+            flash(moved_up_message(len(promoted)), "info")
     return redirect(url_for(".registration", registration_id=found.id), code=303)
 
 
@@ -388,6 +383,8 @@ def bulk(event_id: int) -> Response:
             # Services check the status before they change anything, so a refusal leaves
             # nothing half-done and the rest of the batch goes on.
             promoted += len(_decide(found, action, reason))
+        except Busy:
+            raise  # the seat lock, needed by every decision: nothing is done, try again
         except DomainError:
             skipped += 1
         else:
@@ -406,14 +403,7 @@ def bulk(event_id: int) -> Response:
             "info",
         )
     if promoted:
-        flash(
-            ngettext(
-                "%(num)d person moved up from the waitlist.",
-                "%(num)d people moved up from the waitlist.",
-                promoted,
-            ),
-            "info",
-        )
+        flash(moved_up_message(promoted), "info")
     filters = _filters(event)
     return redirect(url_for(".registrations", event_id=event.id, **filters.params()), code=303)
 
@@ -449,16 +439,18 @@ def categories(event_id: int) -> Response | str:
             }
         if not errors:
             try:
-                services.save_category_settings(event, values)
+                moved_up = services.save_category_settings(event, values)
             except DomainError as error:
                 db.session.rollback()
                 errors[error.field or ""] = error.message
             else:
                 db.session.commit()
                 flash(_("The category settings are saved."), "success")
+                if moved_up:
+                    flash(moved_up_message(len(moved_up)), "info")
                 return redirect(url_for(".categories", event_id=event.id), code=303)
     return render_template(
-        "registrations/manage_categories.html",
+        "roster/categories.html",
         event=event,
         settings=settings,
         values=values,
@@ -473,10 +465,10 @@ def flood_cancel(event_id: int) -> Response | str:
     """Cancel a flood of registrations: filter, preview the count and the first rows, tick that
     you understand, then cancel in one transaction. Refuses if the count changed. Audited."""
     event = db.get_or_404(Event, event_id)
-    form = forms.FloodCancelForm()
+    form = FloodCancelForm()
     preview = None
     if form.validate_on_submit():
-        filters = forms.flood_filters(form, event)
+        filters = flood_filters(form, event)
         expected = form.ready_to_cancel() if request.form.get("step") == "cancel" else None
         try:
             if expected is not None:
@@ -488,14 +480,13 @@ def flood_cancel(event_id: int) -> Response | str:
                 flash(ngettext("%(num)d registration cancelled.",
                                "%(num)d registrations cancelled.", result.cancelled), "success")
                 if result.promoted:
-                    flash(ngettext("%(num)d person moved up from the waitlist.",
-                                   "%(num)d people moved up from the waitlist.", result.promoted),
-                          "info")
+                    flash(moved_up_message(result.promoted), "info")
                 return redirect(url_for(".registrations", event_id=event.id), code=303)
         except DomainError as error:  # the preview below shows a refused filter beside it
             db.session.rollback()
-            if isinstance(error, flood.FloodChanged):
+            if isinstance(error, flood.FloodChanged | Busy):
                 flash(error.message, "error")
+            if isinstance(error, flood.FloodChanged):
                 form.understood.data = False
         try:
             preview = flood.preview_flood(event, filters)
@@ -504,6 +495,6 @@ def flood_cancel(event_id: int) -> Response | str:
             db.session.rollback()
             forms.show_error(form, error)
     return render_template(
-        "registrations/manage_flood.html",
+        "roster/flood.html",
         event=event, form=form, preview=preview, status_label=status_label,
     )

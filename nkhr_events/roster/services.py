@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, exists, func, or_
 
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.audit.services import history_for, record
+from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
@@ -25,7 +26,6 @@ from nkhr_events.registrations import services
 from nkhr_events.registrations.categories import Category, category_label
 from nkhr_events.registrations.models import (
     Registration,
-    RegistrationCheckin,
     RegistrationDay,
     RegistrationStatus,
 )

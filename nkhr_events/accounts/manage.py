@@ -1,0 +1,140 @@
+"""Staff pages of accounts: changing one's own password, and the staff accounts (admins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from nkhr_events.accounts import services, sessions, throttle
+from nkhr_events.accounts.forms import ChangePasswordForm, NewStaffForm, RoleForm, show_error
+from nkhr_events.accounts.models import StaffRole, StaffUser
+from nkhr_events.accounts.roles import admin_required, require_staff
+from nkhr_events.accounts.views import SESSION_TOKEN_KEY
+from nkhr_events.dbtypes import utcnow
+from nkhr_events.errors import DomainError
+from nkhr_events.extensions import db
+from nkhr_events.web import current_language
+
+bp = require_staff(Blueprint("accounts_manage", __name__, url_prefix="/manage"))
+
+
+# --- the signed-in user -------------------------------------------------------------------------
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password() -> Response | str:
+    """Change one's own password; other sessions of the same user end, this one goes on."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = db.session.get(StaffUser, current_user.id)
+        try:
+            services.change_password(
+                user, form.current_password.data or "", form.new_password.data or "",
+                session.get(SESSION_TOKEN_KEY, ""),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your password is changed."), "success")
+            return redirect(url_for("events_manage.home"), code=303)
+    return render_template("accounts/password.html", form=form)
+
+
+# --- staff accounts (admins) --------------------------------------------------------------------
+
+
+@bp.get("/staff")
+@admin_required
+def staff_list() -> str:
+    """Staff accounts (admins only)."""
+    users = db.session.scalars(db.select(StaffUser).order_by(StaffUser.email)).all()
+    return render_template("accounts/staff.html", users=users)
+
+
+@bp.route("/staff/new", methods=["GET", "POST"])
+@admin_required
+def staff_new() -> Response | str:
+    """Create an account with an initial password or an emailed set-password link."""
+    form = NewStaffForm()
+    if form.validate_on_submit():
+        data = services.NewStaff(
+            email=form.email.data or "",
+            name=form.name.data or "",
+            role=StaffRole(form.role.data),
+            password=form.password.data or "",
+        )
+        try:
+            user = services.add_staff_account(data, current_language())
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            if data.password:
+                flash(_("The account %(email)s is created.", email=user.email), "success")
+            else:
+                flash(_("The account %(email)s is created and a link to choose a password is "
+                        "on its way.", email=user.email), "success")
+            return redirect(url_for(".staff_account", user_id=user.id), code=303)
+    return render_template("accounts/staff_new.html", form=form)
+
+
+@bp.get("/staff/<int:user_id>")
+@admin_required
+def staff_account(user_id: int) -> str:
+    """One account: its role, whether it is active, its sessions and failed sign-ins."""
+    user = db.get_or_404(StaffUser, user_id)
+    now = utcnow()
+    return render_template(
+        "accounts/staff_account.html", user=user, role_form=RoleForm(role=user.role),
+        failures=throttle.recent_failures(user.email, now),
+        live_sessions=sessions.live_session_count(user, now), roles=StaffRole,
+    )
+
+
+def _staff_change(user_id: int, change: Any, message: str) -> Response:
+    user = db.get_or_404(StaffUser, user_id)
+    acting = db.session.get(StaffUser, current_user.id)
+    try:
+        change(user, acting)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for(".staff_account", user_id=user_id), code=303)
+
+
+@bp.post("/staff/<int:user_id>/role")
+@admin_required
+def staff_role(user_id: int) -> Response:
+    form = RoleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    role = StaffRole(form.role.data)
+    return _staff_change(
+        user_id,
+        lambda user, acting: services.change_role(user, role, acting),
+        _("The role is saved."),
+    )
+
+
+@bp.post("/staff/<int:user_id>/active")
+@admin_required
+def staff_active(user_id: int) -> Response:
+    active = request.form.get("active")
+    if active not in {"0", "1"}:
+        abort(400)
+    return _staff_change(
+        user_id,
+        lambda user, acting: services.set_active(user, active == "1", acting),
+        _("The account is active again.") if active == "1"
+        else _("The account is deactivated; its sessions have ended."),
+    )
