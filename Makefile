@@ -67,8 +67,10 @@ db: install
 	NKHR_ENV=$${NKHR_ENV:-development} $(FLASK) history import
 	NKHR_ENV=$${NKHR_ENV:-development} $(FLASK) staff bootstrap
 
+# Style (ruff) and the layer contracts (import-linter, see pyproject.toml).
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Re-extract the strings and merge them into the catalogues (then translate the new ones).
 messages: install
