@@ -34,6 +34,8 @@ from wtforms import (
 )
 from wtforms.validators import NumberRange, StopValidation, ValidationError
 
+from nkhr_events.errors import DomainError
+
 SUBMIT_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 #: The largest value of a PostgreSQL `integer` column (every id, capacity and count here).
@@ -202,3 +204,13 @@ class Form(FlaskForm):
                 field.process_errors = [
                     *field.process_errors, field.gettext("Not a valid integer value.")
                 ]
+
+
+def show_error(form: FlaskForm, error: DomainError) -> None:
+    """Put a refused rule's message beside the field it names (a category question's field
+    `q_<name>` too), or above the form when it names none. The one place that does this."""
+    field = getattr(form, error.field or "", None) or getattr(form, f"q_{error.field}", None)
+    if isinstance(field, Field):
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)

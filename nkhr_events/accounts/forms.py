@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from nkhr_events.errors import DomainError
 from nkhr_events.validators import Form
 
 ROLE_CHOICES = [SelectChoice("organizer", _l("Organizer")), SelectChoice("admin", _l("Admin"))]
@@ -83,12 +81,3 @@ class NewStaffForm(Form):
 class RoleForm(Form):
     role = RadioField(_l("Role"), choices=ROLE_CHOICES,
                       validators=[DataRequired(_l("Choose a role."))])
-
-
-def show_error(form: FlaskForm, error: DomainError) -> None:
-    """Put a refused rule's message beside its field, or above the form if it names none."""
-    field = getattr(form, error.field or "", None)
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)

@@ -10,13 +10,14 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from nkhr_events.accounts import services, sessions, throttle
-from nkhr_events.accounts.forms import ChangePasswordForm, NewStaffForm, RoleForm, show_error
+from nkhr_events.accounts.forms import ChangePasswordForm, NewStaffForm, RoleForm
 from nkhr_events.accounts.models import StaffRole, StaffUser
 from nkhr_events.accounts.roles import admin_required, require_staff
 from nkhr_events.accounts.views import SESSION_TOKEN_KEY
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db
+from nkhr_events.validators import show_error
 from nkhr_events.web import current_language
 
 bp = require_staff(Blueprint("accounts_manage", __name__, url_prefix="/manage"))

@@ -28,13 +28,13 @@ from nkhr_events.accounts.forms import (
     ForgotPasswordForm,
     ResetPasswordForm,
     SignInForm,
-    show_error,
 )
 from nkhr_events.accounts.models import SessionEnd, StaffUser
 from nkhr_events.audit.services import record
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db, limiter, login
 from nkhr_events.outbox.requests import request_mail
+from nkhr_events.validators import show_error
 from nkhr_events.web import current_language, safe_next
 
 bp = Blueprint("accounts", __name__)

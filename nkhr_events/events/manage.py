@@ -21,6 +21,7 @@ from nkhr_events.extensions import db
 from nkhr_events.registrations import services as registration_services
 from nkhr_events.registrations.holds import set_email_confirmation
 from nkhr_events.registrations.seats import moved_up_message
+from nkhr_events.validators import show_error
 from nkhr_events.web import country_choices
 
 bp = require_staff(Blueprint("events_manage", __name__, url_prefix="/manage"))
@@ -92,11 +93,7 @@ def _save(form: EventForm, event: Event | None) -> Event | None:
         set_email_confirmation(saved, form.email_confirmation_minutes.data)
     except DomainError as error:
         db.session.rollback()
-        field = getattr(form, error.field or "", None)
-        if field is not None:
-            field.errors = [*field.errors, error.message]
-        else:
-            form.form_errors.append(error.message)
+        show_error(form, error)
         return None
     db.session.commit()
     if moved_up:

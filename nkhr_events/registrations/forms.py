@@ -30,7 +30,6 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.registrations.categories import QUESTIONS, Category
 from nkhr_events.registrations.services import CategorySettings, DetailsInput, RegistrationInput
@@ -283,13 +282,3 @@ def registration_input(form: RegistrationForm, category: Category) -> Registrati
         privacy_consent=bool(form.privacy_consent.data),
         **asdict(details_input(form)),
     )
-
-
-def show_error(form: FlaskForm, error: DomainError) -> None:
-    """Put a refused rule's message beside its field (a category question's too), or on top."""
-    field = getattr(form, error.field or "", None) or getattr(form, f"q_{error.field}", None)
-    if isinstance(field, Field):
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-

@@ -35,6 +35,7 @@ from nkhr_events.privacy import services as privacy
 from nkhr_events.registrations import forms, holds, links, notify, participants, services
 from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
 from nkhr_events.registrations.models import ACTIVE_STATUSES, Registration, RegistrationStatus
+from nkhr_events.validators import show_error
 from nkhr_events.web import country_choices, current_language, retry_later
 
 bp = Blueprint("registrations", __name__)
@@ -203,7 +204,7 @@ def register(slug: str) -> Response | str | tuple[str, int] | tuple[str, int, di
             ), 409
         except DomainError as error:
             db.session.rollback()
-            forms.show_error(form, error)
+            show_error(form, error)
             if isinstance(error, Busy):
                 return retry_later(registration_page(form), error)
         else:
@@ -254,7 +255,7 @@ def manage(token: str) -> Response | str:
                 services.update_details(registration, data)
             except DomainError as error:
                 db.session.rollback()
-                forms.show_error(form, error)
+                show_error(form, error)
             else:
                 db.session.commit()
                 flash(_("Your changes are saved. We have emailed you a summary."), "success")

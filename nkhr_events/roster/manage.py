@@ -57,7 +57,12 @@ from nkhr_events.roster.services import (
     staff_update_details,
     status_history,
 )
-from nkhr_events.validators import SINGLE_LINE_MESSAGE, has_layout_characters, whole_number
+from nkhr_events.validators import (
+    SINGLE_LINE_MESSAGE,
+    has_layout_characters,
+    show_error,
+    whole_number,
+)
 from nkhr_events.web import country_choices, int_arg
 
 bp = require_staff(Blueprint("roster_manage", __name__, url_prefix="/manage"))
@@ -318,7 +323,7 @@ def edit(registration_id: int) -> Response | str:
             staff_update_details(found, forms.details_input(form))
         except DomainError as error:
             db.session.rollback()
-            forms.show_error(form, error)
+            show_error(form, error)
         else:
             db.session.commit()
             flash(_("The changes are saved and the person was emailed a summary."), "success")
@@ -493,7 +498,7 @@ def flood_cancel(event_id: int) -> Response | str:
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            forms.show_error(form, error)
+            show_error(form, error)
     return render_template(
         "roster/flood.html",
         event=event, form=form, preview=preview, status_label=status_label,
