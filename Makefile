@@ -30,7 +30,7 @@ serve: install translations
 	@if [ -z "$$NKHR_ENCRYPTION_KEYS" ] && [ "$${NKHR_ENV:-production}" != development ]; then \
 		echo "make serve: NKHR_ENCRYPTION_KEYS is not set. Export a key first (keep it safe and out" >&2; \
 		echo "of database backups: without it the needs, notes and answers cannot be read), e.g." >&2; \
-		echo "  export NKHR_ENCRYPTION_KEYS=\$$($(BIN)/python -m nkhr_events.privacy.crypto)" >&2; \
+		echo "  export NKHR_ENCRYPTION_KEYS=\$$($(BIN)/python -m nkhr_events.encryption)" >&2; \
 		exit 1; \
 	fi
 	NKHR_ENV=$${NKHR_ENV:-production} $(FLASK) db upgrade

@@ -103,9 +103,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     logs.init_app(app)
     ops.init_app(app)
 
-    from nkhr_events.privacy import crypto
+    from nkhr_events import encryption
 
-    crypto.init_app(app)  # after logging, so a warning about the keys is logged like the rest
+    encryption.init_app(app)  # after logging, so a warning about the keys is logged like the rest
     return app
 
 
@@ -121,13 +121,13 @@ def _require_secret_key(app: Flask) -> None:
 
 
 #: A command that prints a new key without starting the app (which needs one to start).
-NEW_KEY_COMMAND = "python -m nkhr_events.privacy.crypto"
+NEW_KEY_COMMAND = "python -m nkhr_events.encryption"
 
 
 def _require_encryption_keys(app: Flask) -> None:
     """Outside development, the keys of the data encrypted at rest come from the environment:
     a key derived from SECRET_KEY would sit on the same host as the database, beside the secret
-    it comes from. Tests that configure no key get the derived one (privacy.crypto)."""
+    it comes from. Tests that configure no key get the derived one (encryption.py)."""
     if app.config.get("NKHR_ENCRYPTION_KEYS") or app.testing:
         return
     if app.config["NKHR_ENV"] == "development":

@@ -1,4 +1,6 @@
-"""The base of every form on the site, and the checks every value from outside goes through.
+"""The base of every form on the site, the checks every value from outside goes through, the
+form fields more than one package uses, and `show_error`, which shows a refused rule beside its
+field.
 
 `Form` reads only form-encoded bodies and, on top of each field's own validators, refuses:
 - a NUL character in any field. PostgreSQL cannot store NUL in text, so a NUL that reached the
@@ -29,10 +31,13 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, StopValidation, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from nkhr_events.errors import DomainError
 
@@ -157,6 +162,40 @@ class WholeNumberField(IntegerField):
     def pre_validate(self, form: Any) -> None:
         if self.process_errors:
             raise StopValidation()  # the message is already there
+
+
+class CountryField(SelectField):
+    """A select of some 250 countries: the answer is checked against a set of the values the
+    view gives (`valid_values`), not by walking the whole list on every submission. Blanks
+    around the code are dropped; an answer of blanks only is refused (validators.Form)."""
+
+    valid_values: frozenset[str] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("invalid_choice_message", _l("Choose a country from the list."))
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if isinstance(self.data, str):
+            self.data = self.data.strip()
+
+    def pre_validate(self, form: Any) -> None:
+        if self.valid_values is None:
+            super().pre_validate(form)
+        elif self.data not in self.valid_values:
+            raise ValidationError(self.invalid_choice_message)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as checkboxes (works without JavaScript)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def language_choices() -> list[SelectChoice]:
+    return [SelectChoice("en", "English"), SelectChoice("ko", "한국어")]
 
 
 class Form(FlaskForm):

@@ -13,9 +13,8 @@ from conftest import TEST_ENCRYPTION_KEY
 from cryptography.fernet import Fernet, InvalidToken
 from flask import Flask
 
-from nkhr_events import PROJECT_ROOT, config, create_app
+from nkhr_events import PROJECT_ROOT, config, create_app, encryption
 from nkhr_events.extensions import db
-from nkhr_events.privacy import crypto
 
 #: Every environment variable the settings read, cleared so the machine's own cannot leak in.
 SETTINGS_VARIABLES = [*config._PLAIN, *config._INTEGER, *config._BOOLEAN]
@@ -183,7 +182,7 @@ def test_outside_development_a_missing_encryption_key_stops_the_app(
     monkeypatch.setenv("NKHR_ENCRYPTION_KEYS", "")  # set but empty counts as missing
     with pytest.raises(RuntimeError, match="NKHR_ENCRYPTION_KEYS is not set") as refused:
         create_app()
-    assert "python -m nkhr_events.privacy.crypto" in str(refused.value)
+    assert "python -m nkhr_events.encryption" in str(refused.value)
     assert not (instance / "encryption_key").exists()
 
 
@@ -192,13 +191,13 @@ def test_in_production_only_the_configured_keys_encrypt_and_decrypt(
 ) -> None:
     monkeypatch.setenv("SECRET_KEY", "a-production-secret")
     app = build(built)
-    cipher = app.extensions[crypto.EXTENSION]
+    cipher = app.extensions[encryption.EXTENSION]
     assert cipher.explicit
     token = cipher.encrypt("wheelchair access")
     assert Fernet(TEST_ENCRYPTION_KEY.encode()).decrypt(token.encode()) == b"wheelchair access"
     # Nothing derived from SECRET_KEY opens anything: it sits on the same host.
-    derived = Fernet(crypto.derived_key("a-production-secret"))
-    with pytest.raises(crypto.DecryptionError):
+    derived = Fernet(encryption.derived_key("a-production-secret"))
+    with pytest.raises(encryption.DecryptionError):
         cipher.decrypt(derived.encrypt(b"written with the derived key").decode())
     with pytest.raises(InvalidToken):
         derived.decrypt(token.encode())
@@ -216,17 +215,17 @@ def test_in_development_an_encryption_key_is_generated_once_and_the_derived_one_
     key_file = instance / "encryption_key"
     key = key_file.read_text().strip()
     assert mode(key_file) == 0o600
-    assert crypto.parse_keys(key) == [key.encode()]
+    assert encryption.parse_keys(key) == [key.encode()]
     assert first.config["NKHR_ENCRYPTION_KEYS"] == key
-    cipher = first.extensions[crypto.EXTENSION]
+    cipher = first.extensions[encryption.EXTENSION]
     written = cipher.encrypt("vegetarian")
     assert Fernet(key.encode()).decrypt(written.encode()) == b"vegetarian"
-    older = Fernet(crypto.derived_key(first.config["SECRET_KEY"])).encrypt(b"halal").decode()
+    older = Fernet(encryption.derived_key(first.config["SECRET_KEY"])).encrypt(b"halal").decode()
     assert cipher.decrypt(older) == "halal"
 
     second = build(built)
     assert second.config["NKHR_ENCRYPTION_KEYS"] == key
-    assert second.extensions[crypto.EXTENSION].decrypt(written) == "vegetarian"
+    assert second.extensions[encryption.EXTENSION].decrypt(written) == "vegetarian"
 
 
 @pytest.mark.parametrize("environment", ["development", "production"])

@@ -8,7 +8,7 @@ import pytest
 from factories import make_event
 from icalendar import Calendar
 
-from nkhr_events.outbox.ics import CalendarMethod, calendar_attachment, event_calendar
+from nkhr_events.events.calendar import CalendarMethod, calendar_attachment, event_calendar
 
 UID = "registration-42@events.example.org"
 

@@ -551,7 +551,7 @@ def test_the_launcher_refuses_to_start_without_encryption_keys(tmp_path: Path) -
     )
     assert result.returncode == 2
     assert "serve: cannot start: NKHR_ENCRYPTION_KEYS is not set" in result.stderr
-    assert "python -m nkhr_events.privacy.crypto" in result.stderr
+    assert "python -m nkhr_events.encryption" in result.stderr
 
 
 def test_the_launcher_runs_gunicorn_and_a_worker_and_stops_both_on_sigterm(

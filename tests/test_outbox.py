@@ -13,9 +13,9 @@ from smtp import smtp_settings
 from sqlalchemy import func
 
 from nkhr_events.dbtypes import utcnow
+from nkhr_events.events.calendar import calendar_attachment
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import claim_due, deliver_due
-from nkhr_events.outbox.ics import calendar_attachment
 from nkhr_events.outbox.models import OutboxMessage, OutboxStatus
 from nkhr_events.outbox.services import Attachment, enqueue_email
 

@@ -10,9 +10,9 @@ from factories import make_event
 from markup import parse
 from smtp import smtp_settings
 
+from nkhr_events.events.calendar import calendar_attachment
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import deliver_due
-from nkhr_events.outbox.ics import calendar_attachment
 from nkhr_events.outbox.models import OutboxMessage, OutboxStatus
 from nkhr_events.outbox.services import enqueue_email
 

@@ -13,9 +13,9 @@ from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
-from nkhr_events import PROJECT_ROOT
+from nkhr_events import PROJECT_ROOT, encryption
+from nkhr_events.audit.services import SYSTEM
 from nkhr_events.extensions import db
-from nkhr_events.privacy import crypto
 from nkhr_events.registrations.models import Registration
 from tests.conftest import make_test_app
 from tests.factories import make_event
@@ -37,7 +37,7 @@ def register(app: Flask, client, category: str, settings=None, **fields: str) ->
     with app.app_context():
         event = make_event(capacity=5)
         if settings:
-            registrations.save_category_settings(event, settings)
+            registrations.save_category_settings(event, settings, actor=SYSTEM)
         db.session.commit()
         slug, days = event.slug, [d.isoformat() for d in event.day_list]
     response = client.post(
@@ -80,7 +80,7 @@ def raw_values(app: Flask, registration_id: int) -> tuple[str, str, str]:
 def test_raw_select_finds_only_tokens_and_the_model_reads_plain_text(app, registered):
     values = raw_values(app, registered)
     for stored, plain in zip(values, PLAIN, strict=True):
-        assert stored.startswith(crypto.TOKEN_PREFIX)
+        assert stored.startswith(encryption.TOKEN_PREFIX)
         assert plain not in stored
     with app.app_context():
         registration = db.session.get(Registration, registered)
@@ -137,7 +137,7 @@ def test_the_attendees_own_download_has_the_plain_needs(app, registered):
 
 def test_rotate_key_re_encrypts_with_the_new_key_and_the_old_one_can_go(app, registered):
     old_key = app.config["NKHR_ENCRYPTION_KEYS"]
-    new_key = crypto.new_key()
+    new_key = encryption.new_key()
     before = raw_values(app, registered)
     url = app.config["SQLALCHEMY_DATABASE_URI"]
 
@@ -146,7 +146,7 @@ def test_rotate_key_re_encrypts_with_the_new_key_and_the_old_one_can_go(app, reg
     assert result.exit_code == 0, result.output
     assert "3 values re-encrypted, 0 plain values encrypted" in result.output
     after = raw_values(both, registered)
-    assert all(a != b and a.startswith(crypto.TOKEN_PREFIX) for a, b in zip(after, before,
+    assert all(a != b and a.startswith(encryption.TOKEN_PREFIX) for a, b in zip(after, before,
                                                                             strict=True))
     with both.app_context():
         db.engine.dispose()
@@ -162,7 +162,7 @@ def test_rotate_key_re_encrypts_with_the_new_key_and_the_old_one_can_go(app, reg
     # Data written under the new key is closed to the old key alone (and to SECRET_KEY).
     only_old = make_test_app(url, NKHR_ENCRYPTION_KEYS=old_key)
     with only_old.app_context():
-        with pytest.raises(crypto.DecryptionError):
+        with pytest.raises(encryption.DecryptionError):
             db.session.get(Registration, registered)
         db.session.remove()
         db.engine.dispose()
@@ -180,13 +180,13 @@ def test_rotate_key_encrypts_plain_values_written_before_encryption(app, registe
     assert result.exit_code == 0, result.output
     assert "2 values re-encrypted, 1 plain values encrypted" in result.output
     stored = raw_values(app, registered)[1]
-    assert stored.startswith(crypto.TOKEN_PREFIX) and "vegetarian" not in stored
+    assert stored.startswith(encryption.TOKEN_PREFIX) and "vegetarian" not in stored
     with app.app_context():
         assert db.session.get(Registration, registered).dietary_needs == "vegetarian"
 
 
 def test_rotate_key_changes_nothing_when_a_value_cannot_be_opened(app, registered):
-    foreign = crypto.FieldCipher.from_config(crypto.new_key(), "another secret")
+    foreign = encryption.FieldCipher.from_config(encryption.new_key(), "another secret")
     with app.app_context():
         db.session.execute(
             text("UPDATE registration SET dietary_needs = :v WHERE id = :id"),
@@ -207,7 +207,7 @@ def test_what_the_key_derived_from_secret_key_wrote_is_read_in_development_or_wh
     used only when listed after the new one, until rotate-key has run."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     derived = make_test_app(url, NKHR_ENCRYPTION_KEYS="")
-    assert not derived.extensions[crypto.EXTENSION].explicit
+    assert not derived.extensions[encryption.EXTENSION].explicit
     with derived.app_context():
         event = make_event()
         registration = Registration(
@@ -220,9 +220,9 @@ def test_what_the_key_derived_from_secret_key_wrote_is_read_in_development_or_wh
         registration_id = registration.id
         db.session.remove()
         db.engine.dispose()
-    assert raw_values(app, registration_id)[0].startswith(crypto.TOKEN_PREFIX)
-    new_key = crypto.new_key()
-    old_key = crypto.derived_key(derived.config["SECRET_KEY"]).decode()
+    assert raw_values(app, registration_id)[0].startswith(encryption.TOKEN_PREFIX)
+    new_key = encryption.new_key()
+    old_key = encryption.derived_key(derived.config["SECRET_KEY"]).decode()
     for settings, readable in [
         ({"NKHR_ENV": "development", "NKHR_ENCRYPTION_KEYS": new_key}, True),
         ({"NKHR_ENCRYPTION_KEYS": new_key}, False),
@@ -233,7 +233,7 @@ def test_what_the_key_derived_from_secret_key_wrote_is_read_in_development_or_wh
             if readable:
                 assert db.session.get(Registration, registration_id).accessibility_needs == ACCESS
             else:
-                with pytest.raises(crypto.DecryptionError):
+                with pytest.raises(encryption.DecryptionError):
                     db.session.get(Registration, registration_id)
             db.session.remove()
             db.engine.dispose()
@@ -262,7 +262,7 @@ def raw_answers(app: Flask, registration_id: int) -> str:
 def test_category_answers_are_encrypted_and_read_back_by_staff(app, client, auth, answered):
     stored = raw_answers(app, answered)
     # A JSON string holding a token: the column stays JSON, the answers are unreadable.
-    assert json.loads(stored).startswith(crypto.TOKEN_PREFIX)
+    assert json.loads(stored).startswith(encryption.TOKEN_PREFIX)
     with app.app_context():
         registration = db.session.get(Registration, answered)
         assert registration.answers == {"media_outlet": OUTLET, "media_role": ROLE,
@@ -305,7 +305,7 @@ def test_rotate_key_rotates_answers_and_encrypts_plain_ones(app, answered):
 
 @pytest.mark.parametrize("value", ["not-a-key", "short,", "x" * 44])
 def test_a_malformed_key_stops_the_start_with_a_clear_message(value):
-    with pytest.raises(crypto.KeyConfigurationError, match="NKHR_ENCRYPTION_KEYS entry 1"):
+    with pytest.raises(encryption.KeyConfigurationError, match="NKHR_ENCRYPTION_KEYS entry 1"):
         make_test_app("sqlite://", NKHR_ENCRYPTION_KEYS=value)
 
 
@@ -347,12 +347,12 @@ def test_the_migration_encrypts_existing_rows_and_the_downgrade_decrypts(tmp_pat
         db.session.commit()
         upgrade(directory=MIGRATIONS, revision="head")
         answers = db.session.scalar(text("SELECT answers FROM registration"))
-        assert OUTLET not in answers and json.loads(answers).startswith(crypto.TOKEN_PREFIX)
+        assert OUTLET not in answers and json.loads(answers).startswith(encryption.TOKEN_PREFIX)
         assert db.session.scalar(db.select(Registration)).answers == {"media_outlet": OUTLET}
         stored = db.session.execute(
             text("SELECT accessibility_needs, dietary_needs, internal_notes FROM registration")
         ).one()
-        assert all(v.startswith(crypto.TOKEN_PREFIX) for v in stored)
+        assert all(v.startswith(encryption.TOKEN_PREFIX) for v in stored)
         assert db.session.scalar(db.select(Registration)).internal_notes == NOTE
         db.session.commit()
         downgrade(directory=MIGRATIONS, revision="5df4def58f23")

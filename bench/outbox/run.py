@@ -27,12 +27,12 @@ from pathlib import Path
 
 from nkhr_events import create_app
 from nkhr_events.config import database_url
+from nkhr_events.encryption import new_key
+from nkhr_events.events.calendar import calendar_attachment
 from nkhr_events.events.models import Event, EventDay, Series
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import DeliveryReport, deliver_due
-from nkhr_events.outbox.ics import calendar_attachment
 from nkhr_events.outbox.services import enqueue_email
-from nkhr_events.privacy.crypto import new_key
 
 
 def free_port() -> int:

@@ -53,9 +53,9 @@ from nkhr_events.accounts.models import StaffRole
 from nkhr_events.accounts.services import create_staff
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.config import database_url
+from nkhr_events.encryption import new_key
 from nkhr_events.events.models import Event, EventDay, EventStatus, Series
 from nkhr_events.extensions import db
-from nkhr_events.privacy.crypto import new_key
 from nkhr_events.registrations.categories import QUESTIONS, Category
 from nkhr_events.registrations.models import (
     EventCategory,

@@ -1,6 +1,6 @@
 """Encrypt accessibility and dietary needs and internal notes at rest
 
-The columns stay text; their values become Fernet tokens (nkhr_events/privacy/crypto.py), with
+The columns stay text; their values become Fernet tokens (nkhr_events/encryption.py), with
 the keys of the application running the upgrade (NKHR_ENCRYPTION_KEYS, else derived from
 SECRET_KEY). Downgrading writes them back as plain text.
 

@@ -1,7 +1,7 @@
 """Encrypt the answers to the category questions (and the event's own question) at rest
 
 The column stays JSON; each non-empty value becomes a JSON string holding the Fernet token of
-the answers' JSON text (nkhr_events/privacy/crypto.py, `EncryptedJSON`), with the keys of the
+the answers' JSON text (nkhr_events/encryption.py; `EncryptedJSON` in dbtypes.py), with the keys of the
 application running the upgrade. Downgrading writes the answers back as plain JSON.
 
 This revision carries its own copy of the row walker and imports nothing from the application,

@@ -1,2 +1,2 @@
-"""Series, events, the public pages and the history of past conferences; the staff home and
-the event form."""
+"""Series, events, the public pages and the history of past conferences, calendar files; the
+staff home and the event form."""

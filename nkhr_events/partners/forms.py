@@ -38,8 +38,14 @@ from nkhr_events.partners.services import (
     ROLE_LABELS,
     ApplicationInput,
 )
-from nkhr_events.registrations.forms import CountryField, MultiCheckboxField, language_choices
-from nkhr_events.validators import RANGE_MESSAGE, Form, WholeNumberField
+from nkhr_events.validators import (
+    RANGE_MESSAGE,
+    CountryField,
+    Form,
+    MultiCheckboxField,
+    WholeNumberField,
+    language_choices,
+)
 
 
 def choices(pairs: Iterable[tuple[str, Any]]) -> list[SelectChoice]:

@@ -1,1 +1,2 @@
-"""The attendee's own data, erasure, and the retention purge."""
+"""The attendee's own data, erasure, the retention purge, and key rotation of the data
+encrypted at rest."""

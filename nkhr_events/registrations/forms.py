@@ -13,8 +13,6 @@ from wtforms import (
     EmailField,
     Field,
     RadioField,
-    SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
     URLField,
@@ -26,44 +24,12 @@ from wtforms.validators import (
     InputRequired,
     Length,
     Optional,
-    ValidationError,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from nkhr_events.events.models import Event
 from nkhr_events.registrations.categories import QUESTIONS, Category
 from nkhr_events.registrations.services import CategorySettings, DetailsInput, RegistrationInput
-from nkhr_events.validators import Form
-
-
-class CountryField(SelectField):
-    """A select of some 250 countries: the answer is checked against a set of the values the
-    view gives (`valid_values`), not by walking the whole list on every submission. Blanks
-    around the code are dropped; an answer of blanks only is refused (validators.Form)."""
-
-    valid_values: frozenset[str] | None = None
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("invalid_choice_message", _l("Choose a country from the list."))
-        super().__init__(*args, **kwargs)
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        super().process_formdata(valuelist)
-        if isinstance(self.data, str):
-            self.data = self.data.strip()
-
-    def pre_validate(self, form: Any) -> None:
-        if self.valid_values is None:
-            super().pre_validate(form)
-        elif self.data not in self.valid_values:
-            raise ValidationError(self.invalid_choice_message)
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """Several choices as checkboxes (works without JavaScript)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+from nkhr_events.validators import CountryField, Form, MultiCheckboxField, language_choices
 
 
 def interpretation_choices() -> list[SelectChoice]:
@@ -72,10 +38,6 @@ def interpretation_choices() -> list[SelectChoice]:
         SelectChoice("ko_to_en", _l("Korean into English")),
         SelectChoice("en_to_ko", _l("English into Korean")),
     ]
-
-
-def language_choices() -> list[SelectChoice]:
-    return [SelectChoice("en", "English"), SelectChoice("ko", "한국어")]
 
 
 class DetailsForm(Form):

@@ -16,10 +16,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from nkhr_events.dbtypes import UTCDateTime, utcnow
+from nkhr_events.dbtypes import EncryptedJSON, EncryptedText, UTCDateTime, utcnow
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
-from nkhr_events.privacy.crypto import EncryptedJSON, EncryptedText
 
 
 class RegistrationStatus(StrEnum):
@@ -107,7 +106,7 @@ class Registration(db.Model):
     language: Mapped[str] = mapped_column(String(5), default="en")
     answers: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     interpretation: Mapped[str] = mapped_column(String(8), default="none")
-    #: Special-category data: stored encrypted (privacy/crypto.py), read as plain text.
+    #: Special-category data: stored encrypted (dbtypes.py, encryption.py), read as plain text.
     accessibility_needs: Mapped[str] = mapped_column(EncryptedText, default="")
     dietary_needs: Mapped[str] = mapped_column(EncryptedText, default="")
     privacy_consent_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -13,8 +13,8 @@ from typing import Any
 from flask import current_app
 
 from nkhr_events.checkin import services as checkin
+from nkhr_events.events.calendar import calendar_attachment as event_calendar_attachment
 from nkhr_events.extensions import db
-from nkhr_events.outbox.ics import calendar_attachment as event_calendar_attachment
 from nkhr_events.outbox.models import SECRET_PLACEHOLDER, OutboxMessage
 from nkhr_events.outbox.services import (
     Attachment,

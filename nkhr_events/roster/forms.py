@@ -12,9 +12,8 @@ from wtforms.validators import Length, Optional, Regexp
 
 from nkhr_events.events.models import Event
 from nkhr_events.registrations.categories import CATEGORY_LABELS, Category
-from nkhr_events.registrations.forms import MultiCheckboxField
 from nkhr_events.roster.flood import FloodFilters
-from nkhr_events.validators import Form, whole_number
+from nkhr_events.validators import Form, MultiCheckboxField, whole_number
 
 #: A domain name as people write it after the "@" (letters in any script, digits, hyphens).
 DOMAIN_PATTERN = r"^@?(?:[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?\.)+[^\W\d_]{2,63}$"

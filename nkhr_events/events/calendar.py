@@ -1,4 +1,5 @@
-"""Calendar invitations (.ics) for an event, built with the icalendar library.
+"""Calendar files (.ics) for an event, built with the icalendar library: the invitation a
+registration email carries and the attendee's calendar download.
 
 An event is held on a list of days, not always a range (2002: February 9 and 10; a conference
 may skip a day). Each contiguous run of days becomes one all-day VEVENT whose DTEND is the day
