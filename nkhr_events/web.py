@@ -19,11 +19,13 @@ from flask import (
 )
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
+from nkhr_events.audit.services import SYSTEM, Actor
 from nkhr_events.errors import Busy
 from nkhr_events.events.dates import format_days
 from nkhr_events.extensions import db, limiter
@@ -102,6 +104,29 @@ def int_arg(
 
 def current_language() -> str:
     return str(get_locale() or "en")
+
+
+def client_address() -> str:
+    """The client's IP address as the audit trail keeps it ("" when the server has none)."""
+    return request.remote_addr or ""
+
+
+def current_actor() -> Actor:
+    """Who acts in this request, for the audit trail: the signed-in staff user, else the
+    system on this client's behalf."""
+    if current_user and current_user.is_authenticated:
+        return Actor.staff(current_user, client_address())
+    return Actor(SYSTEM.name, None, client_address())
+
+
+def attendee_actor() -> Actor:
+    """An attendee acting through a registration link or form, from this client."""
+    return Actor.attendee(client_address())
+
+
+def partner_actor() -> Actor:
+    """A partner acting through their link or form, from this client."""
+    return Actor.partner(client_address())
 
 
 def safe_next(target: str | None, fallback: str = "/") -> str:

@@ -17,6 +17,7 @@ from smtp import SMTPServer, deliver_and_read, smtp_settings
 
 from nkhr_events.accounts.models import PasswordResetToken, StaffRole, StaffUser
 from nkhr_events.accounts.services import change_role, set_active
+from nkhr_events.audit.services import Actor
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxMessage
@@ -363,14 +364,15 @@ def test_the_last_active_admin_can_never_be_demoted_or_deactivated(
             db.select(StaffUser).where(StaffUser.email == "former@example.org")).one()
         organizer = db.session.scalars(
             db.select(StaffUser).where(StaffUser.email == "organizer@example.org")).one()
-        set_active(former, False, acting=admin)
+        set_active(former, False, actor=Actor.staff(admin))
         # Whoever asks (here a stale session of someone else), the last admin stays.
-        for change in (lambda: change_role(admin, StaffRole.ORGANIZER, acting=organizer),
-                       lambda: set_active(admin, False, acting=organizer)):
+        for change in (lambda: change_role(admin, StaffRole.ORGANIZER,
+            actor=Actor.staff(organizer)),
+                       lambda: set_active(admin, False, actor=Actor.staff(organizer))):
             with pytest.raises(DomainError, match="last active admin"):
                 change()
         # An inactive admin does not count, and demoting one is allowed.
-        change_role(former, StaffRole.ORGANIZER, acting=admin)
+        change_role(former, StaffRole.ORGANIZER, actor=Actor.staff(admin))
         db.session.commit()
         assert (admin.role, admin.active) == ("admin", True)
 

@@ -21,7 +21,7 @@ from test_staff import event_form_input
 
 from nkhr_events.accounts.models import StaffRole, StaffUser
 from nkhr_events.audit.models import AuditEntry
-from nkhr_events.audit.services import history_for, record
+from nkhr_events.audit.services import ATTENDEE, Actor, history_for, record
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxStatus
@@ -29,6 +29,7 @@ from nkhr_events.outbox.services import enqueue_email
 from nkhr_events.registrations import services as registrations
 from nkhr_events.registrations.models import Registration
 from nkhr_events.registrations.services import DetailsInput, RegistrationInput
+from nkhr_events.web import attendee_actor, current_actor
 
 NEEDS = "wheelchair access and a quiet room"
 NEW_PASSWORD = "a brand new passphrase 2031"
@@ -209,23 +210,27 @@ def test_registration_life_is_recorded_with_who_acted_and_no_personal_detail(
         event = make_event(capacity=2)
         first, second, third = (
             registrations.register_attendee(
-                event.id, journalist(n, accessibility_needs=NEEDS)).registration.id
+                event.id, journalist(n, accessibility_needs=NEEDS), actor=ATTENDEE).registration.id
             for n in range(3)
         )
         event_id = event.id
         db.session.commit()
     with acting_as(app, "organizer@example.org"):
-        registrations.approve_registration(db.session.get(Registration, first))
-        registrations.move_to_waitlist(db.session.get(Registration, first))
+        registrations.approve_registration(db.session.get(Registration, first),
+            actor=current_actor())
+        registrations.move_to_waitlist(db.session.get(Registration, first), actor=current_actor())
         db.session.commit()
     with app.test_request_context():
         registration = db.session.get(Registration, second)
         registrations.update_details(registration, details(
-            registration, organization="New Paper", dietary_needs="no pork"))
-        registrations.cancel_registration(db.session.get(Registration, second))
+            registration, organization="New Paper", dietary_needs="no pork"),
+                actor=attendee_actor())
+        registrations.cancel_registration(db.session.get(Registration, second),
+            actor=attendee_actor())
         db.session.commit()
     with acting_as(app, "organizer@example.org"):
-        registrations.reject_registration(db.session.get(Registration, third), "private reason")
+        registrations.reject_registration(db.session.get(Registration, third), "private reason",
+                                          actor=current_actor())
         db.session.commit()
 
     assert [(a, actor, d, e.object_id) for (a, actor, d), e in zip(
@@ -261,13 +266,18 @@ def test_history_for_a_registration_lists_its_entries_oldest_first(
     auth.create("organizer@example.org")
     with app.app_context():
         event = make_event(capacity=5)
-        registration_id = registrations.register_attendee(event.id, journalist(1)).registration.id
-        other_id = registrations.register_attendee(event.id, journalist(2)).registration.id
+        registration_id = registrations.register_attendee(
+            event.id, journalist(1), actor=ATTENDEE).registration.id
+        other_id = registrations.register_attendee(
+            event.id, journalist(2), actor=ATTENDEE).registration.id
         db.session.commit()
     with acting_as(app, "organizer@example.org"):
-        registrations.approve_registration(db.session.get(Registration, registration_id))
-        registrations.approve_registration(db.session.get(Registration, other_id))
-        registrations.reject_registration(db.session.get(Registration, registration_id))
+        actor = current_actor()
+        registrations.approve_registration(db.session.get(Registration, registration_id),
+                                           actor=actor)
+        registrations.approve_registration(db.session.get(Registration, other_id), actor=actor)
+        registrations.reject_registration(db.session.get(Registration, registration_id),
+                                          actor=actor)
         db.session.commit()
     with app.app_context():
         history = history_for("registration", registration_id)
@@ -288,7 +298,7 @@ def test_category_settings_saved_are_recorded(app: Flask, auth: AuthActions) -> 
         event = db.session.get(Event, event_id)
         registrations.save_category_settings(event, {"journalist": {
             "enabled": True, "seat_cap": 10, "needs_review": False,
-            "extra_question": None, "extra_question_ko": None}})
+            "extra_question": None, "extra_question_ko": None}}, actor=current_actor())
         db.session.commit()
     [entry] = entries(app)
     assert (entry.action, entry.actor, entry.event_id) == (
@@ -341,7 +351,7 @@ def trail(app: Flask) -> None:
     """Entries of several kinds, actors, events and days (all times UTC)."""
     with app.app_context():
         def add(action: str, actor: str, day: int, **kwargs: object) -> None:
-            entry = record(action, actor=actor, **kwargs)  # type: ignore[arg-type]
+            entry = record(action, actor=Actor(actor), **kwargs)  # type: ignore[arg-type]
             entry.at = datetime(2031, 3, day, 12, 0, tzinfo=UTC)
 
         add("registration.approve", "kim@example.org", 1, object_type="registration",
@@ -393,7 +403,7 @@ def test_the_audit_page_is_paginated(
 ) -> None:
     with app.app_context():
         for n in range(60):
-            entry = record("event.update", actor="kim@example.org", object_type="event",
+            entry = record("event.update", actor=Actor("kim@example.org"), object_type="event",
                            object_id=n)
             entry.at = datetime(2031, 1, 1, tzinfo=UTC) + timedelta(minutes=n)
         db.session.commit()

@@ -30,6 +30,7 @@ from werkzeug.test import TestResponse, encode_multipart
 
 from nkhr_events.accounts.models import StaffRole
 from nkhr_events.accounts.services import create_staff
+from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.extensions import db
 from nkhr_events.registrations import links, services
 from nkhr_events.registrations.models import Registration
@@ -224,7 +225,7 @@ def site(app: Flask, request: pytest.FixtureRequest) -> Site:
             RegistrationInput(
                 category="general_public", given_name="Min-ji", family_name="Kim",
                 email=ATTENDEE_EMAIL, privacy_consent=True, language="en",
-            ),
+            ), actor=ATTENDEE
         )
         token = links.issue_manage_token(result.registration)
         if form is None or form.name in STAFF_FORMS:

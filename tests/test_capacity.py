@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from nkhr_events.audit.models import AuditEntry
+from nkhr_events.audit.services import ATTENDEE, SYSTEM
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
@@ -63,7 +64,7 @@ def full_event(app: Flask, capacity: int = 2, waiting: int = 2) -> dict[str, obj
     with app.app_context():
         event = make_event(capacity=capacity)
         ids = [
-            services.register_attendee(event.id, person(n)).registration.id
+            services.register_attendee(event.id, person(n), actor=ATTENDEE).registration.id
             for n in range(capacity + waiting)
         ]
         db.session.commit()
@@ -130,7 +131,7 @@ def test_raising_the_capacity_moves_people_up_and_emails_them_in_the_same_transa
     first, second = event["waiting"]
     with app.app_context():
         found = db.session.get(Event, event["id"])
-        moved = services.change_capacity(found, 3)
+        moved = services.change_capacity(found, 3, actor=SYSTEM)
         assert [r.id for r in moved] == [first]
         # Not committed: undone together, the capacity, the seat and the email.
         db.session.rollback()
@@ -140,7 +141,7 @@ def test_raising_the_capacity_moves_people_up_and_emails_them_in_the_same_transa
 
     with app.app_context():
         found = db.session.get(Event, event["id"])
-        moved = services.change_capacity(found, 3)
+        moved = services.change_capacity(found, 3, actor=SYSTEM)
         db.session.commit()
         assert [r.id for r in moved] == [first]
         assert emails_to(first) == ["registration_waitlisted", "registration_confirmed"]
@@ -174,7 +175,8 @@ def test_a_seat_cap_below_its_categorys_seats_taken_is_refused_beside_it(
     with app.app_context():
         event = make_event(capacity=10)
         for n in range(3):
-            services.register_attendee(event.id, person(n, "academic", institution="Uni"))
+            services.register_attendee(event.id, person(n, "academic", institution="Uni"),
+                actor=ATTENDEE)
         db.session.commit()
         event_id = event.id
     auth.organizer()
@@ -198,10 +200,11 @@ def test_a_seat_cap_below_its_categorys_seats_taken_is_refused_beside_it(
 def test_raising_a_seat_cap_moves_that_category_up_from_the_waitlist(app: Flask) -> None:
     with app.app_context():
         event = make_event(capacity=10)
-        services.save_category_settings(event, {"artist": {"seat_cap": 1}})
+        services.save_category_settings(event, {"artist": {"seat_cap": 1}}, actor=SYSTEM)
         for n in range(3):
-            services.register_attendee(event.id, person(n, "artist", discipline="Film"))
-        moved = services.change_capacity(event, KEEP, category_caps={"artist": 2})
+            services.register_attendee(event.id, person(n, "artist", discipline="Film"),
+                actor=ATTENDEE)
+        moved = services.change_capacity(event, KEEP, category_caps={"artist": 2}, actor=SYSTEM)
         db.session.commit()
         assert [r.given_name for r in moved] == ["Given1"]
         assert event.capacity == 10
@@ -213,9 +216,10 @@ def test_the_category_page_raises_a_seat_cap_through_the_owner_and_says_who_move
 ) -> None:
     with app.app_context():
         event = make_event(capacity=10)
-        services.save_category_settings(event, {"artist": {"seat_cap": 1}})
+        services.save_category_settings(event, {"artist": {"seat_cap": 1}}, actor=SYSTEM)
         for n in range(3):
-            services.register_attendee(event.id, person(n, "artist", discipline="Film"))
+            services.register_attendee(event.id, person(n, "artist", discipline="Film"),
+                actor=ATTENDEE)
         db.session.commit()
         event_id = event.id
     auth.organizer()
@@ -262,11 +266,11 @@ def test_capacity_changes_racing_registrations_never_overbook_nor_strand_the_wai
         db.session.commit()
 
     def register(n: int) -> Callable[[], object]:
-        return lambda: services.register_attendee(event_id, person(n))
+        return lambda: services.register_attendee(event_id, person(n), actor=ATTENDEE)
 
     def set_capacity(capacity: int) -> Callable[[], object]:
         def change() -> object:
-            return services.change_capacity(db.session.get(Event, event_id), capacity)
+            return services.change_capacity(db.session.get(Event, event_id), capacity, actor=SYSTEM)
 
         return change
 

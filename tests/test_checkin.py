@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from markup import parse
 
 from nkhr_events.audit.models import AuditEntry
+from nkhr_events.audit.services import ATTENDEE, SYSTEM
 from nkhr_events.checkin import services as checkin
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.dbtypes import utcnow
@@ -60,7 +61,7 @@ def today_event(app: Flask) -> dict[str, object]:
                 accessibility_needs="Step-free access",
                 dietary_needs="Vegetarian",
                 interpretation="ko_to_en",
-            ),
+            ), actor=ATTENDEE
         ).registration
         reference = checkin.checkin_reference(registration)
         db.session.commit()
@@ -126,7 +127,8 @@ def test_only_the_right_code_opens_the_checkin_page(
     app: Flask, client: FlaskClient, auth: AuthActions, today_event: dict
 ) -> None:
     with app.app_context():
-        other = services.register_attendee(today_event["event"], attendee(2)).registration
+        other = services.register_attendee(today_event["event"], attendee(2),
+            actor=ATTENDEE).registration
         other_reference = checkin.checkin_reference(other)
         db.session.commit()
     auth.organizer()
@@ -281,7 +283,8 @@ def test_on_a_day_without_the_event_staff_choose_the_day(
     with app.app_context():
         event = make_event()  # three days, sixty days ahead
         days = event.day_list
-        registration = services.register_attendee(event.id, attendee(3)).registration
+        registration = services.register_attendee(event.id, attendee(3),
+            actor=ATTENDEE).registration
         reference = checkin.checkin_reference(registration)
         registration_id = registration.id
         db.session.commit()
@@ -347,7 +350,7 @@ def test_two_staff_checking_in_one_person_at_once_record_one_row(
                 assert registration is not None
                 registration.event.day_list  # noqa: B018  (loaded before the race)
                 barrier.wait(timeout=10)
-                result = checkin.check_in(registration, today_event["today"])
+                result = checkin.check_in(registration, today_event["today"], actor=SYSTEM)
                 db.session.commit()
                 results.append(result.created)
         except BaseException as error:  # noqa: BLE001  (reported by the test below)
@@ -402,10 +405,12 @@ def test_door_mode_finds_people_and_checks_them_in_for_the_chosen_day(
         other = services.register_attendee(
             today_event["event"],
             attendee(4, given_name="Joon", family_name="Park", organization="NK Watch"),
+                actor=ATTENDEE
         ).registration.id
         pending = services.register_attendee(
             today_event["event"],
             attendee(5, category="journalist", given_name="Sara", family_name="Reporter"),
+                actor=ATTENDEE
         ).registration.id
         db.session.commit()
     auth.organizer()

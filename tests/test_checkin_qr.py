@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from markup import parse
 from smtp import smtp_settings
 
+from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.checkin import services as checkin
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import deliver_due
@@ -41,7 +42,7 @@ def register(app: Flask, category: str = "general_public", n: int = 1) -> dict[s
                 email=f"minji{n}@example.org",
                 privacy_consent=True,
                 answers=answers if category == "journalist" else {},
-            ),
+            ), actor=ATTENDEE
         ).registration
         token = issue_manage_token(registration)
         db.session.commit()

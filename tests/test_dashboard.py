@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from markup import parse
 from test_roster import build_roster
 
-from nkhr_events.audit.services import record
+from nkhr_events.audit.services import Actor, record
 from nkhr_events.extensions import db
 
 
@@ -53,8 +53,8 @@ def test_dashboard_recent_activity_shows_action_and_actor_of_this_event_only(
 ) -> None:
     with app.app_context():
         for n in range(25):
-            record(f"test.action{n}", event_id=roster["event"], actor="door@example.org")
-        record("test.other_event", event_id=roster["event"] + 1000, actor="x@example.org")
+            record(f"test.action{n}", event_id=roster["event"], actor=Actor("door@example.org"))
+        record("test.other_event", event_id=roster["event"] + 1000, actor=Actor("x@example.org"))
         db.session.commit()
     auth.organizer()
     page = parse(client.get(f"/manage/events/{roster['event']}").get_data(as_text=True))

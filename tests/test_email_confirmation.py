@@ -18,6 +18,7 @@ from smtp import SMTPServer, smtp_settings
 from sqlalchemy.orm import selectinload
 
 from nkhr_events.audit.models import AuditEntry
+from nkhr_events.audit.services import ATTENDEE, SYSTEM
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
@@ -63,21 +64,21 @@ def new_event(app: Flask, **overrides: object) -> int:
 
 def register(app: Flask, event_id: int, n: int, **overrides: object) -> int:
     with app.app_context():
-        result = services.register_attendee(event_id, person(n, **overrides))
+        result = services.register_attendee(event_id, person(n, **overrides), actor=ATTENDEE)
         db.session.commit()
         return result.registration.id
 
 
 def confirm(app: Flask, registration_id: int) -> holds.ConfirmOutcome:
     with app.app_context():
-        outcome = holds.confirm_email(db.session.get(Registration, registration_id))
+        outcome = holds.confirm_email(db.session.get(Registration, registration_id), actor=ATTENDEE)
         db.session.commit()
         return outcome
 
 
 def release(app: Flask, after: timedelta) -> holds.ReleaseReport:
     with app.app_context():
-        report = holds.release_unconfirmed(utcnow() + after)
+        report = holds.release_unconfirmed(utcnow() + after, actor=SYSTEM)
         db.session.commit()
         return report
 
@@ -296,9 +297,10 @@ def test_a_seat_freed_before_the_release_runs_passes_a_lapsed_waitlisted_registr
     event_id = new_event(app, capacity=1)
     with app.app_context():
         earlier = utcnow() - timedelta(hours=3)
-        holder = services.register_attendee(event_id, person(1), now=earlier).registration.id
+        holder = services.register_attendee(event_id, person(1), now=earlier,
+            actor=ATTENDEE).registration.id
         lapsed = services.register_attendee(
-            event_id, person(2), now=earlier + timedelta(minutes=5)
+            event_id, person(2), now=earlier + timedelta(minutes=5), actor=ATTENDEE
         ).registration.id
         db.session.commit()
     assert confirm(app, holder) == holds.ConfirmOutcome.CONFIRMED  # late, but not yet released
@@ -306,7 +308,7 @@ def test_a_seat_freed_before_the_release_runs_passes_a_lapsed_waitlisted_registr
     confirm(app, behind)
     assert row(app, lapsed).status == row(app, behind).status == "waitlisted"
     with app.app_context():
-        services.cancel_registration(db.session.get(Registration, holder))
+        services.cancel_registration(db.session.get(Registration, holder), actor=ATTENDEE)
         db.session.commit()
     assert row(app, lapsed).status == "waitlisted"
     assert row(app, behind).status == "confirmed"
@@ -396,7 +398,8 @@ def lapsed_registration(app: Flask, n: int = 1) -> int:
     """A registration made two hours ago in an event asking for confirmation within an hour."""
     event_id = new_event(app, capacity=5)
     with app.app_context():
-        result = services.register_attendee(event_id, person(n), now=utcnow() - timedelta(hours=2))
+        result = services.register_attendee(event_id, person(n), now=utcnow() - timedelta(hours=2),
+            actor=ATTENDEE)
         db.session.commit()
         return result.registration.id
 
@@ -494,10 +497,11 @@ def test_confirmations_racing_releases_keep_or_release_each_place_never_both(app
         confirm(app, registration_id)
 
     def confirming(registration_id: int):
-        return lambda: holds.confirm_email(db.session.get(Registration, registration_id))
+        return lambda: holds.confirm_email(db.session.get(Registration, registration_id),
+            actor=ATTENDEE)
 
     def releasing():
-        return lambda: holds.release_unconfirmed(utcnow() + timedelta(minutes=61))
+        return lambda: holds.release_unconfirmed(utcnow() + timedelta(minutes=61), actor=SYSTEM)
 
     jobs = [confirming(r) for r in holders[::2]] + [releasing() for _ in range(5)]
     jobs += [confirming(r) for r in holders[1::2]]

@@ -14,6 +14,7 @@ from markup import Element, parse
 from smtp import SMTPServer, smtp_settings
 
 from nkhr_events.audit.models import AuditEntry
+from nkhr_events.audit.services import ATTENDEE, SYSTEM
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxMessage
@@ -58,20 +59,21 @@ def event(app: Flask) -> dict[str, object]:
         for n in range(2):
             registration = services.register_attendee(
                 found.id, person(f"Real{n}", f"real{n}@example.org"),
-                now=FLOOD_START - timedelta(minutes=30 - n),
+                now=FLOOD_START - timedelta(minutes=30 - n), actor=ATTENDEE
             ).registration
             ids["real"].append(registration.id)
         for n in range(25):
             registration = services.register_attendee(
                 found.id, person(f"Fake{n:02d}", f"bot{n}@spam.example"),
-                now=FLOOD_START + timedelta(minutes=n, seconds=30),
+                now=FLOOD_START + timedelta(minutes=n, seconds=30), actor=ATTENDEE
             ).registration
             ids["fake"].append(registration.id)
         late = services.register_attendee(
-            found.id, person("Late", "late@example.org"), now=FLOOD_START + timedelta(hours=1)
+            found.id, person("Late", "late@example.org"), now=FLOOD_START + timedelta(hours=1),
+                actor=ATTENDEE
         ).registration
         ids["late"].append(late.id)
-        holds.confirm_email(late)
+        holds.confirm_email(late, actor=ATTENDEE)
         db.session.commit()
         return {"id": found.id, "ids": ids}
 
@@ -214,7 +216,7 @@ def test_a_count_that_changed_since_the_preview_is_refused_and_nothing_is_cancel
     with app.app_context():
         services.register_attendee(
             event["id"], person("Another", "bot99@spam.example"),
-            now=FLOOD_START + timedelta(minutes=10),
+            now=FLOOD_START + timedelta(minutes=10), actor=ATTENDEE
         )
         db.session.commit()
     answer = client.post(url(event), data={**hidden, "step": "cancel", "understood": "y"})
@@ -294,12 +296,12 @@ def test_cancel_flood_service_refuses_a_changed_count_and_a_missing_window(
         filters = flood.FloodFilters(created_from=FLOOD_START,
                                      created_until=FLOOD_START + timedelta(minutes=25))
         with pytest.raises(flood.FloodChanged) as refused:
-            flood.cancel_flood(found, filters, expected_count=24)
+            flood.cancel_flood(found, filters, expected_count=24, actor=SYSTEM)
         assert refused.value.count == 25
         db.session.rollback()
         with pytest.raises(flood.DomainError):
-            flood.cancel_flood(found, flood.FloodFilters(), expected_count=0)
+            flood.cancel_flood(found, flood.FloodFilters(), expected_count=0, actor=SYSTEM)
         db.session.rollback()
-        result = flood.cancel_flood(found, filters, expected_count=25, actor="system")
+        result = flood.cancel_flood(found, filters, expected_count=25, actor=SYSTEM)
         db.session.commit()
         assert result == flood.FloodResult(cancelled=25, promoted=1, emailed=0)

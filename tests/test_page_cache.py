@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from nkhr_events.audit.services import SYSTEM
 from nkhr_events.events import services as event_services
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
@@ -123,7 +124,7 @@ def test_an_edit_of_the_event_is_never_served_stale(app: Flask, event: dict[str,
             registration_opens_at=found.registration_opens_at,
             registration_closes_at=found.registration_closes_at,
         )
-        event_services.update_event(found, data, registrations.change_capacity)
+        event_services.update_event(found, data, registrations.change_capacity, actor=SYSTEM)
         db.session.commit()
         kept = [d.isoformat() for d in found.day_list]
     page = parse(client.get(form_url(event)).get_data(as_text=True))
@@ -139,7 +140,7 @@ def test_category_settings_are_never_served_stale(app: Flask, event: dict[str, o
         found = db.session.get(Event, event["id"])
         registrations.save_category_settings(
             found, {"academic": {"extra_question": "Your question for academics?",
-                                 "needs_review": True}}
+                                 "needs_review": True}}, actor=SYSTEM
         )
         db.session.commit()
     page = client.get(url).get_data(as_text=True)
@@ -148,7 +149,7 @@ def test_category_settings_are_never_served_stale(app: Flask, event: dict[str, o
 
     with app.app_context():
         found = db.session.get(Event, event["id"])
-        registrations.save_category_settings(found, {"academic": {"enabled": False}})
+        registrations.save_category_settings(found, {"academic": {"enabled": False}}, actor=SYSTEM)
         db.session.commit()
     choice = client.get(url).get_data(as_text=True)  # a closed category: back to the choice
     assert 'value="academic"' not in choice and "Step 1 of 2" in choice

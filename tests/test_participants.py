@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from nkhr_events.audit.models import AuditEntry
+from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.registrations import links, services
@@ -61,8 +62,9 @@ def build(app: Flask, participant_list: str = "public", by_category: bool = Fals
             person("Ed", "Cancelled"),
             person("Gil", "Academic", category="academic", answers={"institution": "Uni"}),
         ]
-        found = {p.given_name: services.register_attendee(event.id, p).registration for p in people}
-        services.cancel_registration(found["Ed"])
+        found = {p.given_name: services.register_attendee(event.id, p,
+            actor=ATTENDEE).registration for p in people}
+        services.cancel_registration(found["Ed"], actor=ATTENDEE)
         found["Cy"] = services.register_attendee(
             event.id,
             person(
@@ -70,9 +72,10 @@ def build(app: Flask, participant_list: str = "public", by_category: bool = Fals
                 "Pending",
                 category="journalist",
                 answers={"media_outlet": "Daily", "media_role": "Editor"},
-            ),
+            ), actor=ATTENDEE
         ).registration
-        found["Di"] = services.register_attendee(event.id, person("Di", "Waitlisted")).registration
+        found["Di"] = services.register_attendee(event.id, person("Di", "Waitlisted"),
+            actor=ATTENDEE).registration
         tokens = {name: links.issue_manage_token(r) for name, r in found.items()}
         db.session.commit()
         statuses = {r.given_name: r.status for r in found.values()}

@@ -13,6 +13,7 @@ from PIL import Image
 from smtp import smtp_settings
 
 from nkhr_events.audit.models import AuditEntry
+from nkhr_events.audit.services import PARTNER
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import deliver_due
 from nkhr_events.outbox.models import OutboxMessage
@@ -44,7 +45,7 @@ def apply(event, name: str, role: str = "sponsor", tier: str | None = "principal
             contribution="Funding", offers=["venue"] if role == "co_organizer" else [],
             language=language,
         ),
-        clean_logo(logo_png()) if logo else None,
+        clean_logo(logo_png()) if logo else None, actor=PARTNER
     )
     return partnership.id
 

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from nkhr_events.audit.models import AuditEntry
+from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage
@@ -44,11 +45,11 @@ def setup(app):
     """One seat: Minji holds it, confirmed; Jisoo waits for it."""
     with app.app_context():
         event = make_event(capacity=1)
-        minji_row = services.register_attendee(event.id, minji()).registration
+        minji_row = services.register_attendee(event.id, minji(), actor=ATTENDEE).registration
         jisoo = services.register_attendee(event.id, RegistrationInput(
             category="general_public", given_name="Jisoo", family_name="Kim",
             email="jisoo@example.org", privacy_consent=True, language="en",
-        )).registration
+        ), actor=ATTENDEE).registration
         minji_row.checkin_salt = "0123456789abcdef"
         minji_row.internal_notes = "met at the embassy"
         db.session.add(RegistrationCheckin(registration=minji_row, day=event.start_date))
@@ -162,7 +163,7 @@ def test_erasure_frees_the_seat_to_the_waitlist_and_leaves_nothing_personal(app,
 
 def test_erasing_a_cancelled_registration_sends_nothing_new(app, client, setup):
     with app.app_context():
-        services.cancel_registration(db.session.get(Registration, setup["id"]))
+        services.cancel_registration(db.session.get(Registration, setup["id"]), actor=ATTENDEE)
         db.session.commit()
         before = db.session.scalar(db.select(db.func.count(OutboxMessage.id)))
     client.post(f"/registration/{setup['token']}/erase")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from nkhr_events.audit.models import AuditEntry
+from nkhr_events.audit.services import ATTENDEE, SYSTEM
 from nkhr_events.extensions import db
 from nkhr_events.inquiries.models import Inquiry
 from nkhr_events.outbox.models import OutboxMessage
@@ -36,9 +37,9 @@ def data(app):
     with app.app_context():
         short = make_event(retention_days=30)
         long = make_event(retention_days=3000)
-        services.register_attendee(short.id, person(1))
-        services.register_attendee(short.id, person(2))
-        services.register_attendee(long.id, person(3))
+        services.register_attendee(short.id, person(1), actor=ATTENDEE)
+        services.register_attendee(short.id, person(2), actor=ATTENDEE)
+        services.register_attendee(long.id, person(3), actor=ATTENDEE)
         partner = find_or_add_partner("NK Watch")
         for event in (short, long):
             db.session.add(Partnership(
@@ -72,7 +73,7 @@ def test_nothing_is_purged_before_the_retention_period_ends(app, data):
     with app.app_context():
         before = snapshot()
         end = datetime.combine(data["short_end"], datetime.max.time(), tzinfo=UTC)
-        report = purge(now=end + timedelta(days=29))
+        report = purge(now=end + timedelta(days=29), actor=SYSTEM)
         db.session.commit()
         assert (report.registrations, report.partner_contacts) == (0, 0)
         assert snapshot()[:3] == before[:3]
@@ -80,11 +81,11 @@ def test_nothing_is_purged_before_the_retention_period_ends(app, data):
 
 def test_purge_anonymizes_exactly_the_expired_ones(app, data):
     with app.app_context():
-        report = purge(now=NOW.replace(year=2028))
+        report = purge(now=NOW.replace(year=2028), actor=SYSTEM)
         db.session.commit()
         assert (report.registrations, report.inquiries, report.partner_contacts) == (2, 0, 1)
 
-        report = purge(now=NOW)
+        report = purge(now=NOW, actor=SYSTEM)
         db.session.commit()
         assert (report.registrations, report.inquiries, report.partner_contacts) == (0, 1, 0)
 
@@ -205,7 +206,7 @@ def test_emails_about_purged_inquiries_and_partner_contacts_are_blanked(app, dat
             _message(4, "contact@example.org", partnership_id=short.id),
         ])
         db.session.commit()
-        purge(now=NOW)
+        purge(now=NOW, actor=SYSTEM)
         db.session.commit()
         rows = {
             m.message_id: m
@@ -239,9 +240,9 @@ def test_ip_addresses_and_typed_unknown_addresses_leave_the_audit_trail_after_90
                        ip="203.0.113.8"),
         ])
         db.session.commit()
-        assert purge(now=NOW, dry_run=True).audit_entries == 2
+        assert purge(now=NOW, dry_run=True, actor=SYSTEM).audit_entries == 2
         db.session.rollback()
-        report = purge(now=NOW)
+        report = purge(now=NOW, actor=SYSTEM)
         db.session.commit()
         assert report.audit_entries == 2
         rows = [(e.at < NOW - timedelta(days=90), e.actor, e.ip) for e in db.session.scalars(
@@ -253,7 +254,7 @@ def test_ip_addresses_and_typed_unknown_addresses_leave_the_audit_trail_after_90
             (True, "staff@example.org", None),  # an account's own address stays
             (False, "typo@example.org", "203.0.113.8"),  # still within 90 days
         ]
-        assert purge(now=NOW).audit_entries == 0
+        assert purge(now=NOW, actor=SYSTEM).audit_entries == 0
 
 
 def test_mail_requests_no_worker_answered_within_a_day_are_dropped(app, data):
@@ -267,6 +268,6 @@ def test_mail_requests_no_worker_answered_within_a_day_are_dropped(app, data):
                         created_at=NOW - timedelta(hours=2)),
         ])
         db.session.commit()
-        assert purge(now=NOW).mail_requests == 1
+        assert purge(now=NOW, actor=SYSTEM).mail_requests == 1
         db.session.commit()
         assert db.session.scalars(db.select(MailRequest.email)).all() == ["fresh@example.org"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from smtp import smtp_settings
 
+from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import deliver_due
 from nkhr_events.registrations import services
@@ -35,7 +36,8 @@ def reviewed(app):
     with app.app_context():
         event = make_event(capacity=2)
         ids = [
-            services.register_attendee(event.id, journalist(i)).registration.id for i in range(3)
+            services.register_attendee(event.id, journalist(i),
+                actor=ATTENDEE).registration.id for i in range(3)
         ]
         db.session.commit()
         return {"event": event.id, "ids": ids}

@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from nkhr_events.audit.services import ATTENDEE, SYSTEM
 from nkhr_events.extensions import db
 from nkhr_events.registrations import services
 from nkhr_events.registrations.models import Registration, RegistrationStatus
@@ -70,7 +71,8 @@ def event_id(app):
 
 
 def test_forty_racers_for_five_seats_give_five_confirmed_and_thirty_five_waitlisted(app, event_id):
-    errors = race(app, 40, lambda i: services.register_attendee(event_id, person(i)))
+    errors = race(app, 40, lambda i: services.register_attendee(event_id, person(i),
+        actor=ATTENDEE))
     assert errors == []
     assert statuses(app, event_id) == {"confirmed": 5, "waitlisted": 35}
 
@@ -78,14 +80,14 @@ def test_forty_racers_for_five_seats_give_five_confirmed_and_thirty_five_waitlis
 def test_category_cap_holds_under_a_race(app):
     with app.app_context():
         event = make_event(capacity=100)
-        services.save_category_settings(event, {"academic": {"seat_cap": 3}})
+        services.save_category_settings(event, {"academic": {"seat_cap": 3}}, actor=SYSTEM)
         db.session.commit()
         event_id = event.id
     errors = race(
         app,
         20,
         lambda i: services.register_attendee(
-            event_id, person(i, "academic", answers={"institution": "Uni"})
+            event_id, person(i, "academic", answers={"institution": "Uni"}), actor=ATTENDEE
         ),
     )
     assert errors == []
@@ -93,7 +95,8 @@ def test_category_cap_holds_under_a_race(app):
 
 
 def test_ten_submissions_of_one_address_make_exactly_one_registration(app, event_id):
-    errors = race(app, 10, lambda i: services.register_attendee(event_id, person(1)))
+    errors = race(app, 10, lambda i: services.register_attendee(event_id, person(1),
+        actor=ATTENDEE))
     assert errors == []
     assert sum(statuses(app, event_id).values()) == 1
 
@@ -101,9 +104,9 @@ def test_ten_submissions_of_one_address_make_exactly_one_registration(app, event
 def test_cancellations_racing_registrations_never_overbook(app, event_id):
     with app.app_context():
         for i in range(5):
-            services.register_attendee(event_id, person(100 + i))
+            services.register_attendee(event_id, person(100 + i), actor=ATTENDEE)
         for i in range(5):
-            services.register_attendee(event_id, person(200 + i))
+            services.register_attendee(event_id, person(200 + i), actor=ATTENDEE)
         db.session.commit()
         confirmed = db.session.scalars(
             db.select(Registration.id).where(Registration.status == "confirmed")
@@ -114,9 +117,9 @@ def test_cancellations_racing_registrations_never_overbook(app, event_id):
         if i % 2 == 0:
             registration = db.session.get(Registration, confirmed[i // 2 % 5])
             if registration.status in ("confirmed", "pending", "waitlisted"):
-                services.cancel_registration(registration)
+                services.cancel_registration(registration, actor=ATTENDEE)
         else:
-            services.register_attendee(event_id, person(300 + i))
+            services.register_attendee(event_id, person(300 + i), actor=ATTENDEE)
 
     errors = race(app, 20, work)
     assert [e for e in errors if not isinstance(e, Exception)] == []
@@ -131,26 +134,27 @@ def test_review_category_is_pending_and_holds_its_seat(app):
         result = services.register_attendee(
             event.id,
             person(1, "journalist", answers={"media_outlet": "Paper", "media_role": "Reporter"}),
+                actor=ATTENDEE
         )
         assert result.registration.status == RegistrationStatus.PENDING
-        second = services.register_attendee(event.id, person(2))
+        second = services.register_attendee(event.id, person(2), actor=ATTENDEE)
         assert second.registration.status == RegistrationStatus.WAITLISTED
-        services.approve_registration(result.registration)
+        services.approve_registration(result.registration, actor=SYSTEM)
         assert result.registration.status == RegistrationStatus.CONFIRMED
 
 
 def test_a_freed_seat_goes_to_the_earliest_waitlisted_that_fits(app):
     with app.app_context():
         event = make_event(capacity=2)
-        services.save_category_settings(event, {"artist": {"seat_cap": 1}})
+        services.save_category_settings(event, {"artist": {"seat_cap": 1}}, actor=SYSTEM)
         a = services.register_attendee(
-            event.id, person(1, "artist", answers={"discipline": "x"})
+            event.id, person(1, "artist", answers={"discipline": "x"}), actor=ATTENDEE
         ).registration
-        b = services.register_attendee(event.id, person(2)).registration
+        b = services.register_attendee(event.id, person(2), actor=ATTENDEE).registration
         c = services.register_attendee(
-            event.id, person(3, "artist", answers={"discipline": "y"})
+            event.id, person(3, "artist", answers={"discipline": "y"}), actor=ATTENDEE
         ).registration
-        d = services.register_attendee(event.id, person(4)).registration
+        d = services.register_attendee(event.id, person(4), actor=ATTENDEE).registration
         assert [r.status for r in (a, b, c, d)] == [
             "confirmed",
             "confirmed",
@@ -158,19 +162,19 @@ def test_a_freed_seat_goes_to_the_earliest_waitlisted_that_fits(app):
             "waitlisted",
         ]
         # b frees a general seat; c (artist) is earlier but the artist cap is full: d moves up.
-        promoted = services.cancel_registration(b)
+        promoted = services.cancel_registration(b, actor=ATTENDEE)
         assert promoted == [d] and d.status == "confirmed" and c.status == "waitlisted"
-        promoted = services.cancel_registration(a)
+        promoted = services.cancel_registration(a, actor=ATTENDEE)
         assert promoted == [c] and c.status == "confirmed"
 
 
 def test_raising_capacity_promotes_from_the_waitlist(app):
     with app.app_context():
         event = make_event(capacity=1)
-        services.register_attendee(event.id, person(1))
-        w = services.register_attendee(event.id, person(2)).registration
+        services.register_attendee(event.id, person(1), actor=ATTENDEE)
+        w = services.register_attendee(event.id, person(2), actor=ATTENDEE).registration
         assert w.status == "waitlisted"
-        assert services.change_capacity(event, 2) == [w]
+        assert services.change_capacity(event, 2, actor=SYSTEM) == [w]
         assert w.status == "confirmed"
 
 

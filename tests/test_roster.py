@@ -12,7 +12,7 @@ from markup import parse
 from smtp import smtp_settings
 
 from nkhr_events.audit.models import AuditEntry
-from nkhr_events.audit.services import record
+from nkhr_events.audit.services import ATTENDEE, SYSTEM, Actor, record
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import deliver_due
@@ -81,7 +81,8 @@ def build_roster(app: Flask) -> dict[str, int]:
             person("Wai", "Ting", country="CA"),
         ]
         ids = {
-            p.given_name: services.register_attendee(event.id, p).registration.id for p in people
+            p.given_name: services.register_attendee(event.id, p,
+                actor=ATTENDEE).registration.id for p in people
         }
         db.session.add_all(
             [
@@ -196,7 +197,8 @@ def test_pagination_walks_every_registration_once(
 ) -> None:
     with app.app_context():
         for n in range(55):
-            services.register_attendee(roster["event"], person(f"P{n:02d}", "Extra", days=[]))
+            services.register_attendee(roster["event"], person(f"P{n:02d}", "Extra", days=[]),
+                actor=ATTENDEE)
         db.session.commit()
     auth.organizer()
     url = f"/manage/events/{roster['event']}/registrations?sort=name&country=GB"
@@ -265,9 +267,10 @@ def test_the_person_page_shows_the_status_history_from_the_audit_trail(
             object_id=roster["Jo"],
             event_id=roster["event"],
             detail={"from": "pending", "to": "confirmed"},
-            actor="reviewer@example.org",
+            actor=Actor("reviewer@example.org"),
         )
-        record("registration.approve", object_type="registration", object_id=roster["Ada"])
+        record("registration.approve", object_type="registration", object_id=roster["Ada"],
+            actor=SYSTEM)
         db.session.commit()
     auth.organizer()
     page = parse(client.get(f"/manage/registrations/{roster['Jo']}").get_data(as_text=True))

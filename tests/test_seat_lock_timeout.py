@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
+from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.registrations import services
@@ -120,7 +121,7 @@ def test_a_cancellation_waiting_too_long_for_the_seats_is_asked_to_try_again(
             event["id"],
             RegistrationInput(category="general_public", given_name="Min-ji",
                               family_name="Kim", email="minji@example.org",
-                              privacy_consent=True),
+                              privacy_consent=True), actor=ATTENDEE
         ).registration
         token = issue_manage_token(registration)
         db.session.commit()
@@ -143,6 +144,7 @@ def test_a_bulk_decision_waiting_too_long_for_the_seats_decides_nothing(
                 RegistrationInput(category="journalist", given_name=f"J{n}", family_name="Kim",
                                   email=f"j{n}@example.org", privacy_consent=True,
                                   answers={"media_outlet": "Paper", "media_role": "Reporter"}),
+                                      actor=ATTENDEE
             ).registration.id
             for n in range(2)
         ]

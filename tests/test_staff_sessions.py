@@ -19,6 +19,7 @@ from nkhr_events.accounts.models import (
     StaffSession,
     StaffUser,
 )
+from nkhr_events.audit.services import SYSTEM
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.extensions import db
 from nkhr_events.privacy.services import purge
@@ -308,10 +309,10 @@ def test_the_purge_deletes_sessions_ended_or_run_out_more_than_thirty_days_ago(
         kept = {idle_lately.id, signed_out_lately.id, live.id}
         gone = {signed_out_long_ago.id, idle_long_ago.id}
 
-        purge(now=now, dry_run=True)
+        purge(now=now, dry_run=True, actor=SYSTEM)
         db.session.rollback()
         assert len(db.session.scalars(db.select(StaffSession)).all()) == 5
-        purge(now=now)
+        purge(now=now, actor=SYSTEM)
         db.session.commit()
         assert set(db.session.scalars(db.select(StaffSession.id))) == kept
         assert not kept & gone

@@ -26,6 +26,7 @@ from wtforms.fields.core import UnboundField
 
 from nkhr_events.accounts.models import StaffRole
 from nkhr_events.accounts.services import create_staff
+from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.checkin import services as checkin
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage
@@ -103,7 +104,7 @@ def seeded(app: Flask) -> Seeded:
                 category="general_public", given_name="Min-ji", family_name="Kim",
                 email="attendee@example.org", privacy_consent=True, language="en",
                 days=event.day_list,
-            ),
+            ), actor=ATTENDEE
         )
         registration = result.registration
         token = links.issue_manage_token(registration)

@@ -18,7 +18,7 @@ from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db
 from nkhr_events.validators import show_error
-from nkhr_events.web import current_language
+from nkhr_events.web import current_actor, current_language
 
 bp = require_staff(Blueprint("accounts_manage", __name__, url_prefix="/manage"))
 
@@ -35,7 +35,7 @@ def password() -> Response | str:
         try:
             services.change_password(
                 user, form.current_password.data or "", form.new_password.data or "",
-                session.get(SESSION_TOKEN_KEY, ""),
+                session.get(SESSION_TOKEN_KEY, ""), actor=current_actor(),
             )
         except DomainError as error:
             db.session.rollback()
@@ -71,7 +71,7 @@ def staff_new() -> Response | str:
             password=form.password.data or "",
         )
         try:
-            user = services.add_staff_account(data, current_language())
+            user = services.add_staff_account(data, current_language(), actor=current_actor())
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -101,9 +101,8 @@ def staff_account(user_id: int) -> str:
 
 def _staff_change(user_id: int, change: Any, message: str) -> Response:
     user = db.get_or_404(StaffUser, user_id)
-    acting = db.session.get(StaffUser, current_user.id)
     try:
-        change(user, acting)
+        change(user, current_actor())
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -122,7 +121,7 @@ def staff_role(user_id: int) -> Response:
     role = StaffRole(form.role.data)
     return _staff_change(
         user_id,
-        lambda user, acting: services.change_role(user, role, acting),
+        lambda user, actor: services.change_role(user, role, actor=actor),
         _("The role is saved."),
     )
 
@@ -135,7 +134,7 @@ def staff_active(user_id: int) -> Response:
         abort(400)
     return _staff_change(
         user_id,
-        lambda user, acting: services.set_active(user, active == "1", acting),
+        lambda user, actor: services.set_active(user, active == "1", actor=actor),
         _("The account is active again.") if active == "1"
         else _("The account is deactivated; its sessions have ended."),
     )

@@ -28,7 +28,7 @@ from nkhr_events.accounts import sessions, throttle
 from nkhr_events.accounts.models import PasswordResetToken, SessionEnd, StaffRole, StaffUser
 from nkhr_events.accounts.throttle import PASSWORD_RESET, SIGN_IN, SIGN_IN_FAILED
 from nkhr_events.audit.models import AuditEntry
-from nkhr_events.audit.services import record, status_detail
+from nkhr_events.audit.services import Actor, record, status_detail
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db
@@ -118,16 +118,17 @@ def authenticate(email: str, password: str) -> StaffUser | None:
 def _record_about(
     action: str,
     user: StaffUser | None,
-    actor: str,
+    actor: Actor,
     detail: dict[str, object] | None = None,
     proven: bool = False,
 ) -> AuditEntry:
-    """An entry about `user` (if the address has an account) by `actor`, e.g. a typed address;
-    `proven` when the actor showed they are that user (password or reset link)."""
+    """An entry about `user` (if the address has an account) by `actor`, whoever typed an
+    address; `proven` when they showed they are that user (password or reset link)."""
+    if user is not None and proven:
+        actor = Actor.staff(user, actor.ip)
     return record(
         action,
         actor=actor,
-        actor_id=user.id if user is not None and proven else None,
         object_type="staff_user" if user is not None else None,
         object_id=user.id if user is not None else None,
         detail=detail,
@@ -137,16 +138,16 @@ def _record_about(
 def _record_attempt(
     action: str,
     user: StaffUser | None,
-    actor: str,
+    address: str,
     client: str,
     now: datetime,
     detail: dict[str, object] | None = None,
     proven: bool = False,
 ) -> None:
-    """A sign-in attempt's entry, with the client and the time the throttle counts by."""
-    entry = _record_about(action, user, actor, detail, proven)
-    entry.ip = throttle.client_ip(client)
-    entry.at = now
+    """A sign-in attempt's entry by whoever typed `address` from `client`, at the time the
+    throttle counts by."""
+    actor = Actor.typed(address, throttle.client_ip(client))
+    _record_about(action, user, actor, detail, proven).at = now
 
 
 def sign_in(email: str, password: str, client: str, now: datetime | None = None) -> StaffUser:
@@ -174,7 +175,7 @@ def sign_in(email: str, password: str, client: str, now: datetime | None = None)
         reason = "inactive"
     else:
         user.last_sign_in_at = now
-        _record_attempt(SIGN_IN, user, user.email, client, now, proven=True)
+        _record_attempt(SIGN_IN, user, address, client, now, proven=True)
         return user
     _record_attempt(SIGN_IN_FAILED, user, address, client, now, {"reason": reason})
     until = throttle.wait_until(address, client, now)
@@ -213,7 +214,7 @@ class NewStaff:
     password: str = ""
 
 
-def add_staff_account(data: NewStaff, language: str) -> StaffUser:
+def add_staff_account(data: NewStaff, language: str, *, actor: Actor) -> StaffUser:
     """Create an account with the given password, or email a set-password link."""
     invited = not data.password
     password = data.password or secrets.token_urlsafe(32)
@@ -223,6 +224,7 @@ def add_staff_account(data: NewStaff, language: str) -> StaffUser:
         object_type="staff_user",
         object_id=user.id,
         detail={"email": user.email, "role": str(user.role), "invited": invited},
+        actor=actor,
     )
     if invited:
         _send_password_link(user, language, INVITATION_LINK_LIFETIME, invitation=True)
@@ -234,11 +236,11 @@ def _refuse_removing_last_admin(user: StaffUser) -> None:
         raise DomainError(_("This is the last active admin; make another admin first."))
 
 
-def change_role(user: StaffUser, role: StaffRole, acting: StaffUser) -> None:
+def change_role(user: StaffUser, role: StaffRole, *, actor: Actor) -> None:
     """Raises DomainError when an admin would demote themself or the last admin would go."""
     if role == user.role:
         return
-    if user.id == acting.id:
+    if user.id == actor.staff_id:
         raise DomainError(_("You cannot change your own role; ask another admin."))
     if role != StaffRole.ADMIN:
         _refuse_removing_last_admin(user)
@@ -246,16 +248,16 @@ def change_role(user: StaffUser, role: StaffRole, acting: StaffUser) -> None:
     user.role = role
     db.session.flush()
     record("account.role_change", object_type="staff_user", object_id=user.id,
-           detail=status_detail(before, role))
+           detail=status_detail(before, role), actor=actor)
 
 
-def set_active(user: StaffUser, active: bool, acting: StaffUser) -> None:
+def set_active(user: StaffUser, active: bool, *, actor: Actor) -> None:
     """Deactivate (ends every session of the person at once) or reactivate an account (the
     person signs in afresh)."""
     if user.active == active:
         return
     if not active:
-        if user.id == acting.id:
+        if user.id == actor.staff_id:
             raise DomainError(_("You cannot deactivate your own account."))
         _refuse_removing_last_admin(user)
         sessions.end_sessions(user, SessionEnd.DEACTIVATION)
@@ -264,13 +266,15 @@ def set_active(user: StaffUser, active: bool, acting: StaffUser) -> None:
     record("account.reactivate" if active else "account.deactivate",
            object_type="staff_user", object_id=user.id,
            detail=status_detail("inactive" if active else "active",
-                                "active" if active else "inactive"))
+                                "active" if active else "inactive"), actor=actor)
 
 
 # --- passwords ----------------------------------------------------------------------------------
 
 
-def change_password(user: StaffUser, current: str, new: str, session_token: str) -> None:
+def change_password(
+    user: StaffUser, current: str, new: str, session_token: str, *, actor: Actor
+) -> None:
     """The signed-in user changes their password; every other session of theirs ends, the one
     of `session_token` goes on. Raises DomainError naming the field."""
     if not user.check_password(current):
@@ -281,7 +285,7 @@ def change_password(user: StaffUser, current: str, new: str, session_token: str)
                           "new_password")
     _set_password(user, new)
     sessions.end_sessions(user, SessionEnd.PASSWORD_CHANGE, keep=session_token)
-    record("account.password_change", object_type="staff_user", object_id=user.id)
+    record("account.password_change", object_type="staff_user", object_id=user.id, actor=actor)
 
 
 def _set_password(user: StaffUser, password: str) -> None:
@@ -342,7 +346,8 @@ def request_password_reset(email: str, language: str) -> None:
     nothing visible. The caller answers the same either way."""
     address = normalize_email(email)[:254]
     user = staff_by_email(address)
-    _record_about("account.password_reset_request", user, address)
+    # Run by the outbox worker: no client is known.
+    _record_about("account.password_reset_request", user, Actor.typed(address))
     if user is None or not user.active:
         return
     _send_password_link(user, language, RESET_LINK_LIFETIME)
@@ -361,9 +366,12 @@ def user_for_reset_token(token: str, now: datetime | None = None) -> StaffUser |
     return user if user is not None and user.active else None
 
 
-def reset_password(token: str, password: str, now: datetime | None = None) -> StaffUser:
+def reset_password(
+    token: str, password: str, now: datetime | None = None, *, actor: Actor
+) -> StaffUser:
     """Set a new password through a link; the link (and every other open link of the user)
-    is used up. Raises DomainError for a bad password or a link that no longer works."""
+    is used up; recorded as the link's user from `actor`'s client. Raises DomainError for a
+    bad password or a link that no longer works."""
     now = now or utcnow()
     check_new_password(password)
     user = user_for_reset_token(token, now)
@@ -388,7 +396,7 @@ def reset_password(token: str, password: str, now: datetime | None = None) -> St
     _set_password(user, password)
     sessions.end_sessions(user, SessionEnd.PASSWORD_RESET, now=now)
     # Also what lets every client that had to wait try the address again.
-    _record_about(PASSWORD_RESET, user, user.email, proven=True).at = now
+    _record_about(PASSWORD_RESET, user, actor, proven=True).at = now
     return user
 
 

@@ -35,7 +35,7 @@ from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db, limiter, login
 from nkhr_events.outbox.requests import request_mail
 from nkhr_events.validators import show_error
-from nkhr_events.web import current_language, safe_next
+from nkhr_events.web import client_address, current_actor, current_language, safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -119,7 +119,7 @@ def sign_in() -> Response | str:
     if form.validate_on_submit():
         try:
             user = services.sign_in(
-                form.email.data or "", form.password.data or "", request.remote_addr or ""
+                form.email.data or "", form.password.data or "", client_address()
             )
         except DomainError as refused:
             db.session.commit()  # keep the failure on the trail: the throttle counts it
@@ -136,7 +136,8 @@ def sign_in() -> Response | str:
 @login_required
 def sign_out() -> Response:
     sessions.end_session(session.get(SESSION_TOKEN_KEY, ""), SessionEnd.SIGN_OUT)
-    record("auth.sign_out", object_type="staff_user", object_id=current_user.id)
+    record("auth.sign_out", object_type="staff_user", object_id=current_user.id,
+           actor=current_actor())
     db.session.commit()
     _end_session_here()
     flash(_("You are signed out."), "info")
@@ -175,7 +176,7 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            services.reset_password(token, form.password.data or "")
+            services.reset_password(token, form.password.data or "", actor=current_actor())
             # Whoever was signed in here (the same person or not) signs in again too.
             sessions.end_session(session.get(SESSION_TOKEN_KEY, ""), SessionEnd.SIGN_OUT)
         except DomainError as error:

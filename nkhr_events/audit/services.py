@@ -3,54 +3,80 @@ and its record commit together; nothing here edits or deletes an entry."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import has_request_context, request
-from flask_login import current_user
 from sqlalchemy import Select, func, inspect
 
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.extensions import db
 
-#: Who acted when no staff user is signed in.
-ATTENDEE = "attendee"
-PARTNER = "partner"
-SYSTEM = "system"
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted, as the trail keeps it: a staff user's address, "attendee", "partner",
+    "system" or an address typed into a sign-in; the staff user's id only when they proved who
+    they are; the client's IP address when the act came through the web.
+
+    The web layer makes one per request (nkhr_events.web) and passes it down; services never
+    read the request to find out who is acting.
+    """
+
+    name: str
+    staff_id: int | None = None
+    ip: str | None = None
+
+    @classmethod
+    def staff(cls, user: Any, ip: str | None = None) -> Actor:
+        """A signed-in staff user (anything with `id` and `email`)."""
+        return cls(user.email, user.id, ip)
+
+    @classmethod
+    def attendee(cls, ip: str | None = None) -> Actor:
+        return cls(ATTENDEE.name, None, ip)
+
+    @classmethod
+    def partner(cls, ip: str | None = None) -> Actor:
+        return cls(PARTNER.name, None, ip)
+
+    @classmethod
+    def typed(cls, address: str, ip: str | None = None) -> Actor:
+        """Whoever typed `address` (a sign-in or reset request), not yet proven to own it."""
+        return cls(address, None, ip)
+
+    def as_system(self) -> Actor:
+        """The system, acting as a consequence of this actor's act (e.g. a promotion from the
+        waiting list after a cancellation); the client address stays."""
+        return replace(SYSTEM, ip=self.ip)
 
 
-def _current_staff() -> tuple[int | None, str | None]:
-    if has_request_context() and current_user and current_user.is_authenticated:
-        return current_user.id, current_user.email
-    return None, None
+ATTENDEE = Actor("attendee")
+PARTNER = Actor("partner")
+#: Command-line tasks, the outbox worker and its periodic tasks.
+SYSTEM = Actor("system")
 
 
 def record(
     action: str,
     *,
+    actor: Actor,
     object_type: str | None = None,
     object_id: int | None = None,
     event_id: int | None = None,
     detail: dict[str, Any] | None = None,
-    actor: str | None = None,
-    actor_id: int | None = None,
 ) -> AuditEntry:
-    """Add an entry: `action` like "registration.approve"; `detail` holds no personal data.
-
-    The actor is the signed-in staff user unless `actor` names another ("attendee", "system",
-    or an address for a sign-in attempt).
-    """
-    staff_id, staff_email = _current_staff()
+    """Add an entry by `actor`: `action` like "registration.approve"; `detail` holds no
+    personal data."""
     entry = AuditEntry(
         action=action,
         object_type=object_type,
         object_id=object_id,
         event_id=event_id,
         detail=detail or {},
-        actor_id=actor_id if actor_id is not None else (staff_id if actor is None else None),
-        actor=(actor or staff_email or SYSTEM)[:254],
-        ip=(request.remote_addr or "")[:45] if has_request_context() else None,
+        actor_id=actor.staff_id,
+        actor=actor.name[:254],
+        ip=actor.ip[:45] if actor.ip is not None else None,
     )
     db.session.add(entry)
     return entry

@@ -20,7 +20,7 @@ from nkhr_events.registrations.categories import CATEGORY_LABELS, Category
 from nkhr_events.registrations.models import Registration, RegistrationStatus
 from nkhr_events.roster.exports import status_text as status_label
 from nkhr_events.validators import whole_number
-from nkhr_events.web import permissions_policy
+from nkhr_events.web import current_actor, permissions_policy
 
 bp = require_staff(Blueprint("checkin_manage", __name__, url_prefix="/manage"))
 
@@ -66,7 +66,9 @@ def _apply(registration: Registration, action: str, day: date | None) -> None:
         return
     if action == "checkin":
         try:
-            result = checkin.check_in(registration, day, staff_id=current_user.id)
+            result = checkin.check_in(
+                registration, day, staff_id=current_user.id, actor=current_actor()
+            )
         except checkin.CheckinRefused as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -88,7 +90,7 @@ def _apply(registration: Registration, action: str, day: date | None) -> None:
                 "info",
             )
     elif action == "undo":
-        removed = checkin.undo_check_in(registration, day)
+        removed = checkin.undo_check_in(registration, day, actor=current_actor())
         db.session.commit()
         if removed:
             flash(

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
-from nkhr_events.audit.services import record
+from nkhr_events.audit.services import Actor, record
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
@@ -191,7 +191,7 @@ def checkins_of(registration: Registration) -> dict[date, RegistrationCheckin]:
 
 
 def check_in(
-    registration: Registration, day: date, staff_id: int | None = None
+    registration: Registration, day: date, staff_id: int | None = None, *, actor: Actor
 ) -> CheckinResult:
     """Check a confirmed registration in for one day of its event; idempotent and race-safe.
 
@@ -236,11 +236,12 @@ def check_in(
             object_id=registration.id,
             event_id=registration.event_id,
             detail={"day": day.isoformat()},
+            actor=actor,
         )
     return CheckinResult(row, created)
 
 
-def undo_check_in(registration: Registration, day: date) -> bool:
+def undo_check_in(registration: Registration, day: date, *, actor: Actor) -> bool:
     """Remove the check-in of one day (a mistake at the door). False if there was none."""
     removed = db.session.execute(
         delete(RegistrationCheckin)
@@ -257,6 +258,7 @@ def undo_check_in(registration: Registration, day: date) -> bool:
             object_id=registration.id,
             event_id=registration.event_id,
             detail={"day": day.isoformat()},
+            actor=actor,
         )
     return bool(removed)
 

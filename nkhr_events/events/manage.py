@@ -22,7 +22,7 @@ from nkhr_events.registrations import services as registration_services
 from nkhr_events.registrations.holds import set_email_confirmation
 from nkhr_events.registrations.seats import moved_up_message
 from nkhr_events.validators import show_error
-from nkhr_events.web import country_choices
+from nkhr_events.web import country_choices, current_actor
 
 bp = require_staff(Blueprint("events_manage", __name__, url_prefix="/manage"))
 
@@ -85,12 +85,15 @@ def _save(form: EventForm, event: Event | None) -> Event | None:
         data = _event_input(form)
         # The capacity is set by its one owner, under the seat lock: a raised one gives seats
         # to the waitlist at once, one below the seats taken is refused.
+        actor = current_actor()
         if event is None:
-            saved = services.create_event(data, registration_services.change_capacity)
+            saved = services.create_event(data, registration_services.change_capacity,
+                                          actor=actor)
         else:
             saved = event
-            moved_up = services.update_event(event, data, registration_services.change_capacity)
-        set_email_confirmation(saved, form.email_confirmation_minutes.data)
+            moved_up = services.update_event(event, data, registration_services.change_capacity,
+                                             actor=actor)
+        set_email_confirmation(saved, form.email_confirmation_minutes.data, actor=actor)
     except DomainError as error:
         db.session.rollback()
         show_error(form, error)
@@ -133,7 +136,7 @@ def change_status(event_id: int) -> Response:
     except ValueError:
         abort(400)
     try:
-        services.change_event_status(event, status)
+        services.change_event_status(event, status, actor=current_actor())
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")

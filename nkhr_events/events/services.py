@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Protocol
 
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from nkhr_events.audit.services import changed_since, column_values, record, status_detail
+from nkhr_events.audit.services import (
+    Actor,
+    changed_since,
+    column_values,
+    record,
+    status_detail,
+)
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event, EventDay, EventStatus, Series
@@ -63,7 +70,10 @@ PARTICIPANT_LIST_CHOICES = ("off", "public", "participants")
 #: who moved up from the waitlist: `registrations.services.change_capacity`, the column's one
 #: owner. The caller hands it in, since seats are counted in the registrations package, which
 #: builds on this one.
-ChangeCapacity = Callable[[Event, int | None], Sequence[object]]
+class ChangeCapacity(Protocol):
+    def __call__(
+        self, event: Event, capacity: int | None, /, *, actor: Actor
+    ) -> Sequence[object]: ...
 
 
 def all_series() -> list[Series]:
@@ -179,21 +189,21 @@ def _apply(event: Event, data: EventInput) -> None:
     event.updated_at = utcnow()
 
 
-def create_event(data: EventInput, change_capacity: ChangeCapacity) -> Event:
+def create_event(data: EventInput, change_capacity: ChangeCapacity, *, actor: Actor) -> Event:
     """Add a draft event; raises DomainError when a rule refuses it."""
     _check(data, None)
     event = Event(status=EventStatus.DRAFT)
     _apply(event, data)
     db.session.add(event)
     db.session.flush()
-    change_capacity(event, data.capacity)
+    change_capacity(event, data.capacity, actor=actor)
     record("event.create", object_type="event", object_id=event.id, event_id=event.id,
-           detail={"slug": event.slug, "status": str(event.status)})
+           detail={"slug": event.slug, "status": str(event.status)}, actor=actor)
     return event
 
 
 def update_event(
-    event: Event, data: EventInput, change_capacity: ChangeCapacity
+    event: Event, data: EventInput, change_capacity: ChangeCapacity, *, actor: Actor
 ) -> Sequence[object]:
     """Change an event, its capacity through `change_capacity`; returns who moved up from the
     waitlist. Raises DomainError (the caller rolls back) when a rule refuses the change."""
@@ -201,10 +211,10 @@ def update_event(
     before = column_values(event)
     # First, so that the seat lock is taken before anything writes the event's row: a lock
     # held too long elsewhere is then SeatsBusy, not a wait without a limit.
-    moved_up = change_capacity(event, data.capacity)
+    moved_up = change_capacity(event, data.capacity, actor=actor)
     _apply(event, data)
     record("event.update", object_type="event", object_id=event.id, event_id=event.id,
-           detail={"fields": changed_since(before, event)})
+           detail={"fields": changed_since(before, event)}, actor=actor)
     db.session.flush()
     return moved_up
 
@@ -216,7 +226,7 @@ _TRANSITIONS = {
 }
 
 
-def change_event_status(event: Event, status: EventStatus) -> None:
+def change_event_status(event: Event, status: EventStatus, *, actor: Actor) -> None:
     """The one place an event's status changes; raises DomainError for a move not allowed."""
     current = EventStatus(event.status)
     if status not in _TRANSITIONS[current]:
@@ -224,6 +234,6 @@ def change_event_status(event: Event, status: EventStatus) -> None:
     actions = {EventStatus.PUBLISHED: "event.publish", EventStatus.ARCHIVED: "event.archive",
                EventStatus.DRAFT: "event.unpublish"}
     record(actions[status], object_type="event", object_id=event.id, event_id=event.id,
-           detail=status_detail(current, status))
+           detail=status_detail(current, status), actor=actor)
     event.status = status
     db.session.flush()

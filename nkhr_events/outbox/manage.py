@@ -18,7 +18,7 @@ from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db
 from nkhr_events.outbox import services
 from nkhr_events.outbox.models import SECRET_PLACEHOLDER, OutboxMessage, OutboxStatus
-from nkhr_events.web import int_arg
+from nkhr_events.web import current_actor, int_arg
 
 bp = require_staff(Blueprint("outbox_manage", __name__, url_prefix="/manage/outbox"))
 
@@ -64,7 +64,7 @@ def message(message_id: int) -> str:
     """One message: headers, delivery state, the text part, the HTML part as source. Audited."""
     found = _visible_or_404(message_id)
     record("outbox.view", object_type="outbox_message", object_id=found.id,
-           detail={"template": found.template})
+           detail={"template": found.template}, actor=current_actor())
     db.session.commit()
     return render_template("outbox/message.html", message=found, statuses=OutboxStatus,
                            placeholder=SECRET_PLACEHOLDER)
@@ -79,7 +79,7 @@ def attachment(message_id: int, attachment_id: int) -> Response:
     if found is None:
         abort(404)
     record("outbox.attachment", object_type="outbox_message", object_id=message_id,
-           detail={"filename": found.filename})
+           detail={"filename": found.filename}, actor=current_actor())
     db.session.commit()
     response = Response(bytes(found.data), mimetype=found.content_type.split(";")[0])
     response.headers.set("Content-Disposition", "attachment", filename=found.filename)
@@ -90,7 +90,7 @@ def attachment(message_id: int, attachment_id: int) -> Response:
 def retry(message_id: int) -> Response:
     found = _visible_or_404(message_id)
     try:
-        services.retry_message(found)
+        services.retry_message(found, actor=current_actor())
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -104,7 +104,7 @@ def retry(message_id: int) -> Response:
 def cancel(message_id: int) -> Response:
     found = _visible_or_404(message_id)
     try:
-        services.cancel_message(found)
+        services.cancel_message(found, actor=current_actor())
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")

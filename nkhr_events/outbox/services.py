@@ -23,7 +23,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, update
 
-from nkhr_events.audit.services import record, status_detail
+from nkhr_events.audit.services import Actor, record, status_detail
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db
@@ -279,7 +279,7 @@ def status_counts(admin: bool = False) -> dict[str, int]:
     return counts
 
 
-def retry_message(message: OutboxMessage) -> None:
+def retry_message(message: OutboxMessage, *, actor: Actor) -> None:
     """Queue a failed message again, with a fresh set of attempts.
 
     Raises DomainError unless the message is failed (checked in the database, not in memory).
@@ -296,10 +296,10 @@ def retry_message(message: OutboxMessage) -> None:
         raise DomainError(_("Only a failed message can be sent again."))
     db.session.refresh(message)
     record("outbox.retry", object_type="outbox_message", object_id=message.id,
-           detail=status_detail(OutboxStatus.FAILED, OutboxStatus.QUEUED))
+           detail=status_detail(OutboxStatus.FAILED, OutboxStatus.QUEUED), actor=actor)
 
 
-def cancel_message(message: OutboxMessage) -> None:
+def cancel_message(message: OutboxMessage, *, actor: Actor) -> None:
     """Withdraw a queued message. Raises DomainError if it is being sent or already done."""
     changed = db.session.execute(
         update(OutboxMessage)
@@ -311,4 +311,4 @@ def cancel_message(message: OutboxMessage) -> None:
         raise DomainError(_("Only a message that is waiting to be sent can be cancelled."))
     db.session.refresh(message)
     record("outbox.cancel", object_type="outbox_message", object_id=message.id,
-           detail=status_detail(OutboxStatus.QUEUED, OutboxStatus.CANCELLED))
+           detail=status_detail(OutboxStatus.QUEUED, OutboxStatus.CANCELLED), actor=actor)

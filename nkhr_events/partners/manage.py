@@ -30,7 +30,7 @@ from nkhr_events.partners.models import (
     PartnershipStatus,
     SponsorTier,
 )
-from nkhr_events.web import int_arg
+from nkhr_events.web import current_actor, int_arg
 
 bp = require_staff(Blueprint("partners_manage", __name__, url_prefix="/manage"))
 
@@ -130,7 +130,7 @@ def decide(partnership_id: int) -> Response | str:
         "withdraw": (services.withdraw, _("Marked as withdrawn.")),
     }
     decide_with, done = decisions[action]
-    decide_with(partnership, form.note.data)
+    decide_with(partnership, form.note.data, actor=current_actor())
     db.session.commit()
     flash(done, "success")
     return redirect(url_for(".application", partnership_id=partnership.id), code=303)
@@ -144,7 +144,8 @@ def placement(partnership_id: int) -> Response | str:
     if form.validate_on_submit():
         try:
             services.set_placement(
-                partnership, form.sponsor_tier.data, form.display_order.data or 0
+                partnership, form.sponsor_tier.data, form.display_order.data or 0,
+                actor=current_actor(),
             )
         except DomainError as error:
             db.session.rollback()
@@ -163,7 +164,8 @@ def edit_partner(partnership_id: int) -> Response | str:
     form = forms.PartnerForm()
     if form.validate_on_submit():
         try:
-            services.edit_partner(partnership.partner, form.name.data or "", form.website.data)
+            services.edit_partner(partnership.partner, form.name.data or "", form.website.data,
+                                  actor=current_actor())
         except DomainError as error:
             db.session.rollback()
             getattr(form, error.field or "name").errors = [error.message]
@@ -200,7 +202,8 @@ def tiers(event_id: int) -> Response | str:
         if custom:
             form.tiers.data = "\n".join(label for _key, label in services.event_tiers(event.id))
     if form.validate_on_submit():
-        services.set_event_tiers(event, (form.tiers.data or "").splitlines())
+        services.set_event_tiers(event, (form.tiers.data or "").splitlines(),
+                                 actor=current_actor())
         db.session.commit()
         flash(_("The sponsor tiers are saved."), "success")
         return redirect(url_for(".tiers", event_id=event.id), code=303)

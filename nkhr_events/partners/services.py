@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select
 from sqlalchemy.orm import contains_eager, selectinload
 
-from nkhr_events.audit.services import PARTNER, record
+from nkhr_events.audit.services import Actor, record
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event, EventStatus
@@ -211,7 +211,7 @@ def tier_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", partner_name_key(name) or "").strip("_")[:40] or "tier"
 
 
-def set_event_tiers(event: Event, names: list[str]) -> None:
+def set_event_tiers(event: Event, names: list[str], *, actor: Actor) -> None:
     """Replace the event's tiers by `names` in that order (an empty list means the defaults)."""
     before = [key for key, _label in event_tiers(event.id)]
     db.session.execute(db.delete(SponsorTier).where(SponsorTier.event_id == event.id))
@@ -229,6 +229,7 @@ def set_event_tiers(event: Event, names: list[str]) -> None:
         object_id=event.id,
         event_id=event.id,
         detail={"before": before, "after": [key for key, _label in event_tiers(event.id)]},
+        actor=actor,
     )
 
 
@@ -243,7 +244,7 @@ def _clean(text: str | None) -> str | None:
 
 
 def submit_application(
-    event: Event, data: ApplicationInput, logo: CleanLogo | None = None
+    event: Event, data: ApplicationInput, logo: CleanLogo | None = None, *, actor: Actor
 ) -> Partnership:
     """Store an application and queue the acknowledgement and the team's notice.
 
@@ -318,7 +319,7 @@ def submit_application(
         object_id=partnership.id,
         event_id=event.id,
         detail={"role": data.role, "partner_id": partner.id, "logo": logo is not None},
-        actor=PARTNER,
+        actor=actor,
     )
     _send_received(partnership)
     return partnership
@@ -393,7 +394,8 @@ def applications_query(
 
 
 def _decide(
-    partnership: Partnership, status: PartnershipStatus, note: str | None, action: str
+    partnership: Partnership, status: PartnershipStatus, note: str | None, action: str,
+    actor: Actor,
 ) -> None:
     before = partnership.status
     partnership.status = status
@@ -405,15 +407,16 @@ def _decide(
         object_id=partnership.id,
         event_id=partnership.event_id,
         detail={"from": before, "to": str(status)},
+        actor=actor,
     )
 
 
-def approve(partnership: Partnership, note: str | None = None) -> None:
+def approve(partnership: Partnership, note: str | None = None, *, actor: Actor) -> None:
     """Approve: the partner becomes public, and the applicant hears so in their language.
 
     A partner without a website takes the application's, unless another partner has it.
     """
-    _decide(partnership, PartnershipStatus.APPROVED, note, "approve")
+    _decide(partnership, PartnershipStatus.APPROVED, note, "approve", actor)
     partner = partnership.partner
     domain = website_domain(partnership.website)
     if not partner.website and domain:
@@ -426,14 +429,14 @@ def approve(partnership: Partnership, note: str | None = None) -> None:
     _send_decision(partnership)
 
 
-def decline(partnership: Partnership, note: str | None = None) -> None:
-    _decide(partnership, PartnershipStatus.DECLINED, note, "decline")
+def decline(partnership: Partnership, note: str | None = None, *, actor: Actor) -> None:
+    _decide(partnership, PartnershipStatus.DECLINED, note, "decline", actor)
     _send_decision(partnership)
 
 
-def withdraw(partnership: Partnership, note: str | None = None) -> None:
+def withdraw(partnership: Partnership, note: str | None = None, *, actor: Actor) -> None:
     """Marked at the organization's request; no email (they asked for it)."""
-    _decide(partnership, PartnershipStatus.WITHDRAWN, note, "withdraw")
+    _decide(partnership, PartnershipStatus.WITHDRAWN, note, "withdraw", actor)
 
 
 def _send_decision(partnership: Partnership) -> None:
@@ -452,7 +455,9 @@ def _send_decision(partnership: Partnership) -> None:
     )
 
 
-def set_placement(partnership: Partnership, tier: str | None, display_order: int) -> None:
+def set_placement(
+    partnership: Partnership, tier: str | None, display_order: int, *, actor: Actor
+) -> None:
     """A sponsor's tier (one of the event's) and the order partners are listed in."""
     keys = [key for key, _label in event_tiers(partnership.event_id)]
     if partnership.role == PartnershipRole.SPONSOR and tier not in keys:
@@ -467,10 +472,11 @@ def set_placement(partnership: Partnership, tier: str | None, display_order: int
         object_id=partnership.id,
         event_id=partnership.event_id,
         detail={"before": before, "after": {"tier": tier, "order": display_order}},
+        actor=actor,
     )
 
 
-def edit_partner(partner: Partner, name: str, website: str | None) -> None:
+def edit_partner(partner: Partner, name: str, website: str | None, *, actor: Actor) -> None:
     """The public name and website. Raises DomainError when another partner has either."""
     name = single_line(name, 200)
     key = partner_name_key(name)
@@ -495,6 +501,7 @@ def edit_partner(partner: Partner, name: str, website: str | None) -> None:
         object_type="partner",
         object_id=partner.id,
         detail={"before": before, "after": {"name": partner.name, "website": partner.website}},
+        actor=actor,
     )
 
 

@@ -23,7 +23,7 @@ from nkhr_events.extensions import db, limiter
 from nkhr_events.partners import logos, services
 from nkhr_events.partners.forms import ApplicationForm, choices
 from nkhr_events.partners.models import Partnership
-from nkhr_events.web import country_choices, current_language
+from nkhr_events.web import country_choices, current_language, partner_actor
 
 bp = Blueprint("partners", __name__)
 
@@ -75,7 +75,8 @@ def apply(slug: str) -> Response | str | tuple[str, int]:
                 form.logo.errors = [*form.logo.errors, error.message]
         if not form.logo.errors:
             try:
-                services.submit_application(event, form.to_input(), clean)
+                services.submit_application(event, form.to_input(), clean,
+                                            actor=partner_actor())
             except services.DuplicateApplication as error:
                 db.session.rollback()
                 return render_template(

@@ -10,8 +10,9 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from nkhr_events.audit.services import SYSTEM, record
+from nkhr_events.encryption import DecryptionError, cipher, new_key
 from nkhr_events.extensions import db
-from nkhr_events.privacy import crypto
+from nkhr_events.privacy.rotation import rotate_all
 from nkhr_events.privacy.services import purge
 
 privacy_cli = AppGroup("privacy", help="Personal data: retention and erasure.")
@@ -35,7 +36,7 @@ def purge_command(dry_run: bool, now_text: str | None) -> None:
             raise click.BadParameter("use YYYY-MM-DD", param_hint="--now") from error
         if now.tzinfo is None:
             now = now.replace(tzinfo=UTC)
-    report = purge(now=now, dry_run=dry_run)
+    report = purge(now=now, dry_run=dry_run, actor=SYSTEM)
     if dry_run:
         db.session.rollback()
         click.echo(f"Dry run, nothing changed. Would anonymize: {report}.")
@@ -47,7 +48,7 @@ def purge_command(dry_run: bool, now_text: str | None) -> None:
 @privacy_cli.command("new-key")
 def new_key_command() -> None:
     """Print a new encryption key for NKHR_ENCRYPTION_KEYS."""
-    click.echo(crypto.new_key())
+    click.echo(new_key())
 
 
 @privacy_cli.command("rotate-key")
@@ -57,14 +58,14 @@ def rotate_key_command() -> None:
     Put the new key first and keep the old ones after it; run this; then the old keys can be
     removed. Values written before encryption existed are encrypted too. One transaction: a
     value that no configured key opens stops the run and changes nothing."""
-    field_cipher = crypto.cipher()
+    field_cipher = cipher()
     if not field_cipher.explicit:
         click.echo(
             "NKHR_ENCRYPTION_KEYS is not set: re-encrypting with the key derived from SECRET_KEY."
         )
     try:
-        report = crypto.rotate_all(db.session.connection(), field_cipher)
-    except crypto.DecryptionError as error:
+        report = rotate_all(db.session.connection(), field_cipher)
+    except DecryptionError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from error
     record(

@@ -13,7 +13,7 @@ from typing import Any
 
 from nkhr_events.accounts.sessions import purge_sessions
 from nkhr_events.audit.models import AuditEntry
-from nkhr_events.audit.services import ATTENDEE, SYSTEM, record
+from nkhr_events.audit.services import Actor, record
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.models import Event
@@ -180,7 +180,9 @@ def _scrub_messages(about: Any, person: str | None, replacement: str) -> None:
         )
 
 
-def anonymize_registration(registration: Registration, now: datetime | None = None) -> None:
+def anonymize_registration(
+    registration: Registration, now: datetime | None = None, *, actor: Actor
+) -> None:
     """The attendee erases their registration.
 
     An active registration is cancelled first, so its seat goes to the waitlist in the same
@@ -188,10 +190,10 @@ def anonymize_registration(registration: Registration, now: datetime | None = No
     """
     now = now or utcnow()
     if registration.status in ACTIVE_STATUSES:
-        cancel_registration(registration)
+        cancel_registration(registration, actor=actor)
     _anonymize(registration, now)
     record("registration.erase", object_type="registration", object_id=registration.id,
-           event_id=registration.event_id, actor=ATTENDEE)
+           event_id=registration.event_id, actor=actor)
     _forget_addresses(registration.id)
 
 
@@ -254,7 +256,7 @@ def expired_event_ids(now: datetime) -> list[int]:
     ]
 
 
-def purge(now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
+def purge(now: datetime | None = None, dry_run: bool = False, *, actor: Actor) -> PurgeReport:
     """Anonymize everything kept past its retention period; running it again changes nothing.
 
     Registrations are anonymized without any email or status change (the event is over).
@@ -325,5 +327,5 @@ def purge(now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
     purge_sessions(now)
     db.session.execute(db.delete(MailRequest).where(stale_requests))
     db.session.flush()
-    record("privacy.purge", actor=SYSTEM, detail=report.as_dict())
+    record("privacy.purge", actor=actor, detail=report.as_dict())
     return report

@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from nkhr_events.audit.services import SYSTEM
 from nkhr_events.extensions import db
 from nkhr_events.registrations.holds import release_unconfirmed
 
@@ -24,7 +25,8 @@ registrations_cli = AppGroup("registrations", help="Registrations.")
 def release_unconfirmed_command(now: datetime | None) -> None:
     """Release the places whose email address was not confirmed in time (the outbox worker
     also does this about once a minute)."""
-    report = release_unconfirmed(now.replace(tzinfo=UTC) if now is not None else None)
+    report = release_unconfirmed(now.replace(tzinfo=UTC) if now is not None else None,
+                                 actor=SYSTEM)
     db.session.commit()
     click.echo(f"Email confirmation: {report}.")
 

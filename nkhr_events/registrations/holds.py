@@ -22,7 +22,7 @@ from enum import StrEnum
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, update
 
-from nkhr_events.audit.services import ATTENDEE, SYSTEM, record, status_detail
+from nkhr_events.audit.services import SYSTEM, Actor, record, status_detail
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import (
@@ -70,7 +70,7 @@ def _awaiting_confirmation() -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def set_email_confirmation(event: Event, minutes: int | None) -> None:
+def set_email_confirmation(event: Event, minutes: int | None, *, actor: Actor) -> None:
     """Ask (minutes) or stop asking (None) new registrations to confirm their address.
 
     Stopping lifts the holds still waiting, so nobody is released by a rule that no longer
@@ -105,11 +105,14 @@ def set_email_confirmation(event: Event, minutes: int | None) -> None:
             .execution_options(synchronize_session=False)
         ).rowcount
     record("event.email_confirmation", object_type="event", object_id=event.id,
-           event_id=event.id, detail={"from": before, "to": minutes, "holds_lifted": lifted})
+           event_id=event.id, detail={"from": before, "to": minutes, "holds_lifted": lifted},
+           actor=actor)
     db.session.flush()
 
 
-def confirm_email(registration: Registration, now: datetime | None = None) -> ConfirmOutcome:
+def confirm_email(
+    registration: Registration, now: datetime | None = None, *, actor: Actor
+) -> ConfirmOutcome:
     """The attendee pressed "Confirm my email address": the place is kept.
 
     Accepted while the registration is active and unconfirmed, even a little after its
@@ -133,7 +136,7 @@ def confirm_email(registration: Registration, now: datetime | None = None) -> Co
             return ConfirmOutcome.NOT_ACTIVE
         return ConfirmOutcome.NOT_ASKED
     record("registration.email_confirm", object_type="registration", object_id=registration.id,
-           event_id=registration.event_id, actor=ATTENDEE,
+           event_id=registration.event_id, actor=actor,
            detail={"status": str(registration.status)})
     db.session.flush()
     return ConfirmOutcome.CONFIRMED
@@ -173,7 +176,7 @@ def _lapsed(now: datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def release_unconfirmed(now: datetime | None = None) -> ReleaseReport:
+def release_unconfirmed(now: datetime | None = None, *, actor: Actor) -> ReleaseReport:
     """Cancel every registration whose deadline passed unconfirmed, in every event.
 
     Per event, under its seat lock: each is cancelled (`CancelReason.EMAIL_NOT_CONFIRMED`),
@@ -199,7 +202,7 @@ def release_unconfirmed(now: datetime | None = None) -> ReleaseReport:
             if not cancel_if(registration, CancelReason.EMAIL_NOT_CONFIRMED, *_lapsed(now)):
                 continue  # confirmed in the meantime
             record("registration.release", object_type="registration",
-                   object_id=registration.id, event_id=event_id, actor=SYSTEM,
+                   object_id=registration.id, event_id=event_id, actor=actor,
                    detail=status_detail(before, registration.status,
                                         reason=CancelReason.EMAIL_NOT_CONFIRMED.value))
             notify.released(
@@ -210,11 +213,11 @@ def release_unconfirmed(now: datetime | None = None) -> ReleaseReport:
         if freed:
             event = db.session.get(Event, event_id)
             if event is not None:
-                report.promoted += len(refill_from_waitlist(event))
+                report.promoted += len(refill_from_waitlist(event, actor=actor))
     db.session.flush()
     return report
 
 
 @periodic_task("registrations.release_unconfirmed")
 def _release_task() -> ReleaseReport:
-    return release_unconfirmed()
+    return release_unconfirmed(actor=SYSTEM)

@@ -18,8 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import inspect as sa_inspect
 
 from nkhr_events.audit.services import (
-    ATTENDEE,
-    SYSTEM,
+    Actor,
     changed_since,
     column_values,
     record,
@@ -159,7 +158,7 @@ def _stored(settings: CategorySettings) -> EventCategory:
 
 
 def save_category_settings(
-    event: Event, values: dict[str, dict[str, object]]
+    event: Event, values: dict[str, dict[str, object]], *, actor: Actor
 ) -> list[Registration]:
     """Store staff-edited settings; the seat caps through `change_capacity`, which refuses a cap
     that does not fit (DomainError beside it). Returns who moved up from the waitlist."""
@@ -175,8 +174,8 @@ def save_category_settings(
                 setattr(row, name, value)
     db.session.flush()
     record("event.categories", object_type="event", object_id=event.id, event_id=event.id,
-           detail={"categories": values})
-    return change_capacity(event, KEEP, category_caps=caps)
+           detail={"categories": values}, actor=actor)
+    return change_capacity(event, KEEP, category_caps=caps, actor=actor)
 
 
 def _check_input(event: Event, data: RegistrationInput) -> None:
@@ -208,7 +207,7 @@ def _new_status(event: Event, settings: EventCategory, category: str) -> Registr
 
 
 def register_attendee(
-    event_id: int, data: RegistrationInput, now: datetime | None = None
+    event_id: int, data: RegistrationInput, now: datetime | None = None, *, actor: Actor
 ) -> RegistrationResult:
     """Register for an event: confirmed, pending (review) or waitlisted — never overbooked.
 
@@ -283,7 +282,7 @@ def register_attendee(
     db.session.add(registration)
     db.session.flush()
     record("registration.create", object_type="registration", object_id=registration.id,
-           event_id=event.id, actor=ATTENDEE,
+           event_id=event.id, actor=actor,
            detail={"status": str(status), "category": category.value})
     notify.outcome(registration)
     return RegistrationResult(registration, created=True)
@@ -304,18 +303,19 @@ def _set_status(registration: Registration, status: RegistrationStatus) -> None:
 
 
 def refill_from_waitlist(
-    event: Event, exclude: frozenset[int] = frozenset()
+    event: Event, exclude: frozenset[int] = frozenset(), *, actor: Actor
 ) -> list[Registration]:
-    """Hand free seats to the waitlist (the caller holds the seat lock); audited, emailed."""
+    """Hand free seats to the waitlist (the caller holds the seat lock); audited as the system
+    acting on `actor`'s change, emailed."""
     promoted = promote_from_waitlist(event, category_settings(event), notify.promoted, exclude)
     for moved in promoted:
         record("registration.promote", object_type="registration", object_id=moved.id,
-               event_id=event.id, actor=SYSTEM,
+               event_id=event.id, actor=actor.as_system(),
                detail=status_detail(RegistrationStatus.WAITLISTED, moved.status))
     return promoted
 
 
-def cancel_registration(registration: Registration) -> list[Registration]:
+def cancel_registration(registration: Registration, *, actor: Actor) -> list[Registration]:
     """The attendee cancels; a held seat goes to the waitlist at once. Returns who moved up."""
     registration = _locked(registration)
     if registration.status not in ACTIVE_STATUSES:
@@ -323,22 +323,22 @@ def cancel_registration(registration: Registration) -> list[Registration]:
     had_seat = registration.holds_seat
     was_confirmed = registration.status == RegistrationStatus.CONFIRMED
     record("registration.cancel", object_type="registration", object_id=registration.id,
-           event_id=registration.event_id, actor=ATTENDEE,
+           event_id=registration.event_id, actor=actor,
            detail=status_detail(registration.status, RegistrationStatus.CANCELLED))
     _set_status(registration, RegistrationStatus.CANCELLED)
     registration.sequence += 1
     db.session.flush()
     notify.cancelled(registration, send_calendar_cancel=was_confirmed)
-    return refill_from_waitlist(registration.event) if had_seat else []
+    return refill_from_waitlist(registration.event, actor=actor) if had_seat else []
 
 
-def approve_registration(registration: Registration) -> None:
+def approve_registration(registration: Registration, *, actor: Actor) -> None:
     """An organizer approves a pending registration: its held seat becomes confirmed."""
     registration = _locked(registration)
     if registration.status != RegistrationStatus.PENDING:
         raise DomainError(_("Only registrations awaiting review can be approved."))
     record("registration.approve", object_type="registration", object_id=registration.id,
-           event_id=registration.event_id,
+           event_id=registration.event_id, actor=actor,
            detail=status_detail(registration.status, RegistrationStatus.CONFIRMED))
     _set_status(registration, RegistrationStatus.CONFIRMED)
     registration.decision_reason = None
@@ -346,7 +346,9 @@ def approve_registration(registration: Registration) -> None:
     notify.approved(registration)
 
 
-def reject_registration(registration: Registration, reason: str = "") -> list[Registration]:
+def reject_registration(
+    registration: Registration, reason: str = "", *, actor: Actor
+) -> list[Registration]:
     """An organizer rejects a pending, waitlisted or confirmed registration; seats refill."""
     registration = _locked(registration)
     if registration.status not in ACTIVE_STATUSES:
@@ -354,29 +356,30 @@ def reject_registration(registration: Registration, reason: str = "") -> list[Re
     had_seat = registration.holds_seat
     was_confirmed = registration.status == RegistrationStatus.CONFIRMED
     record("registration.reject", object_type="registration", object_id=registration.id,
-           event_id=registration.event_id,
+           event_id=registration.event_id, actor=actor,
            detail=status_detail(registration.status, RegistrationStatus.REJECTED))
     _set_status(registration, RegistrationStatus.REJECTED)
     registration.decision_reason = reason.strip() or None
     registration.sequence += 1
     db.session.flush()
     notify.rejected(registration, send_calendar_cancel=was_confirmed)
-    return refill_from_waitlist(registration.event) if had_seat else []
+    return refill_from_waitlist(registration.event, actor=actor) if had_seat else []
 
 
-def move_to_waitlist(registration: Registration) -> list[Registration]:
+def move_to_waitlist(registration: Registration, *, actor: Actor) -> list[Registration]:
     """An organizer moves a pending or confirmed registration to the end of the waitlist."""
     registration = _locked(registration)
     if not registration.holds_seat:
         raise DomainError(_("Only registrations holding a seat can be moved to the waitlist."))
     record("registration.waitlist", object_type="registration", object_id=registration.id,
-           event_id=registration.event_id,
+           event_id=registration.event_id, actor=actor,
            detail=status_detail(registration.status, RegistrationStatus.WAITLISTED))
     _set_status(registration, RegistrationStatus.WAITLISTED)
     db.session.flush()
     notify.waitlisted_by_staff(registration)
     # The freed seat goes to whoever waited before; the moved registration waits its turn.
-    return refill_from_waitlist(registration.event, exclude=frozenset({registration.id}))
+    return refill_from_waitlist(registration.event, exclude=frozenset({registration.id}),
+                                actor=actor)
 
 
 class _Keep(Enum):
@@ -391,6 +394,8 @@ def change_capacity(
     event: Event,
     capacity: int | None | Literal[_Keep.KEEP],
     category_caps: Mapping[str, int | None] | None = None,
+    *,
+    actor: Actor,
 ) -> list[Registration]:
     """The one place an event's capacity and its categories' seat caps change (None: no limit).
 
@@ -437,7 +442,7 @@ def change_capacity(
         if cap != current[category].seat_cap:
             _stored(current[category]).seat_cap = cap
     db.session.flush()
-    return refill_from_waitlist(event)
+    return refill_from_waitlist(event, actor=actor)
 
 
 def status_counts_by_event(event_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -508,7 +513,7 @@ class DetailsInput:
 
 
 def update_details(
-    registration: Registration, data: DetailsInput, *, by_staff: bool = False
+    registration: Registration, data: DetailsInput, *, actor: Actor, by_staff: bool = False
 ) -> None:
     """Change the details that need no new review; raises DomainError on bad values.
 
@@ -540,7 +545,7 @@ def update_details(
     registration.do_not_publish = data.do_not_publish
     if not by_staff:
         record("registration.update", object_type="registration", object_id=registration.id,
-               event_id=registration.event_id, actor=ATTENDEE,
+               event_id=registration.event_id, actor=actor,
                detail={"fields": changed_since(before, registration)})
     db.session.flush()
     notify.details_changed(registration, by_staff=by_staff)

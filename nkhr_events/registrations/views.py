@@ -36,7 +36,7 @@ from nkhr_events.registrations import forms, holds, links, notify, participants,
 from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
 from nkhr_events.registrations.models import ACTIVE_STATUSES, Registration, RegistrationStatus
 from nkhr_events.validators import show_error
-from nkhr_events.web import country_choices, current_language, retry_later
+from nkhr_events.web import attendee_actor, country_choices, current_language, retry_later
 
 bp = Blueprint("registrations", __name__)
 
@@ -193,7 +193,7 @@ def register(slug: str) -> Response | str | tuple[str, int] | tuple[str, int, di
             return redirect(url_for(".sent", slug=event.slug), code=303)
         data = forms.registration_input(form, category)
         try:
-            services.register_attendee(event.id, data)
+            services.register_attendee(event.id, data, actor=attendee_actor())
         except services.RegistrationClosed:
             db.session.rollback()
             return render_template(
@@ -252,7 +252,7 @@ def manage(token: str) -> Response | str:
         if form.validate_on_submit():
             data = forms.details_input(form)
             try:
-                services.update_details(registration, data)
+                services.update_details(registration, data, actor=attendee_actor())
             except DomainError as error:
                 db.session.rollback()
                 show_error(form, error)
@@ -279,7 +279,7 @@ def confirm_email(token: str) -> Response:
     """The attendee confirms their address and keeps their place. Only this button confirms:
     no GET does, and neither does saving the details."""
     registration = _registration_or_404(token)
-    outcome = holds.confirm_email(registration)
+    outcome = holds.confirm_email(registration, actor=attendee_actor())
     db.session.commit()
     messages = {
         holds.ConfirmOutcome.CONFIRMED: (
@@ -307,7 +307,7 @@ def cancel(token: str) -> Response | str:
     if registration.status not in ACTIVE_STATUSES:
         return redirect(url_for(".manage", token=token), code=303)
     if request.method == "POST":
-        services.cancel_registration(registration)
+        services.cancel_registration(registration, actor=attendee_actor())
         db.session.commit()
         flash(_("Your registration is cancelled. We have emailed you a confirmation."), "success")
         return redirect(url_for(".manage", token=token), code=303)
@@ -338,7 +338,7 @@ def erase(token: str) -> Response | str:
     """Ask once, then erase: the seat goes to the waitlist and the link stops working."""
     registration = _registration_or_404(token)
     if request.method == "POST":
-        privacy.anonymize_registration(registration)
+        privacy.anonymize_registration(registration, actor=attendee_actor())
         db.session.commit()
         return render_template("registrations/erase.html", erased=True, event=None, token=None)
     return render_template(

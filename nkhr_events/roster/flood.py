@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import ColumnElement, Select, func, or_
 
-from nkhr_events.audit.services import record, status_detail
+from nkhr_events.audit.services import Actor, record, status_detail
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
@@ -152,7 +152,7 @@ def count_flood(event: Event, filters: FloodFilters) -> int:
     return db.session.scalar(db.select(func.count()).select_from(query.subquery())) or 0
 
 
-def preview_flood(event: Event, filters: FloodFilters) -> FloodPreview:
+def preview_flood(event: Event, filters: FloodFilters, *, actor: Actor) -> FloodPreview:
     """How many registrations the filters select, and the first of them; the look is audited
     like a look at the roster. Raises DomainError for filters without a time window."""
     filters.check()
@@ -162,7 +162,7 @@ def preview_flood(event: Event, filters: FloodFilters) -> FloodPreview:
     ]
     count = count_flood(event, filters)
     record("roster.flood_preview", object_type="event", object_id=event.id, event_id=event.id,
-           detail={"filters": filters.audit(), "count": count})
+           detail={"filters": filters.audit(), "count": count}, actor=actor)
     db.session.flush()
     return FloodPreview(count=count, first=first)
 
@@ -173,8 +173,7 @@ def cancel_flood(
     expected_count: int,
     *,
     notify_people: bool = False,
-    actor_id: int | None = None,
-    actor: str | None = None,
+    actor: Actor,
 ) -> FloodResult:
     """Cancel every registration the filters select, if they are still `expected_count`.
 
@@ -207,7 +206,7 @@ def cancel_flood(
         if not cancel_if(registration, CancelReason.FLOOD, *filters.conditions()):
             continue
         record("registration.flood_cancel", object_type="registration",
-               object_id=registration.id, event_id=event.id, actor=actor, actor_id=actor_id,
+               object_id=registration.id, event_id=event.id, actor=actor,
                detail=status_detail(before, registration.status,
                                     reason=CancelReason.FLOOD.value))
         cancelled += 1
@@ -217,9 +216,9 @@ def cancel_flood(
                 registration, send_calendar_cancel=before == RegistrationStatus.CONFIRMED
             )
             emailed += 1
-    promoted = len(refill_from_waitlist(event)) if freed else 0
+    promoted = len(refill_from_waitlist(event, actor=actor)) if freed else 0
     record("roster.flood_cancel", object_type="event", object_id=event.id, event_id=event.id,
-           actor=actor, actor_id=actor_id,
+           actor=actor,
            detail={"filters": filters.audit(), "expected": expected_count,
                    "cancelled": cancelled, "promoted": promoted, "emailed": emailed})
     db.session.flush()

@@ -63,7 +63,7 @@ from nkhr_events.validators import (
     show_error,
     whole_number,
 )
-from nkhr_events.web import country_choices, int_arg
+from nkhr_events.web import country_choices, current_actor, int_arg
 
 bp = require_staff(Blueprint("roster_manage", __name__, url_prefix="/manage"))
 bp.add_app_template_global(exports.hold_text, "hold_text")
@@ -96,7 +96,7 @@ def registrations(event_id: int) -> str:
     filters = _filters(event)
     # Record the look first: committing after loading the page would expire every row on it
     # and reload each one while the template renders.
-    record_view(event, filters)
+    record_view(event, filters, actor=current_actor())
     db.session.commit()
     page = db.paginate(
         roster_query(event, filters), page=int_arg("page", 1), per_page=PAGE_SIZE, error_out=False
@@ -148,6 +148,7 @@ def export(event_id: int) -> Response:
         object_id=event.id,
         event_id=event.id,
         detail={"filters": filters.audit(), "columns": [c.key for c in columns], "format": kind},
+        actor=current_actor(),
     )
     if include_protected:
         record(
@@ -156,6 +157,7 @@ def export(event_id: int) -> Response:
             object_id=event.id,
             event_id=event.id,
             detail={"filters": filters.audit(), "format": kind},
+            actor=current_actor(),
         )
     db.session.commit()
     filename = exports.export_filename(event, kind, utcnow().date())
@@ -196,6 +198,7 @@ def _printable(event_id: int, template: str, kind: str) -> str:
         object_id=event.id,
         event_id=event.id,
         detail={"kind": kind, "day": day.isoformat() if day else None, "count": len(people)},
+        actor=current_actor(),
     )
     db.session.commit()
     return render_template(
@@ -233,7 +236,7 @@ def message(event_id: int) -> Response | str:
         if errors:
             step = "write"
     if step == "send":
-        sent = send_group_message(event, filters, text)
+        sent = send_group_message(event, filters, text, actor=current_actor())
         db.session.commit()
         flash(
             ngettext(
@@ -260,7 +263,7 @@ def registration(registration_id: int) -> str:
     """A person's page: what they entered, notes, status history and every email sent.
     Audited."""
     found = db.get_or_404(Registration, registration_id)
-    record_person_view(found)
+    record_person_view(found, actor=current_actor())
     db.session.commit()
     emails = messages_about(registration_id=found.id)
     return render_template(
@@ -281,7 +284,7 @@ def data_download(registration_id: int) -> Response:
     """Everything stored about the person (what they can download through their link), e.g.
     to answer a request for it by letter. Audited."""
     found = db.get_or_404(Registration, registration_id)
-    record_person_view(found, PERSON_DATA_DOWNLOAD)
+    record_person_view(found, PERSON_DATA_DOWNLOAD, actor=current_actor())
     db.session.commit()
     response = current_app.response_class(
         json.dumps(registration_data(found), ensure_ascii=False, indent=2),
@@ -297,7 +300,9 @@ def data_download(registration_id: int) -> Response:
 def notes(registration_id: int) -> Response:
     """Save the internal notes (staff only; never shown to the person)."""
     found = db.get_or_404(Registration, registration_id)
-    save_internal_notes(found, request.form.get("internal_notes", "")[:10000])
+    save_internal_notes(
+        found, request.form.get("internal_notes", "")[:10000], actor=current_actor()
+    )
     db.session.commit()
     flash(_("The notes are saved."), "success")
     return redirect(url_for(".registration", registration_id=found.id), code=303)
@@ -309,7 +314,7 @@ def edit(registration_id: int) -> Response | str:
     Opening the form is audited (it shows the needs); saving it unchanged records nothing."""
     found = db.get_or_404(Registration, registration_id)
     if request.method == "GET":
-        record_person_view(found, PERSON_EDIT_VIEW)
+        record_person_view(found, PERSON_EDIT_VIEW, actor=current_actor())
         db.session.commit()
     form = forms.details_form(
         found.event, obj=found, days=[d.isoformat() for d in found.day_list]
@@ -320,7 +325,7 @@ def edit(registration_id: int) -> Response | str:
     ]
     if form.validate_on_submit():
         try:
-            staff_update_details(found, forms.details_input(form))
+            staff_update_details(found, forms.details_input(form), actor=current_actor())
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -335,12 +340,12 @@ def edit(registration_id: int) -> Response | str:
 
 def _decide(registration: Registration, action: str, reason: str) -> list[Registration]:
     if action == "approve":
-        services.approve_registration(registration)
+        services.approve_registration(registration, actor=current_actor())
         return []
     if action == "reject":
-        return services.reject_registration(registration, reason)
+        return services.reject_registration(registration, reason, actor=current_actor())
     if action == "waitlist":
-        return services.move_to_waitlist(registration)
+        return services.move_to_waitlist(registration, actor=current_actor())
     abort(400)
 
 
@@ -444,7 +449,7 @@ def categories(event_id: int) -> Response | str:
             }
         if not errors:
             try:
-                moved_up = services.save_category_settings(event, values)
+                moved_up = services.save_category_settings(event, values, actor=current_actor())
             except DomainError as error:
                 db.session.rollback()
                 errors[error.field or ""] = error.message
@@ -479,7 +484,7 @@ def flood_cancel(event_id: int) -> Response | str:
             if expected is not None:
                 result = flood.cancel_flood(
                     event, filters, expected, notify_people=bool(form.notify_people.data),
-                    actor_id=current_user.id, actor=current_user.email,
+                    actor=current_actor(),
                 )
                 db.session.commit()
                 flash(ngettext("%(num)d registration cancelled.",
@@ -494,7 +499,7 @@ def flood_cancel(event_id: int) -> Response | str:
             if isinstance(error, flood.FloodChanged):
                 form.understood.data = False
         try:
-            preview = flood.preview_flood(event, filters)
+            preview = flood.preview_flood(event, filters, actor=current_actor())
             db.session.commit()
         except DomainError as error:
             db.session.rollback()

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, exists, func, or_
 
 from nkhr_events.audit.models import AuditEntry
-from nkhr_events.audit.services import history_for, record
+from nkhr_events.audit.services import Actor, history_for, record
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
@@ -179,7 +179,9 @@ def iterate_selected(
     yield from result.partitions()
 
 
-def record_view(event: Event, filters: RosterFilters, action: str = "roster.view") -> None:
+def record_view(
+    event: Event, filters: RosterFilters, action: str = "roster.view", *, actor: Actor
+) -> None:
     """Every look at a roster is logged, with its filters and never the names it showed."""
     record(
         action,
@@ -187,6 +189,7 @@ def record_view(event: Event, filters: RosterFilters, action: str = "roster.view
         object_id=event.id,
         event_id=event.id,
         detail={"filters": filters.audit()},
+        actor=actor,
     )
 
 
@@ -198,7 +201,9 @@ PERSON_EDIT_VIEW = "registration.edit_view"
 PERSON_DATA_DOWNLOAD = "registration.data_download"
 
 
-def record_person_view(registration: Registration, action: str = PERSON_VIEW) -> None:
+def record_person_view(
+    registration: Registration, action: str = PERSON_VIEW, *, actor: Actor
+) -> None:
     """Every look at a person's page, edit form or data file (their needs, answers and notes
     decrypted) is logged, naming the record and never what it holds."""
     record(
@@ -206,10 +211,11 @@ def record_person_view(registration: Registration, action: str = PERSON_VIEW) ->
         object_type="registration",
         object_id=registration.id,
         event_id=registration.event_id,
+        actor=actor,
     )
 
 
-def save_internal_notes(registration: Registration, notes: str) -> None:
+def save_internal_notes(registration: Registration, notes: str, *, actor: Actor) -> None:
     """Store the staff notes; the audit entry says that they changed, not what they say."""
     registration.internal_notes = notes.strip()
     record(
@@ -218,6 +224,7 @@ def save_internal_notes(registration: Registration, notes: str) -> None:
         object_id=registration.id,
         event_id=registration.event_id,
         detail={"length": len(registration.internal_notes)},
+        actor=actor,
     )
     db.session.flush()
 
@@ -241,11 +248,13 @@ EDITABLE = (
 )
 
 
-def staff_update_details(registration: Registration, data: services.DetailsInput) -> list[str]:
+def staff_update_details(
+    registration: Registration, data: services.DetailsInput, *, actor: Actor
+) -> list[str]:
     """Change an attendee's details for them (they are emailed a summary). Returns the names of
     the fields that changed; raises DomainError like `services.update_details`."""
     before = {name: getattr(registration, name) for name in EDITABLE}
-    services.update_details(registration, data, by_staff=True)
+    services.update_details(registration, data, actor=actor, by_staff=True)
     changed = [name for name in EDITABLE if getattr(registration, name) != before[name]]
     record(
         "registration.edit",
@@ -253,6 +262,7 @@ def staff_update_details(registration: Registration, data: services.DetailsInput
         object_id=registration.id,
         event_id=registration.event_id,
         detail={"fields": changed},
+        actor=actor,
     )
     db.session.flush()
     return changed
@@ -308,7 +318,9 @@ class GroupMessage:
         return self.subject_en, self.body_en
 
 
-def send_group_message(event: Event, filters: RosterFilters, message: GroupMessage) -> int:
+def send_group_message(
+    event: Event, filters: RosterFilters, message: GroupMessage, *, actor: Actor
+) -> int:
     """Queue the message to every registration the filters select, each in their language.
 
     Returns how many were queued. Raises DomainError when a language is missing.
@@ -339,6 +351,7 @@ def send_group_message(event: Event, filters: RosterFilters, message: GroupMessa
         object_id=event.id,
         event_id=event.id,
         detail={"filters": filters.audit(), "count": sent},
+        actor=actor,
     )
     db.session.flush()
     return sent

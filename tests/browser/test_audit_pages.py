@@ -32,6 +32,8 @@ from werkzeug.datastructures import MultiDict
 
 from nkhr_events.accounts.models import StaffRole
 from nkhr_events.accounts.services import create_staff
+from nkhr_events.audit.services import ATTENDEE as ATTENDEE_ACTOR
+from nkhr_events.audit.services import PARTNER, SYSTEM
 from nkhr_events.checkin import services as checkin
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.models import EventStatus
@@ -121,7 +123,7 @@ def _application(event: Any, name: str, role: str, logo: bool = False) -> Any:
             offers=["venue"] if role == "co_organizer" else [],
             message="We would like to support the conference.",
         ),
-        clean_logo(_logo_png()) if logo else None,
+        clean_logo(_logo_png()) if logo else None, actor=PARTNER
     )
 
 
@@ -179,18 +181,20 @@ def seed_site(app: Flask) -> Site:
         partners.ensure_approved_partnership(co_organizer, event, PartnershipRole.CO_ORGANIZER)
         partners.ensure_approved_partnership(co_organizer, past, PartnershipRole.CO_ORGANIZER)
         sponsor = _application(event, "Hanwha Foundation", "sponsor", logo=True)
-        partners.approve(sponsor)
+        partners.approve(sponsor, actor=SYSTEM)
         pending = _application(event, "Seoul University", "co_organizer")
 
         first = registrations.register_attendee(
-            event.id, _attendee(1, badge_name="MJ Kim", dietary_needs="Vegetarian")
+            event.id, _attendee(1, badge_name="MJ Kim", dietary_needs="Vegetarian"),
+                actor=ATTENDEE_ACTOR
         ).registration
         journalist = registrations.register_attendee(
-            event.id, _attendee(2, "journalist")
+            event.id, _attendee(2, "journalist"), actor=ATTENDEE_ACTOR
         ).registration
         registrations.register_attendee(event.id, _attendee(3, "academic",
-                                                            answers={"institution": "Yonsei"}))
-        checkin.check_in(first, today, staff_id=admin.id)
+                                                            answers={"institution": "Yonsei"}),
+                                        actor=ATTENDEE_ACTOR)
+        checkin.check_in(first, today, staff_id=admin.id, actor=SYSTEM)
         token = issue_manage_token(first)
         reference = checkin.checkin_reference(first)
         db.session.commit()

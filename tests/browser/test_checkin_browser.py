@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from nkhr_events.accounts.models import StaffRole
 from nkhr_events.accounts.services import create_staff
+from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.checkin import services as checkin
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.dbtypes import utcnow
@@ -47,7 +48,7 @@ def scanned(app: Flask) -> dict[str, object]:
                 organization="Citizens for Rights",
                 dietary_needs="Vegetarian",
                 privacy_consent=True,
-            ),
+            ), actor=ATTENDEE
         ).registration
         path = f"/manage/checkin/{checkin.checkin_reference(registration)}"
         token = issue_manage_token(registration)

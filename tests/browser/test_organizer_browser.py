@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from nkhr_events.accounts.models import StaffRole
 from nkhr_events.accounts.services import create_staff
+from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.checkin import services as checkin
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.dbtypes import utcnow
@@ -50,14 +51,14 @@ def conference(app: Flask) -> dict[str, object]:
                 category="journalist", given_name="Hana", family_name="Lee",
                 email="hana@example.org", privacy_consent=True,
                 answers={"media_outlet": "Daily Herald", "media_role": "Reporter"},
-            ),
+            ), actor=ATTENDEE
         ).registration
         services.register_attendee(
             event.id,
             RegistrationInput(
                 category="general_public", given_name="Min-ji", family_name="Kim",
                 email="minji@example.org", privacy_consent=True,
-            ),
+            ), actor=ATTENDEE
         )
         db.session.commit()
         return {"event": event.id, "journalist": journalist.id}
