@@ -530,6 +530,7 @@ def make_events(url: str, folder: Path, plan: dict[str, int | None]) -> None:
     public" open, no review)."""
     os.environ["NKHR_INSTANCE_PATH"] = str(folder)
     from nkhr_events import create_app
+    from nkhr_events.audit.services import SYSTEM
     from nkhr_events.dbtypes import utcnow
     from nkhr_events.events import services
     from nkhr_events.events.models import EventStatus, Series
@@ -554,8 +555,8 @@ def make_events(url: str, folder: Path, plan: dict[str, int | None]) -> None:
                 venue="Press Center", capacity=capacity,
                 registration_opens_at=utcnow() - timedelta(days=1),
                 registration_closes_at=utcnow() + timedelta(days=30),
-            ), change_capacity)
-            services.change_event_status(event, EventStatus.PUBLISHED)
+            ), change_capacity, actor=SYSTEM)
+            services.change_event_status(event, EventStatus.PUBLISHED, actor=SYSTEM)
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
