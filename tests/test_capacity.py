@@ -4,7 +4,6 @@ and a raised limit moves people up from the waitlist in the same transaction."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 
@@ -22,6 +21,7 @@ from nkhr_events.registrations.models import EventCategory, Registration
 from nkhr_events.registrations.services import KEEP, RegistrationInput
 from tests.factories import make_event
 from tests.markup import form_values, parse
+from tests.races import race
 
 
 def person(n: int, category: str = "general_public", **answers: str) -> RegistrationInput:
@@ -230,32 +230,6 @@ def test_the_category_page_raises_a_seat_cap_through_the_owner_and_says_who_move
     )
     assert "2 people moved up from the waitlist." in response.get_data(as_text=True)
     assert statuses(app, event_id) == {"confirmed": 3}
-
-
-def race(app: Flask, work: list[Callable[[], object]]) -> list[BaseException]:
-    """Run each piece of work in a thread of its own, released at once, each with its own
-    session and transaction; returns what they raised."""
-    barrier = threading.Barrier(len(work))
-    errors: list[BaseException] = []
-
-    def run(job: Callable[[], object]) -> None:
-        with app.app_context():
-            try:
-                barrier.wait()
-                job()
-                db.session.commit()
-            except BaseException as error:  # noqa: BLE001 - reported to the test
-                db.session.rollback()
-                errors.append(error)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in work]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    return errors
 
 
 def test_capacity_changes_racing_registrations_never_overbook_nor_strand_the_waitlist(

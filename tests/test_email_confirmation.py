@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from markup import form_values, parse
+from races import race
 from smtp import SMTPServer, smtp_settings
 from sqlalchemy.orm import selectinload
 
@@ -459,31 +460,6 @@ def test_the_release_command_releases_lapsed_places(app: Flask, runner) -> None:
 
 
 # --- races -------------------------------------------------------------------------------------
-
-
-def race(app: Flask, jobs: list) -> list[BaseException]:
-    """Run each job in its own thread with its own session, released at once."""
-    barrier = threading.Barrier(len(jobs))
-    errors: list[BaseException] = []
-
-    def run(job) -> None:
-        with app.app_context():
-            try:
-                barrier.wait()
-                job()
-                db.session.commit()
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                db.session.rollback()
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    return errors
 
 
 def test_confirmations_racing_releases_keep_or_release_each_place_never_both(app: Flask) -> None:

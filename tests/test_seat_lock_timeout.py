@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
+from test_registration_flow import public_form
 
 from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.events.models import Event
@@ -68,17 +69,7 @@ def test_a_registration_waiting_too_long_for_the_seats_is_asked_to_try_again_wit
     app: Flask, client: FlaskClient, event: dict[str, object]
 ) -> None:
     url = f"/events/{event['slug']}/register?category=general_public"
-    typed = {
-        "given_name": "Min-ji",
-        "family_name": "Kim",
-        "email": "minji@example.org",
-        "organization": "Seoul Citizens",
-        "country": "KR",
-        "language": "en",
-        "interpretation": "none",
-        "privacy_consent": "y",
-        "days": event["days"],
-    }
+    typed = public_form(days=event["days"])
     with seat_lock_held_elsewhere(app, event["id"]):
         response = client.post(url, data=typed)
         assert response.status_code == 503
