@@ -246,9 +246,13 @@ class Form(FlaskForm):
 
 
 def show_error(form: FlaskForm, error: DomainError) -> None:
-    """Put a refused rule's message beside the field it names (a category question's field
-    `q_<name>` too), or above the form when it names none. The one place that does this."""
+    """Put a refused rule's message beside the field it names (by attribute or HTML name; a
+    category question's field `q_<name>` too), or above the form when it names none. The one
+    place that does this."""
     field = getattr(form, error.field or "", None) or getattr(form, f"q_{error.field}", None)
+    if not isinstance(field, Field) and error.field:
+        # A field whose HTML name differs from its attribute ("journalist-seat_cap").
+        field = next((f for f in form if f.name == error.field), None)
     if isinstance(field, Field):
         field.errors = [*field.errors, error.message]
     else:

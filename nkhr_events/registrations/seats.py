@@ -15,12 +15,13 @@ request that hangs or fails with a server error.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, or_, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from nkhr_events.database import is_lock_timeout
@@ -30,7 +31,6 @@ from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.registrations.models import (
     SEAT_STATUSES,
-    EventCategory,
     Registration,
     RegistrationStatus,
 )
@@ -72,7 +72,7 @@ def lock_event_seats(event_id: int) -> None:
 def seats_taken(event_id: int) -> dict[str | None, int]:
     """Seats held (confirmed + pending) by category, and in total under the key None."""
     rows = db.session.execute(
-        db.select(Registration.category, func.count(Registration.id))
+        select(Registration.category, func.count(Registration.id))
         .where(Registration.event_id == event_id, Registration.status.in_(SEAT_STATUSES))
         .group_by(Registration.category)
     ).all()
@@ -81,8 +81,18 @@ def seats_taken(event_id: int) -> dict[str | None, int]:
     return taken
 
 
+class SeatRules(Protocol):
+    """What seats need of a category's settings (a stored `EventCategory` or its defaults)."""
+
+    @property
+    def seat_cap(self) -> int | None: ...
+
+    @property
+    def needs_review(self) -> bool: ...
+
+
 def fits(
-    event: Event, settings: EventCategory | None, category: str, taken: dict[str | None, int]
+    event: Event, settings: SeatRules | None, category: str, taken: dict[str | None, int]
 ) -> bool:
     """Whether one more seat in `category` keeps the event and the category within limits."""
     if event.capacity is not None and taken.get(None, 0) >= event.capacity:
@@ -98,7 +108,7 @@ def take_seat(taken: dict[str | None, int], category: str) -> None:
 
 def promote_from_waitlist(
     event: Event,
-    settings: dict[str, EventCategory],
+    settings: Mapping[str, SeatRules],
     on_promoted: Callable[[Registration], None],
     exclude: frozenset[int] = frozenset(),
 ) -> list[Registration]:
@@ -115,7 +125,7 @@ def promote_from_waitlist(
     if event.capacity is not None and taken[None] >= event.capacity:
         return promoted
     waiting = db.session.scalars(
-        db.select(Registration)
+        select(Registration)
         .where(
             Registration.event_id == event.id,
             Registration.status == RegistrationStatus.WAITLISTED,

@@ -200,7 +200,9 @@ def confirmation_deadline(event: Event, now: datetime) -> datetime | None:
     return now + timedelta(minutes=minutes) if minutes else None
 
 
-def _new_status(event: Event, settings: EventCategory, category: str) -> RegistrationStatus:
+def _new_status(
+    event: Event, settings: CategorySettings, category: str
+) -> RegistrationStatus:
     if not fits(event, settings, category, seats_taken(event.id)):
         return RegistrationStatus.WAITLISTED
     return RegistrationStatus.PENDING if settings.needs_review else RegistrationStatus.CONFIRMED

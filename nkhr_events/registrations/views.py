@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -22,6 +21,7 @@ from flask import (
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
+from werkzeug.wrappers import Response
 from wtforms import Field
 from wtforms.widgets import Select
 
@@ -117,6 +117,75 @@ def _fill_choices(form: forms.DetailsForm) -> None:
             field.widget = widget
 
 
+def _closed(event: Event, state: event_services.RegistrationState) -> tuple[str, int]:
+    return render_template(
+        "registrations/closed.html",
+        event=event,
+        state=state,
+        states=event_services.RegistrationState,
+    ), 409
+
+
+class _Step2:
+    """The form of one category of one event: made empty, rendered, submitted."""
+
+    def __init__(
+        self, event: Event, category: Category, settings: dict[str, services.CategorySettings]
+    ) -> None:
+        self.event, self.category, self.settings = event, category, settings
+
+    def new_form(self) -> forms.RegistrationForm:
+        language = current_language()
+        form = forms.registration_form(
+            self.event, self.category, self.settings[self.category.value], language,
+            language=language,
+        )
+        _fill_choices(form)
+        return form
+
+    def page(self, form: forms.RegistrationForm) -> str:
+        return render_template(
+            "registrations/register.html",
+            event=self.event,
+            form=form,
+            category=self.category,
+            category_label=CATEGORY_LABELS[self.category],
+            needs_review=self.settings[self.category.value].needs_review,
+            question_names=[f"q_{q.key}" for q in QUESTIONS[self.category]],
+        )
+
+    def empty_page(self) -> str:
+        """The empty form is the same for every visitor of a language: kept whole."""
+        return pagecache.page(
+            ("registrations.form", _page_version(self.event, self.settings)),
+            lambda: self.page(self.new_form()),
+        )
+
+
+def _chosen_category(open_categories: list[Category]) -> Category | None:
+    try:
+        category = Category(request.args.get("category", ""))
+    except ValueError:
+        return None
+    return category if category in open_categories else None
+
+
+def _choose_page(
+    event: Event, settings: dict[str, services.CategorySettings], open_categories: list[Category]
+) -> str:
+    return pagecache.page(
+        ("registrations.choose", _page_version(event, settings)),
+        lambda: render_template(
+            "registrations/choose_category.html",
+            event=event,
+            categories=open_categories,
+            labels=CATEGORY_LABELS,
+            settings=settings,
+            invalid=bool(request.args.get("category")),
+        ),
+    )
+
+
 @bp.route("/events/<slug>/register", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["NKHR_REGISTRATION_LIMIT"], methods=["POST"])
 @limiter.limit(
@@ -125,94 +194,51 @@ def _fill_choices(form: forms.DetailsForm) -> None:
     methods=["POST"],
 )
 def register(slug: str) -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
-    """Step 1 asks for the category; step 2 (?category=...) asks that category's questions.
-
-    When the event's seats are busy past the lock timeout, the form comes back with what was
-    typed and "try again" (503, Retry-After)."""
+    """Step 1 asks for the category; step 2 (?category=...) asks that category's questions."""
     event = _open_event(slug)
     state = event_services.registration_state(event)
     if state != event_services.RegistrationState.OPEN:
-        return render_template(
-            "registrations/closed.html",
-            event=event,
-            state=state,
-            states=event_services.RegistrationState,
-        ), 409
+        return _closed(event, state)
     settings = services.category_settings(event)
     open_categories = [Category(c) for c, s in settings.items() if s.enabled]
-    try:
-        category = Category(request.args.get("category", ""))
-    except ValueError:
-        category = None
-    if category is None or category not in open_categories:
-        return pagecache.page(
-            ("registrations.choose", _page_version(event, settings)),
-            lambda: render_template(
-                "registrations/choose_category.html",
-                event=event,
-                categories=open_categories,
-                labels=CATEGORY_LABELS,
-                settings=settings,
-                invalid=bool(request.args.get("category")),
-            ),
-        )
-
-    def registration_page(form: forms.RegistrationForm) -> str:
-        return render_template(
-            "registrations/register.html",
-            event=event,
-            form=form,
-            category=category,
-            category_label=CATEGORY_LABELS[category],
-            needs_review=settings[category.value].needs_review,
-            question_names=[f"q_{q.key}" for q in QUESTIONS[category]],
-        )
-
-    def new_form() -> forms.RegistrationForm:
-        form = forms.registration_form(
-            event,
-            category,
-            settings[category.value],
-            current_language(),
-            language=current_language(),
-        )
-        _fill_choices(form)
-        return form
-
+    category = _chosen_category(open_categories)
+    if category is None:
+        return _choose_page(event, settings, open_categories)
+    step = _Step2(event, category, settings)
     if request.method != "POST":
-        # The empty form is the same for every visitor of a language: kept whole.
-        return pagecache.page(
-            ("registrations.form", _page_version(event, settings)),
-            lambda: registration_page(new_form()),
+        return step.empty_page()
+    return _submit(slug, state, step)
+
+
+def _submit(
+    slug: str, state: event_services.RegistrationState, step: _Step2
+) -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """A filled-in form: registered (and on to the same answer for everyone), or back with what
+    was typed. When the seats stay busy past the lock timeout: "try again" (503, Retry-After)."""
+    form = step.new_form()
+    if not form.validate_on_submit():
+        return step.page(form)
+    if form.homepage.data:
+        # Filled by an automated submitter: answer as for a person, store nothing.
+        session["registration_sent_to"] = form.email.data
+        return redirect(url_for(".sent", slug=slug), code=303)
+    try:
+        services.register_attendee(
+            step.event.id, forms.registration_input(form, step.category), actor=attendee_actor()
         )
-    form = new_form()
-    if form.validate_on_submit():
-        if form.homepage.data:
-            # Filled by an automated submitter: answer as for a person, store nothing.
-            session["registration_sent_to"] = form.email.data
-            return redirect(url_for(".sent", slug=event.slug), code=303)
-        data = forms.registration_input(form, category)
-        try:
-            services.register_attendee(event.id, data, actor=attendee_actor())
-        except services.RegistrationClosed:
-            db.session.rollback()
-            return render_template(
-                "registrations/closed.html",
-                event=event,
-                state=state,
-                states=event_services.RegistrationState,
-            ), 409
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-            if isinstance(error, Busy):
-                return retry_later(registration_page(form), error)
-        else:
-            db.session.commit()
-            session["registration_sent_to"] = form.email.data
-            # The slug it was found by: reading event.slug after the commit would reload it.
-            return redirect(url_for(".sent", slug=slug), code=303)
-    return registration_page(form)
+    except services.RegistrationClosed:
+        db.session.rollback()
+        return _closed(step.event, state)
+    except DomainError as error:
+        db.session.rollback()
+        show_error(form, error)
+        if isinstance(error, Busy):
+            return retry_later(step.page(form), error)
+        return step.page(form)
+    db.session.commit()
+    session["registration_sent_to"] = form.email.data
+    # The slug it was found by: reading event.slug after the commit would reload it.
+    return redirect(url_for(".sent", slug=slug), code=303)
 
 
 @bp.get("/events/<slug>/register/sent")

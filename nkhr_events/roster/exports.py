@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from openpyxl import Workbook
 
+from nkhr_events.audit.services import Actor, record
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
@@ -107,14 +108,14 @@ def _answers(registration: Registration) -> str:
 
 
 def status_text(status: str) -> str:
-    labels = {
+    labels: dict[str, str] = {
         RegistrationStatus.PENDING: _("Awaiting review"),
         RegistrationStatus.CONFIRMED: _("Confirmed"),
         RegistrationStatus.WAITLISTED: _("Waitlisted"),
         RegistrationStatus.CANCELLED: _("Cancelled"),
         RegistrationStatus.REJECTED: _("Rejected"),
     }
-    return labels.get(status, status)  # type: ignore[call-overload]
+    return labels.get(status, status)
 
 
 def hold_text(registration: Registration) -> str:
@@ -324,3 +325,33 @@ def confirmed_attendees(event: Event, day: date | None = None) -> list[Registrat
             )
         )
     )
+
+
+def record_export(
+    event: Event,
+    filters: RosterFilters,
+    columns: list[Column],
+    kind: str,
+    include_protected: bool,
+    *,
+    actor: Actor,
+) -> None:
+    """Audit an export before it is made; one that includes protected people is recorded a
+    second time under its own action, so that it can be found on its own."""
+    record(
+        "roster.export",
+        object_type="event",
+        object_id=event.id,
+        event_id=event.id,
+        detail={"filters": filters.audit(), "columns": [c.key for c in columns], "format": kind},
+        actor=actor,
+    )
+    if include_protected:
+        record(
+            "roster.export_protected",
+            object_type="event",
+            object_id=event.id,
+            event_id=event.id,
+            detail={"filters": filters.audit(), "format": kind},
+            actor=actor,
+        )

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import ColumnElement, Select, func, or_
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from nkhr_events.audit.services import Actor, record, status_detail
 from nkhr_events.errors import DomainError
@@ -138,10 +138,10 @@ class FloodResult:
     emailed: int
 
 
-def flood_query(event: Event, filters: FloodFilters) -> Select[tuple[Registration]]:
+def flood_query(event: Event, filters: FloodFilters) -> Select[Registration]:
     """The registrations of `event` the filters select, oldest first."""
     return (
-        db.select(Registration)
+        select(Registration)
         .where(Registration.event_id == event.id, *filters.conditions())
         .order_by(Registration.created_at, Registration.id)
     )

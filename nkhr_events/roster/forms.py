@@ -1,4 +1,5 @@
-"""The staff form that chooses a flood of registrations to cancel (roster/flood.py)."""
+"""Staff forms of the roster: the category settings of an event, and the form that chooses a
+flood of registrations to cancel (roster/flood.py)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,89 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateTimeLocalField, HiddenField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    Field,
+    HiddenField,
+    SelectField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional, Regexp
+from wtforms.validators import Length, NumberRange, Optional, Regexp
 
 from nkhr_events.events.models import Event
 from nkhr_events.registrations.categories import CATEGORY_LABELS, Category
+from nkhr_events.registrations.services import CategorySettings
 from nkhr_events.roster.flood import FloodFilters
-from nkhr_events.validators import Form, MultiCheckboxField, whole_number
+from nkhr_events.validators import Form, MultiCheckboxField, WholeNumberField, whole_number
 
 #: A domain name as people write it after the "@" (letters in any script, digits, hyphens).
 DOMAIN_PATTERN = r"^@?(?:[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?\.)+[^\W\d_]{2,63}$"
+
+
+#: The settings staff edit per category, as the form names them ("<category>-<setting>").
+CATEGORY_SETTINGS = ("enabled", "needs_review", "seat_cap", "extra_question", "extra_question_ko")
+SEAT_CAP_MESSAGE = _l("Enter a whole number of seats, or leave it empty.")
+
+
+class CategorySettingsForm(Form):
+    """Every category's settings of one event on one page; `category_settings_form` adds the
+    fields, named "<category>-<setting>" (e.g. `journalist-seat_cap`)."""
+
+    def row(self, category: Category) -> dict[str, Field]:
+        """The fields of one category, by setting."""
+        return {name: self[f"{category.value}__{name}"] for name in CATEGORY_SETTINGS}
+
+    def values(self) -> dict[str, dict[str, object]]:
+        """What the form says, as `save_category_settings` takes it."""
+        values: dict[str, dict[str, object]] = {}
+        for category in Category:
+            row = self.row(category)
+            values[category.value] = {
+                "enabled": bool(row["enabled"].data),
+                "seat_cap": row["seat_cap"].data,
+                "needs_review": bool(row["needs_review"].data),
+                "extra_question": (row["extra_question"].data or "").strip() or None,
+                "extra_question_ko": (row["extra_question_ko"].data or "").strip() or None,
+            }
+        return values
+
+
+def category_settings_form(settings: dict[str, CategorySettings]) -> CategorySettingsForm:
+    """The category settings form of an event, filled in with its current settings."""
+    attrs: dict[str, Field] = {}
+    data: dict[str, object] = {}
+    for category in Category:
+        prefix = category.value
+        current = settings[prefix]
+        fields: dict[str, Field] = {
+            "enabled": BooleanField(_l("Open for registration")),
+            "needs_review": BooleanField(_l("Organizers review each registration")),
+            "seat_cap": WholeNumberField(
+                _l("Seat cap"),
+                validators=[Optional(), NumberRange(0, 999999, message=SEAT_CAP_MESSAGE)],
+                invalid_value_message=SEAT_CAP_MESSAGE,
+                render_kw={"inputmode": "numeric", "maxlength": 6},
+            ),
+            "extra_question": StringField(
+                _l("Extra question (optional)"),
+                validators=[Length(max=300, message=_l("Use at most 300 characters."))],
+                render_kw={"maxlength": 300},
+            ),
+            "extra_question_ko": StringField(
+                _l("Extra question in Korean"),
+                validators=[Length(max=300, message=_l("Use at most 300 characters."))],
+                render_kw={"maxlength": 300},
+            ),
+        }
+        for name, field in fields.items():
+            # The HTML name (and id) keeps the "<category>-<setting>" form of the page.
+            field.name = f"{prefix}-{name}"
+            attrs[f"{prefix}__{name}"] = field
+            data[f"{prefix}__{name}"] = getattr(current, name)
+    form_class = type("EventCategorySettingsForm", (CategorySettingsForm,), attrs)
+    return form_class(data=data)
 
 
 class FloodCancelForm(Form):

@@ -21,7 +21,6 @@ from flask import Response as StreamedResponse
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -37,29 +36,31 @@ from nkhr_events.privacy.services import registration_data
 from nkhr_events.registrations import forms, services
 from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
 from nkhr_events.registrations.models import Registration, RegistrationStatus
-from nkhr_events.registrations.seats import moved_up_message, seats_taken
+from nkhr_events.registrations.seats import moved_up_message
 from nkhr_events.roster import exports, flood
 from nkhr_events.roster.dashboard import event_dashboard
 from nkhr_events.roster.exports import status_text as status_label
-from nkhr_events.roster.forms import FloodCancelForm, flood_filters
+from nkhr_events.roster.forms import FloodCancelForm, category_settings_form, flood_filters
 from nkhr_events.roster.services import (
     PAGE_SIZE,
     PERSON_DATA_DOWNLOAD,
     PERSON_EDIT_VIEW,
+    Decision,
     GroupMessage,
     RosterFilters,
+    apply_decision,
     count_selected,
+    decide_many,
     record_person_view,
     record_view,
     roster_query,
+    roster_summary,
     save_internal_notes,
     send_group_message,
     staff_update_details,
     status_history,
 )
 from nkhr_events.validators import (
-    SINGLE_LINE_MESSAGE,
-    has_layout_characters,
     show_error,
     whole_number,
 )
@@ -101,28 +102,16 @@ def registrations(event_id: int) -> str:
     page = db.paginate(
         roster_query(event, filters), page=int_arg("page", 1), per_page=PAGE_SIZE, error_out=False
     )
-    counts = dict(
-        db.session.execute(
-            db.select(Registration.status, func.count(Registration.id))
-            .where(Registration.event_id == event.id)
-            .group_by(Registration.status)
-        ).all()
-    )
-    countries = db.session.scalars(
-        db.select(Registration.country)
-        .where(Registration.event_id == event.id, Registration.country != "")
-        .distinct()
-        .order_by(Registration.country)
-    ).all()
+    summary = roster_summary(event)
     return render_template(
         "roster/list.html",
         event=event,
         page=page,
-        counts=counts,
-        taken=seats_taken(event.id),
+        counts=summary.counts,
+        taken=summary.taken,
         filters=filters,
         status=filters.status,
-        countries=countries,
+        countries=summary.countries,
         statuses=RegistrationStatus,
         status_label=status_label,
         categories=Category,
@@ -142,23 +131,7 @@ def export(event_id: int) -> Response:
         abort(400)
     columns = exports.chosen_columns(request.args.getlist("columns"))
     include_protected = bool(request.args.get("include_protected")) and current_user.is_admin
-    record(
-        "roster.export",
-        object_type="event",
-        object_id=event.id,
-        event_id=event.id,
-        detail={"filters": filters.audit(), "columns": [c.key for c in columns], "format": kind},
-        actor=current_actor(),
-    )
-    if include_protected:
-        record(
-            "roster.export_protected",
-            object_type="event",
-            object_id=event.id,
-            event_id=event.id,
-            detail={"filters": filters.audit(), "format": kind},
-            actor=current_actor(),
-        )
+    exports.record_export(event, filters, columns, kind, include_protected, actor=current_actor())
     db.session.commit()
     filename = exports.export_filename(event, kind, utcnow().date())
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
@@ -338,15 +311,11 @@ def edit(registration_id: int) -> Response | str:
     )
 
 
-def _decide(registration: Registration, action: str, reason: str) -> list[Registration]:
-    if action == "approve":
-        services.approve_registration(registration, actor=current_actor())
-        return []
-    if action == "reject":
-        return services.reject_registration(registration, reason, actor=current_actor())
-    if action == "waitlist":
-        return services.move_to_waitlist(registration, actor=current_actor())
-    abort(400)
+def _decision() -> Decision:
+    try:
+        return Decision(request.form.get("action", ""))
+    except ValueError:
+        abort(400)
 
 
 @bp.post("/registrations/<int:registration_id>/decision")
@@ -355,7 +324,7 @@ def decide(registration_id: int) -> Response:
     found = db.get_or_404(Registration, registration_id)
     reason = request.form.get("reason", "")[:1000]
     try:
-        promoted = _decide(found, request.form.get("action", ""), reason)
+        promoted = apply_decision(found, _decision(), reason, actor=current_actor())
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -378,42 +347,29 @@ def decide(registration_id: int) -> Response:
 def bulk(event_id: int) -> Response:
     """Apply one decision to the ticked registrations; each is decided on its own."""
     event = db.get_or_404(Event, event_id)
-    action = request.form.get("action", "")
-    if action not in {"approve", "reject", "waitlist"}:
-        abort(400)
-    reason = request.form.get("reason", "")[:1000]
+    decision = _decision()
     ids = [n for n in map(whole_number, request.form.getlist("ids")) if n is not None][:500]
-    done = skipped = promoted = 0
-    for registration_id in ids:
-        found = db.session.get(Registration, registration_id)
-        if found is None or found.event_id != event.id:
-            skipped += 1
-            continue
-        try:
-            # Services check the status before they change anything, so a refusal leaves
-            # nothing half-done and the rest of the batch goes on.
-            promoted += len(_decide(found, action, reason))
-        except Busy:
-            raise  # the seat lock, needed by every decision: nothing is done, try again
-        except DomainError:
-            skipped += 1
-        else:
-            done += 1
+    outcome = decide_many(
+        event, ids, decision, request.form.get("reason", "")[:1000], actor=current_actor()
+    )
     db.session.commit()
     flash(
-        ngettext("%(num)d registration updated.", "%(num)d registrations updated.", done), "success"
+        ngettext(
+            "%(num)d registration updated.", "%(num)d registrations updated.", outcome.done
+        ),
+        "success",
     )
-    if skipped:
+    if outcome.skipped:
         flash(
             ngettext(
                 "%(num)d registration skipped (its status does not allow it).",
                 "%(num)d registrations skipped (their status does not allow it).",
-                skipped,
+                outcome.skipped,
             ),
             "info",
         )
-    if promoted:
-        flash(moved_up_message(promoted), "info")
+    if outcome.promoted:
+        flash(moved_up_message(outcome.promoted), "info")
     filters = _filters(event)
     return redirect(url_for(".registrations", event_id=event.id, **filters.params()), code=303)
 
@@ -422,49 +378,23 @@ def bulk(event_id: int) -> Response:
 def categories(event_id: int) -> Response | str:
     """Which categories may register, their seat caps, review and an extra question."""
     event = db.get_or_404(Event, event_id)
-    settings = services.category_settings(event)
-    errors: dict[str, str] = {}
-    values: dict[str, dict[str, object]] = {}
-    if request.method == "POST":
-        for category in Category:
-            prefix = category.value
-            raw_cap = request.form.get(f"{prefix}-seat_cap", "").strip()
-            cap = whole_number(raw_cap, 0, 999999)
-            if raw_cap and cap is None:
-                errors[f"{prefix}-seat_cap"] = _(
-                    "Enter a whole number of seats, or leave it empty."
-                )
-            question = request.form.get(f"{prefix}-extra_question", "").strip()
-            question_ko = request.form.get(f"{prefix}-extra_question_ko", "").strip()
-            if len(question) > 300 or len(question_ko) > 300:
-                errors[f"{prefix}-extra_question"] = _("Use at most 300 characters.")
-            elif has_layout_characters(question + question_ko):
-                errors[f"{prefix}-extra_question"] = str(SINGLE_LINE_MESSAGE)
-            values[prefix] = {
-                "enabled": request.form.get(f"{prefix}-enabled") == "y",
-                "seat_cap": cap,
-                "needs_review": request.form.get(f"{prefix}-needs_review") == "y",
-                "extra_question": question or None,
-                "extra_question_ko": question_ko or None,
-            }
-        if not errors:
-            try:
-                moved_up = services.save_category_settings(event, values, actor=current_actor())
-            except DomainError as error:
-                db.session.rollback()
-                errors[error.field or ""] = error.message
-            else:
-                db.session.commit()
-                flash(_("The category settings are saved."), "success")
-                if moved_up:
-                    flash(moved_up_message(len(moved_up)), "info")
-                return redirect(url_for(".categories", event_id=event.id), code=303)
+    form = category_settings_form(services.category_settings(event))
+    if form.validate_on_submit():
+        try:
+            moved_up = services.save_category_settings(event, form.values(), actor=current_actor())
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The category settings are saved."), "success")
+            if moved_up:
+                flash(moved_up_message(len(moved_up)), "info")
+            return redirect(url_for(".categories", event_id=event.id), code=303)
     return render_template(
         "roster/categories.html",
         event=event,
-        settings=settings,
-        values=values,
-        errors=errors,
+        form=form,
         categories=Category,
         category_labels=CATEGORY_LABELS,
     )

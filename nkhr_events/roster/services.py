@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, exists, func, or_
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.audit.services import Actor, history_for, record
 from nkhr_events.checkin.models import RegistrationCheckin
-from nkhr_events.errors import DomainError
+from nkhr_events.errors import Busy, DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.outbox.services import enqueue_email
@@ -29,6 +30,7 @@ from nkhr_events.registrations.models import (
     RegistrationDay,
     RegistrationStatus,
 )
+from nkhr_events.registrations.seats import seats_taken
 from nkhr_events.validators import NUL_MESSAGE, SINGLE_LINE_MESSAGE, has_layout_characters
 
 PAGE_SIZE = 50
@@ -82,7 +84,7 @@ class RosterFilters:
             sort=sort if sort.removeprefix("-") in SORTS else "",
         )
 
-    def params(self, **changes: object) -> dict[str, object]:
+    def params(self, **changes: Any) -> dict[str, Any]:
         """The non-empty filters as URL parameters (for links, hidden fields and redirects),
         with `changes` applied (an empty value drops a parameter)."""
         values = {**asdict(self), **changes}
@@ -110,9 +112,9 @@ def _checked_in(day: date | None = None) -> ColumnElement[bool]:
     return exists().where(condition)
 
 
-def roster_query(event: Event, filters: RosterFilters) -> Select[tuple[Registration]]:
+def roster_query(event: Event, filters: RosterFilters) -> Select[Registration]:
     """Registrations of `event` that the filters select, in the order they ask for."""
-    query = db.select(Registration).where(Registration.event_id == event.id)
+    query = select(Registration).where(Registration.event_id == event.id)
     if filters.status:
         query = query.where(Registration.status == filters.status)
     if filters.category:
@@ -176,7 +178,8 @@ def iterate_selected(
     result = db.session.scalars(
         roster_query(event, filters).execution_options(yield_per=chunk)
     )
-    yield from result.partitions()
+    for part in result.partitions():
+        yield list(part)
 
 
 def record_view(
@@ -355,3 +358,87 @@ def send_group_message(
     )
     db.session.flush()
     return sent
+
+
+class Decision(StrEnum):
+    """What staff decide about a registration, one by one or for a ticked group."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    WAITLIST = "waitlist"
+
+
+def apply_decision(
+    registration: Registration, decision: Decision, reason: str = "", *, actor: Actor
+) -> list[Registration]:
+    """Apply one decision; returns the people moved up from the waitlist by the seat it freed.
+    Refuses (DomainError) when the registration's status does not allow it."""
+    if decision is Decision.APPROVE:
+        services.approve_registration(registration, actor=actor)
+        return []
+    if decision is Decision.REJECT:
+        return services.reject_registration(registration, reason, actor=actor)
+    return services.move_to_waitlist(registration, actor=actor)
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What a decision for a ticked group did."""
+
+    done: int
+    skipped: int  # not of this event, gone, or its status does not allow the decision
+    promoted: int  # moved up from the waitlist by the seats the decisions freed
+
+
+def decide_many(
+    event: Event, ids: list[int], decision: Decision, reason: str = "", *, actor: Actor
+) -> BulkOutcome:
+    """Apply one decision to each registration of `event` among `ids`, each on its own: one
+    that its status does not allow is skipped, and the rest go on. If the seat lock stays busy,
+    `Busy` is raised and the caller rolls the whole group back."""
+    done = skipped = promoted = 0
+    for registration_id in ids:
+        found = db.session.get(Registration, registration_id)
+        if found is None or found.event_id != event.id:
+            skipped += 1
+            continue
+        try:
+            # The services check the status before they change anything, so a refusal leaves
+            # nothing half-done.
+            promoted += len(apply_decision(found, decision, reason, actor=actor))
+        except Busy:
+            raise
+        except DomainError:
+            skipped += 1
+        else:
+            done += 1
+    return BulkOutcome(done=done, skipped=skipped, promoted=promoted)
+
+
+@dataclass(frozen=True)
+class RosterSummary:
+    """The figures above an event's roster."""
+
+    counts: dict[str, int]  # registrations by status
+    taken: dict[str | None, int]  # seats taken: in all (None) and by category
+    countries: list[str]  # the countries people gave, for the filter
+
+
+def roster_summary(event: Event) -> RosterSummary:
+    counts: dict[str, int] = {
+        status: count
+        for status, count in db.session.execute(
+            db.select(Registration.status, func.count(Registration.id))
+            .where(Registration.event_id == event.id)
+            .group_by(Registration.status)
+        )
+    }
+    countries = db.session.scalars(
+        db.select(Registration.country)
+        .where(Registration.event_id == event.id, Registration.country != "")
+        .distinct()
+        .order_by(Registration.country)
+    ).all()
+    return RosterSummary(
+        counts=counts, taken=seats_taken(event.id), countries=list(countries)
+    )
