@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import STAFF_PASSWORD, AuthActions
-from factories import make_event, make_series
+from factories import make_event, make_registration, make_series
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_login import login_user
@@ -21,14 +21,14 @@ from test_staff import event_form_input
 
 from nkhr_events.accounts.models import StaffRole, StaffUser
 from nkhr_events.audit.models import AuditEntry
-from nkhr_events.audit.services import ATTENDEE, Actor, history_for, record
+from nkhr_events.audit.services import Actor, history_for, record
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxStatus
 from nkhr_events.outbox.services import enqueue_email
 from nkhr_events.registrations import services as registrations
 from nkhr_events.registrations.models import Registration
-from nkhr_events.registrations.services import DetailsInput, RegistrationInput
+from nkhr_events.registrations.services import DetailsInput
 from nkhr_events.web import attendee_actor, current_actor
 
 NEEDS = "wheelchair access and a quiet room"
@@ -180,14 +180,12 @@ def test_event_create_edit_publish_and_archive_are_recorded(
 # --- registrations --------------------------------------------------------------------------------
 
 
-def journalist(n: int, **changes: object) -> RegistrationInput:
-    values: dict[str, object] = {
-        "category": "journalist", "given_name": f"J{n}", "family_name": "Reporter",
-        "email": f"j{n}@example.org", "privacy_consent": True,
-        "answers": {"media_outlet": "Paper", "media_role": "Reporter"},
-    }
-    values.update(changes)
-    return RegistrationInput(**values)  # type: ignore[arg-type]
+def journalist(event: Event, n: int, **overrides: object) -> Registration:
+    return make_registration(
+        event=event, category="journalist", given_name=f"J{n}", family_name="Reporter",
+        email=f"j{n}@example.org", answers={"media_outlet": "Paper", "media_role": "Reporter"},
+        **overrides,
+    )
 
 
 def details(registration: Registration, **changes: object) -> DetailsInput:
@@ -209,9 +207,8 @@ def test_registration_life_is_recorded_with_who_acted_and_no_personal_detail(
     with app.app_context():
         event = make_event(capacity=2)
         first, second, third = (
-            registrations.register_attendee(
-                event.id, journalist(n, accessibility_needs=NEEDS), actor=ATTENDEE).registration.id
-            for n in range(3)
+            journalist(event, n, status=status, accessibility_needs=NEEDS).id
+            for n, status in enumerate(["pending", "pending", "waitlisted"])
         )
         event_id = event.id
         db.session.commit()
@@ -266,10 +263,8 @@ def test_history_for_a_registration_lists_its_entries_oldest_first(
     auth.create("organizer@example.org")
     with app.app_context():
         event = make_event(capacity=5)
-        registration_id = registrations.register_attendee(
-            event.id, journalist(1), actor=ATTENDEE).registration.id
-        other_id = registrations.register_attendee(
-            event.id, journalist(2), actor=ATTENDEE).registration.id
+        registration_id = journalist(event, 1, status="pending").id
+        other_id = journalist(event, 2, status="pending").id
         db.session.commit()
     with acting_as(app, "organizer@example.org"):
         actor = current_actor()

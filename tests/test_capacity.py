@@ -19,7 +19,7 @@ from nkhr_events.outbox.models import OutboxMessage
 from nkhr_events.registrations import services
 from nkhr_events.registrations.models import EventCategory, Registration
 from nkhr_events.registrations.services import KEEP, RegistrationInput
-from tests.factories import make_event
+from tests.factories import make_event, make_registration
 from tests.markup import form_values, parse
 from tests.races import race
 
@@ -64,7 +64,7 @@ def full_event(app: Flask, capacity: int = 2, waiting: int = 2) -> dict[str, obj
     with app.app_context():
         event = make_event(capacity=capacity)
         ids = [
-            services.register_attendee(event.id, person(n), actor=ATTENDEE).registration.id
+            make_registration(event=event, status="confirmed" if n < capacity else "waitlisted").id
             for n in range(capacity + waiting)
         ]
         db.session.commit()
@@ -174,9 +174,8 @@ def test_a_seat_cap_below_its_categorys_seats_taken_is_refused_beside_it(
 ) -> None:
     with app.app_context():
         event = make_event(capacity=10)
-        for n in range(3):
-            services.register_attendee(event.id, person(n, "academic", institution="Uni"),
-                actor=ATTENDEE)
+        for _n in range(3):
+            make_registration(event=event, category="academic")
         db.session.commit()
         event_id = event.id
     auth.organizer()
@@ -202,8 +201,8 @@ def test_raising_a_seat_cap_moves_that_category_up_from_the_waitlist(app: Flask)
         event = make_event(capacity=10)
         services.save_category_settings(event, {"artist": {"seat_cap": 1}}, actor=SYSTEM)
         for n in range(3):
-            services.register_attendee(event.id, person(n, "artist", discipline="Film"),
-                actor=ATTENDEE)
+            make_registration(event=event, category="artist", given_name=f"Given{n}",
+                              status="confirmed" if n == 0 else "waitlisted")
         moved = services.change_capacity(event, KEEP, category_caps={"artist": 2}, actor=SYSTEM)
         db.session.commit()
         assert [r.given_name for r in moved] == ["Given1"]
@@ -218,8 +217,8 @@ def test_the_category_page_raises_a_seat_cap_through_the_owner_and_says_who_move
         event = make_event(capacity=10)
         services.save_category_settings(event, {"artist": {"seat_cap": 1}}, actor=SYSTEM)
         for n in range(3):
-            services.register_attendee(event.id, person(n, "artist", discipline="Film"),
-                actor=ATTENDEE)
+            make_registration(event=event, category="artist", given_name=f"Given{n}",
+                              status="confirmed" if n == 0 else "waitlisted")
         db.session.commit()
         event_id = event.id
     auth.organizer()

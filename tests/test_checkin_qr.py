@@ -7,21 +7,18 @@ import io
 
 import pytest
 import segno
-from factories import make_event
+from factories import make_registration
 from flask import Flask
 from flask.testing import FlaskClient
 from markup import parse
 from smtp import smtp_settings
 
-from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.checkin import services as checkin
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import deliver_due
 from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage
-from nkhr_events.registrations import services
 from nkhr_events.registrations.links import issue_manage_token
 from nkhr_events.registrations.models import Registration
-from nkhr_events.registrations.services import RegistrationInput
 
 
 @pytest.fixture
@@ -30,20 +27,17 @@ def app_settings(smtp_server):
 
 
 def register(app: Flask, category: str = "general_public", n: int = 1) -> dict[str, object]:
+    """A registration as the service places it (a journalist's awaits review)."""
     with app.app_context():
-        event = make_event()
         answers = {"media_outlet": "Paper", "media_role": "Reporter"}
-        registration = services.register_attendee(
-            event.id,
-            RegistrationInput(
-                category=category,
-                given_name="Min-ji",
-                family_name="Kim",
-                email=f"minji{n}@example.org",
-                privacy_consent=True,
-                answers=answers if category == "journalist" else {},
-            ), actor=ATTENDEE
-        ).registration
+        registration = make_registration(
+            category=category,
+            status=None,
+            given_name="Min-ji",
+            family_name="Kim",
+            email=f"minji{n}@example.org",
+            answers=answers if category == "journalist" else {},
+        )
         token = issue_manage_token(registration)
         db.session.commit()
         return {"id": registration.id, "token": token}

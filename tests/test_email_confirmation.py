@@ -28,9 +28,8 @@ from nkhr_events.outbox.models import OutboxMessage
 from nkhr_events.outbox.periodic import _TASKS, periodic_task, run_periodic_tasks
 from nkhr_events.registrations import holds, services
 from nkhr_events.registrations.models import Registration
-from nkhr_events.registrations.services import RegistrationInput
 from nkhr_events.web import local_datetime
-from tests.factories import make_event
+from tests.factories import make_event, make_registration
 
 CONFIRM_TEXT = "Please confirm your email address."
 RELEASED_TEXT = "was released because your email address was not confirmed in time"
@@ -41,17 +40,15 @@ def app_settings(smtp_server: SMTPServer) -> dict[str, object]:
     return smtp_settings(smtp_server)
 
 
-def person(n: int, **overrides: object) -> RegistrationInput:
+def person(event_id: int, n: int, **overrides: object) -> Registration:
+    """Person `n` registers for the event, placed as the service decides."""
     values: dict[str, object] = {
-        "category": "general_public",
         "given_name": f"Given{n}",
         "family_name": f"Family{n}",
         "email": f"person{n}@example.org",
-        "privacy_consent": True,
-        "language": "en",
     }
     values.update(overrides)
-    return RegistrationInput(**values)  # type: ignore[arg-type]
+    return make_registration(event=event_id, status=None, **values)
 
 
 def new_event(app: Flask, **overrides: object) -> int:
@@ -65,9 +62,9 @@ def new_event(app: Flask, **overrides: object) -> int:
 
 def register(app: Flask, event_id: int, n: int, **overrides: object) -> int:
     with app.app_context():
-        result = services.register_attendee(event_id, person(n, **overrides), actor=ATTENDEE)
+        registration_id = person(event_id, n, **overrides).id
         db.session.commit()
-        return result.registration.id
+        return registration_id
 
 
 def confirm(app: Flask, registration_id: int) -> holds.ConfirmOutcome:
@@ -298,11 +295,8 @@ def test_a_seat_freed_before_the_release_runs_passes_a_lapsed_waitlisted_registr
     event_id = new_event(app, capacity=1)
     with app.app_context():
         earlier = utcnow() - timedelta(hours=3)
-        holder = services.register_attendee(event_id, person(1), now=earlier,
-            actor=ATTENDEE).registration.id
-        lapsed = services.register_attendee(
-            event_id, person(2), now=earlier + timedelta(minutes=5), actor=ATTENDEE
-        ).registration.id
+        holder = person(event_id, 1, now=earlier).id
+        lapsed = person(event_id, 2, now=earlier + timedelta(minutes=5)).id
         db.session.commit()
     assert confirm(app, holder) == holds.ConfirmOutcome.CONFIRMED  # late, but not yet released
     behind = register(app, event_id, 3)
@@ -399,10 +393,9 @@ def lapsed_registration(app: Flask, n: int = 1) -> int:
     """A registration made two hours ago in an event asking for confirmation within an hour."""
     event_id = new_event(app, capacity=5)
     with app.app_context():
-        result = services.register_attendee(event_id, person(n), now=utcnow() - timedelta(hours=2),
-            actor=ATTENDEE)
+        registration_id = person(event_id, n, now=utcnow() - timedelta(hours=2)).id
         db.session.commit()
-        return result.registration.id
+        return registration_id
 
 
 def test_the_outbox_worker_releases_lapsed_places_about_once_a_minute(app: Flask) -> None:

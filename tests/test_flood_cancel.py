@@ -18,11 +18,10 @@ from nkhr_events.audit.services import ATTENDEE, SYSTEM
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxMessage
-from nkhr_events.registrations import holds, services
+from nkhr_events.registrations import holds
 from nkhr_events.registrations.models import Registration
-from nkhr_events.registrations.services import RegistrationInput
 from nkhr_events.roster import flood
-from tests.factories import make_event
+from tests.factories import make_event, make_registration
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -32,16 +31,10 @@ def app_settings(smtp_server: SMTPServer) -> dict[str, object]:
     return smtp_settings(smtp_server)
 
 
-def person(name: str, email: str, **overrides: object) -> RegistrationInput:
-    values: dict[str, object] = {
-        "category": "general_public",
-        "given_name": name,
-        "family_name": "Tester",
-        "email": email,
-        "privacy_consent": True,
-    }
-    values.update(overrides)
-    return RegistrationInput(**values)  # type: ignore[arg-type]
+def person(event_id: int, name: str, email: str, now: datetime) -> Registration:
+    """`name` registers for the event at `now`, placed as the service decides."""
+    return make_registration(event=event_id, status=None, given_name=name, family_name="Tester",
+                             email=email, now=now)
 
 
 #: The flood starts here: a whole minute, three hours ago.
@@ -57,21 +50,14 @@ def event(app: Flask) -> dict[str, object]:
         found = make_event(capacity=5, email_confirmation_minutes=600)
         ids: dict[str, list[int]] = {"real": [], "fake": [], "late": []}
         for n in range(2):
-            registration = services.register_attendee(
-                found.id, person(f"Real{n}", f"real{n}@example.org"),
-                now=FLOOD_START - timedelta(minutes=30 - n), actor=ATTENDEE
-            ).registration
+            registration = person(found.id, f"Real{n}", f"real{n}@example.org",
+                                  now=FLOOD_START - timedelta(minutes=30 - n))
             ids["real"].append(registration.id)
         for n in range(25):
-            registration = services.register_attendee(
-                found.id, person(f"Fake{n:02d}", f"bot{n}@spam.example"),
-                now=FLOOD_START + timedelta(minutes=n, seconds=30), actor=ATTENDEE
-            ).registration
+            registration = person(found.id, f"Fake{n:02d}", f"bot{n}@spam.example",
+                                  now=FLOOD_START + timedelta(minutes=n, seconds=30))
             ids["fake"].append(registration.id)
-        late = services.register_attendee(
-            found.id, person("Late", "late@example.org"), now=FLOOD_START + timedelta(hours=1),
-                actor=ATTENDEE
-        ).registration
+        late = person(found.id, "Late", "late@example.org", now=FLOOD_START + timedelta(hours=1))
         ids["late"].append(late.id)
         holds.confirm_email(late, actor=ATTENDEE)
         db.session.commit()
@@ -214,10 +200,8 @@ def test_a_count_that_changed_since_the_preview_is_refused_and_nothing_is_cancel
     hidden = {e.get("name"): e.get("value") for e in box.find_all("input")
               if e.get("type") == "hidden" and e.get("name") != "csrf_token"}
     with app.app_context():
-        services.register_attendee(
-            event["id"], person("Another", "bot99@spam.example"),
-            now=FLOOD_START + timedelta(minutes=10), actor=ATTENDEE
-        )
+        person(event["id"], "Another", "bot99@spam.example",
+               now=FLOOD_START + timedelta(minutes=10))
         db.session.commit()
     answer = client.post(url(event), data={**hidden, "step": "cancel", "understood": "y"})
     assert answer.status_code == 200

@@ -11,13 +11,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from nkhr_events.audit.models import AuditEntry
-from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
-from nkhr_events.registrations import links, services
+from nkhr_events.registrations import links
 from nkhr_events.registrations.models import Registration
-from nkhr_events.registrations.services import RegistrationInput
-from tests.factories import make_event
+from tests.factories import make_event, make_registration
 
 DAYS = [date(2099, 6, 1)]
 EVERYONE = {
@@ -31,19 +29,18 @@ EVERYONE = {
 }
 
 
-def person(given: str, family: str, **overrides: object) -> RegistrationInput:
+def person(event: Event, given: str, family: str, **overrides: object) -> Registration:
+    """`given` registers for the event, opted in to the list (confirmed unless told)."""
     values: dict[str, object] = {
-        "category": "general_public",
         "given_name": given,
         "family_name": family,
         "email": f"{given.lower()}@example.org",
         "organization": f"{given} Org",
-        "privacy_consent": True,
         "publish_name": True,
         "days": DAYS,
     }
     values.update(overrides)
-    return RegistrationInput(**values)  # type: ignore[arg-type]
+    return make_registration(event=event, **values)
 
 
 def build(app: Flask, participant_list: str = "public", by_category: bool = False) -> dict:
@@ -56,26 +53,22 @@ def build(app: Flask, participant_list: str = "public", by_category: bool = Fals
         event.participant_list = participant_list
         event.participant_list_by_category = by_category
         people = [
-            person("Ada", "Listed"),
-            person("Bo", "Unlisted", publish_name=False),
-            person("Fay", "Protected", do_not_publish=True),
-            person("Ed", "Cancelled"),
-            person("Gil", "Academic", category="academic", answers={"institution": "Uni"}),
-        ]
-        found = {p.given_name: services.register_attendee(event.id, p,
-            actor=ATTENDEE).registration for p in people}
-        services.cancel_registration(found["Ed"], actor=ATTENDEE)
-        found["Cy"] = services.register_attendee(
-            event.id,
+            person(event, "Ada", "Listed"),
+            person(event, "Bo", "Unlisted", publish_name=False),
+            person(event, "Fay", "Protected", do_not_publish=True),
+            person(event, "Ed", "Cancelled", status="cancelled"),
+            person(event, "Gil", "Academic", category="academic", answers={"institution": "Uni"}),
             person(
+                event,
                 "Cy",
                 "Pending",
                 category="journalist",
+                status="pending",
                 answers={"media_outlet": "Daily", "media_role": "Editor"},
-            ), actor=ATTENDEE
-        ).registration
-        found["Di"] = services.register_attendee(event.id, person("Di", "Waitlisted"),
-            actor=ATTENDEE).registration
+            ),
+            person(event, "Di", "Waitlisted", status="waitlisted"),
+        ]
+        found = {r.given_name: r for r in people}
         tokens = {name: links.issue_manage_token(r) for name, r in found.items()}
         db.session.commit()
         statuses = {r.given_name: r.status for r in found.values()}

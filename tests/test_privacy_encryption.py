@@ -18,7 +18,7 @@ from nkhr_events.audit.services import SYSTEM
 from nkhr_events.extensions import db
 from nkhr_events.registrations.models import Registration
 from tests.conftest import make_test_app
-from tests.factories import make_event
+from tests.factories import make_event, make_registration
 
 ACCESS = "Wheelchair user, needs step-free route to Room 3"
 DIET = "Severe peanut allergy; carries an EpiPen"
@@ -209,13 +209,7 @@ def test_what_the_key_derived_from_secret_key_wrote_is_read_in_development_or_wh
     derived = make_test_app(url, NKHR_ENCRYPTION_KEYS="")
     assert not derived.extensions[encryption.EXTENSION].explicit
     with derived.app_context():
-        event = make_event()
-        registration = Registration(
-            event=event, category="general_public", status="confirmed", given_name="A",
-            family_name="B", badge_name="A B", email="a@example.org", email_key="a@example.org",
-            accessibility_needs=ACCESS, privacy_consent_at=event.created_at,
-        )
-        db.session.add(registration)
+        registration = make_registration(accessibility_needs=ACCESS)
         db.session.commit()
         registration_id = registration.id
         db.session.remove()

@@ -10,20 +10,21 @@ import pytest
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.checkin.models import RegistrationCheckin
+from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage
 from nkhr_events.registrations import services
 from nkhr_events.registrations.links import issue_manage_token
 from nkhr_events.registrations.models import ManageToken, Registration
-from nkhr_events.registrations.services import RegistrationInput
-from tests.factories import make_event
+from tests.factories import make_event, make_registration
 
 PERSONAL = ("Minji", "Secretname", "minji@example.org", "Hanyang Institute", "wheelchair",
             "no peanuts", "Seoul Univ")
 
 
-def minji() -> RegistrationInput:
-    return RegistrationInput(
+def minji(event: Event) -> Registration:
+    return make_registration(
+        event=event,
         category="academic",
         given_name="Minji",
         family_name="Secretname",
@@ -33,10 +34,8 @@ def minji() -> RegistrationInput:
         answers={"institution": "Seoul Univ"},
         accessibility_needs="wheelchair",
         dietary_needs="no peanuts",
-        privacy_consent=True,
         publish_name=True,
         photo_consent=True,
-        language="en",
     )
 
 
@@ -45,11 +44,9 @@ def setup(app):
     """One seat: Minji holds it, confirmed; Jisoo waits for it."""
     with app.app_context():
         event = make_event(capacity=1)
-        minji_row = services.register_attendee(event.id, minji(), actor=ATTENDEE).registration
-        jisoo = services.register_attendee(event.id, RegistrationInput(
-            category="general_public", given_name="Jisoo", family_name="Kim",
-            email="jisoo@example.org", privacy_consent=True, language="en",
-        ), actor=ATTENDEE).registration
+        minji_row = minji(event)
+        jisoo = make_registration(event=event, status="waitlisted", given_name="Jisoo",
+                                  family_name="Kim", email="jisoo@example.org")
         minji_row.checkin_salt = "0123456789abcdef"
         minji_row.internal_notes = "met at the embassy"
         db.session.add(RegistrationCheckin(registration=minji_row, day=event.start_date))

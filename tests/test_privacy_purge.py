@@ -8,26 +8,24 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from nkhr_events.audit.models import AuditEntry
-from nkhr_events.audit.services import ATTENDEE, SYSTEM
+from nkhr_events.audit.services import SYSTEM
+from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.inquiries.models import Inquiry
 from nkhr_events.outbox.models import OutboxMessage
 from nkhr_events.partners.models import Partnership
 from nkhr_events.partners.services import find_or_add_partner
 from nkhr_events.privacy.services import purge
-from nkhr_events.registrations import services
 from nkhr_events.registrations.models import Registration
-from nkhr_events.registrations.services import RegistrationInput
-from tests.factories import make_event
+from tests.factories import make_event, make_registration
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-def person(n: int) -> RegistrationInput:
-    return RegistrationInput(
-        category="general_public", given_name=f"Given{n}", family_name=f"Family{n}",
+def person(event: Event, n: int) -> Registration:
+    return make_registration(
+        event=event, given_name=f"Given{n}", family_name=f"Family{n}",
         email=f"person{n}@example.org", organization=f"Org{n}", dietary_needs="vegan",
-        privacy_consent=True, language="en",
     )
 
 
@@ -37,9 +35,9 @@ def data(app):
     with app.app_context():
         short = make_event(retention_days=30)
         long = make_event(retention_days=3000)
-        services.register_attendee(short.id, person(1), actor=ATTENDEE)
-        services.register_attendee(short.id, person(2), actor=ATTENDEE)
-        services.register_attendee(long.id, person(3), actor=ATTENDEE)
+        person(short, 1)
+        person(short, 2)
+        person(long, 3)
         partner = find_or_add_partner("NK Watch")
         for event in (short, long):
             db.session.add(Partnership(

@@ -5,13 +5,11 @@ from __future__ import annotations
 import pytest
 from smtp import smtp_settings
 
-from nkhr_events.audit.services import ATTENDEE
+from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import deliver_due
-from nkhr_events.registrations import services
 from nkhr_events.registrations.models import EventCategory, Registration
-from nkhr_events.registrations.services import RegistrationInput
-from tests.factories import make_event
+from tests.factories import make_event, make_registration
 
 
 @pytest.fixture
@@ -19,13 +17,15 @@ def app_settings(smtp_server):
     return smtp_settings(smtp_server)
 
 
-def journalist(n: int) -> RegistrationInput:
-    return RegistrationInput(
+def journalist(event: Event, n: int) -> Registration:
+    """Journalist `n` registers for the event, placed as the service decides."""
+    return make_registration(
+        event=event,
         category="journalist",
+        status=None,
         given_name=f"J{n}",
         family_name="Reporter",
         email=f"j{n}@example.org",
-        privacy_consent=True,
         answers={"media_outlet": "Paper", "media_role": "Reporter"},
     )
 
@@ -35,10 +35,7 @@ def reviewed(app):
     """An event of capacity 2 with two pending journalists and one waitlisted."""
     with app.app_context():
         event = make_event(capacity=2)
-        ids = [
-            services.register_attendee(event.id, journalist(i),
-                actor=ATTENDEE).registration.id for i in range(3)
-        ]
+        ids = [journalist(event, i).id for i in range(3)]
         db.session.commit()
         return {"event": event.id, "ids": ids}
 

@@ -12,14 +12,13 @@ from markup import parse
 from smtp import smtp_settings
 
 from nkhr_events.audit.models import AuditEntry
-from nkhr_events.audit.services import ATTENDEE, SYSTEM, Actor, record
+from nkhr_events.audit.services import SYSTEM, Actor, record
 from nkhr_events.checkin.models import RegistrationCheckin
+from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import deliver_due
-from nkhr_events.registrations import services
 from nkhr_events.registrations.models import Registration
-from nkhr_events.registrations.services import RegistrationInput
-from tests.factories import make_event
+from tests.factories import make_event, make_registration
 
 DAYS = [date(2099, 5, 3), date(2099, 5, 4), date(2099, 5, 5)]
 
@@ -29,18 +28,17 @@ def app_settings(smtp_server):
     return smtp_settings(smtp_server)
 
 
-def person(given: str, family: str, **overrides: object) -> RegistrationInput:
+def person(event: Event | int, given: str, family: str, **overrides: object) -> Registration:
+    """`given` registers for the event from Great Britain (confirmed unless told)."""
     values: dict[str, object] = {
-        "category": "general_public",
         "given_name": given,
         "family_name": family,
         "email": f"{given.lower()}@example.org",
-        "privacy_consent": True,
         "country": "GB",
         "days": DAYS,
     }
     values.update(overrides)
-    return RegistrationInput(**values)  # type: ignore[arg-type]
+    return make_registration(event=event, **values)
 
 
 def build_roster(app: Flask) -> dict[str, int]:
@@ -49,8 +47,10 @@ def build_roster(app: Flask) -> dict[str, int]:
     with app.app_context():
         event = make_event(capacity=4, days=DAYS, slug="seoul-2099")
         people = [
-            person("Ada", "Lovelace", publish_name=True, days=[DAYS[0]], organization="Analytical"),
+            person(event, "Ada", "Lovelace", publish_name=True, days=[DAYS[0]],
+                   organization="Analytical"),
             person(
+                event,
                 "Minsu",
                 "김",
                 email="minsu@example.org",
@@ -63,13 +63,16 @@ def build_roster(app: Flask) -> dict[str, int]:
                 organization="서울대학교",
             ),
             person(
+                event,
                 "Jo",
                 "Reporter",
                 category="journalist",
+                status="pending",
                 country="US",
                 answers={"media_outlet": "Daily", "media_role": "Editor"},
             ),
             person(
+                event,
                 "Eve",
                 "Mallory",
                 organization='=HYPERLINK("http://evil.example","click")',
@@ -78,12 +81,9 @@ def build_roster(app: Flask) -> dict[str, int]:
                 publish_name=True,
                 photo_consent=True,
             ),
-            person("Wai", "Ting", country="CA"),
+            person(event, "Wai", "Ting", country="CA", status="waitlisted"),
         ]
-        ids = {
-            p.given_name: services.register_attendee(event.id, p,
-                actor=ATTENDEE).registration.id for p in people
-        }
+        ids = {r.given_name: r.id for r in people}
         db.session.add_all(
             [
                 RegistrationCheckin(registration_id=ids["Ada"], day=DAYS[0]),
@@ -197,8 +197,7 @@ def test_pagination_walks_every_registration_once(
 ) -> None:
     with app.app_context():
         for n in range(55):
-            services.register_attendee(roster["event"], person(f"P{n:02d}", "Extra", days=[]),
-                actor=ATTENDEE)
+            person(roster["event"], f"P{n:02d}", "Extra", days=[], status="waitlisted")
         db.session.commit()
     auth.organizer()
     url = f"/manage/events/{roster['event']}/registrations?sort=name&country=GB"

@@ -14,14 +14,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 from test_registration_flow import public_form
 
-from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
-from nkhr_events.registrations import services
 from nkhr_events.registrations.links import issue_manage_token
 from nkhr_events.registrations.models import Registration
-from nkhr_events.registrations.services import RegistrationInput
-from tests.factories import make_event
+from tests.factories import make_event, make_registration
 from tests.markup import form_values, parse
 
 BUSY = "Many people are registering right now. Please try again in a moment."
@@ -108,12 +105,7 @@ def test_a_cancellation_waiting_too_long_for_the_seats_is_asked_to_try_again(
     app: Flask, client: FlaskClient, event: dict[str, object]
 ) -> None:
     with app.app_context():
-        registration = services.register_attendee(
-            event["id"],
-            RegistrationInput(category="general_public", given_name="Min-ji",
-                              family_name="Kim", email="minji@example.org",
-                              privacy_consent=True), actor=ATTENDEE
-        ).registration
+        registration = make_registration(event=event["id"])
         token = issue_manage_token(registration)
         db.session.commit()
     with seat_lock_held_elsewhere(app, event["id"]):
@@ -130,14 +122,8 @@ def test_a_bulk_decision_waiting_too_long_for_the_seats_decides_nothing(
 ) -> None:
     with app.app_context():
         ids = [
-            services.register_attendee(
-                event["id"],
-                RegistrationInput(category="journalist", given_name=f"J{n}", family_name="Kim",
-                                  email=f"j{n}@example.org", privacy_consent=True,
-                                  answers={"media_outlet": "Paper", "media_role": "Reporter"}),
-                                      actor=ATTENDEE
-            ).registration.id
-            for n in range(2)
+            make_registration(event=event["id"], category="journalist", status="pending").id
+            for _n in range(2)
         ]
         db.session.commit()
     auth.organizer()

@@ -26,17 +26,15 @@ from wtforms.fields.core import UnboundField
 
 from nkhr_events.accounts.models import StaffRole
 from nkhr_events.accounts.services import create_staff
-from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.checkin import services as checkin
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage
 from nkhr_events.partners.models import Partner, PartnershipRole
 from nkhr_events.partners.services import ensure_approved_partnership, find_or_add_partner
-from nkhr_events.registrations import links, services
+from nkhr_events.registrations import links
 from nkhr_events.registrations.categories import Category
-from nkhr_events.registrations.services import RegistrationInput
 from nkhr_events.validators import Form
-from tests.factories import make_event
+from tests.factories import make_event, make_registration
 
 INT_MAX = 2**31 - 1
 
@@ -98,15 +96,9 @@ def seeded(app: Flask) -> Seeded:
     private link and check-in code), an approved partner, and a staff account to act upon."""
     with app.app_context():
         event = make_event(capacity=100)
-        result = services.register_attendee(
-            event.id,
-            RegistrationInput(
-                category="general_public", given_name="Min-ji", family_name="Kim",
-                email="attendee@example.org", privacy_consent=True, language="en",
-                days=event.day_list,
-            ), actor=ATTENDEE
+        registration = make_registration(
+            event=event, given_name="Min-ji", family_name="Kim", email="attendee@example.org"
         )
-        registration = result.registration
         token = links.issue_manage_token(registration)
         reference = checkin.checkin_reference(registration)
         partner = find_or_add_partner("Citizens' Alliance", country="KR")
