@@ -67,10 +67,11 @@ db: install
 	NKHR_ENV=$${NKHR_ENV:-development} $(FLASK) history import
 	NKHR_ENV=$${NKHR_ENV:-development} $(FLASK) staff bootstrap
 
-# Style (ruff) and the layer contracts (import-linter, see pyproject.toml).
+# Style (ruff), the layer contracts (import-linter) and types (mypy); see pyproject.toml.
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy nkhr_events
 
 # Re-extract the strings and merge them into the catalogues (then translate the new ones).
 messages: install

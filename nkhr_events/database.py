@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.exc import DBAPIError
 
 from nkhr_events.config import PRIVATE_FILE, SEAT_LOCK_TIMEOUT_MS, make_private, private_file
@@ -56,3 +56,11 @@ def is_lock_timeout(error: DBAPIError) -> bool:
     if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
         return True
     return getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows the UPDATE or DELETE (without RETURNING) that gave `result` matched.
+
+    `Session.execute` returns a CursorResult for such a statement, which has the count, but is
+    typed to return any Result (SQLAlchemy's advice since 2.0.44 is this cast)."""
+    return cast("CursorResult[Any]", result).rowcount

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -28,6 +30,19 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The base class of every model. `db.Model` is made when `db` is, so a type checker cannot use
+# it as a base class; it sees this class instead, the same bases as what Flask-SQLAlchemy makes
+# (its Model mixin and a declarative base with `Base`'s metadata).
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _FlaskSQLAlchemyModel
+
+    class Model(_FlaskSQLAlchemyModel, Base):
+        __abstract__ = True
+
+else:
+    Model = db.Model
+
 migrate = Migrate()
 mail = Mail()
 csrf = CSRFProtect()

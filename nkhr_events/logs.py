@@ -114,8 +114,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": redact(record.getMessage()),
         }
-        if getattr(record, "request_id", None):
-            entry["request_id"] = record.request_id
+        identifier = getattr(record, "request_id", None)
+        if identifier:
+            entry["request_id"] = identifier
         entry.update(_fields(record))
         if record.exc_info:
             # A traceback quotes values (a URL in an exception message): redacted too.
@@ -153,11 +154,11 @@ def log_format(setting: str | None, environment: str | None) -> str:
     return chosen
 
 
-class _StandardErrorHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StandardErrorHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is when a line is written (a test or a CLI runner may
     have swapped it since the handler was made)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return sys.stderr
 

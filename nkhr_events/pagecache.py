@@ -82,7 +82,8 @@ def init_app(app: Any) -> None:
 
 
 def current_cache() -> PageCache:
-    return current_app.extensions["nkhr_page_cache"]  # type: ignore[no-any-return]
+    cache: PageCache = current_app.extensions["nkhr_page_cache"]
+    return cache
 
 
 def _may_keep() -> bool:

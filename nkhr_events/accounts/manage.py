@@ -31,7 +31,7 @@ def password() -> Response | str:
     """Change one's own password; other sessions of the same user end, this one goes on."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        user = db.session.get(StaffUser, current_user.id)
+        user = db.session.get_one(StaffUser, current_user.id)  # signed in: the row exists
         try:
             services.change_password(
                 user, form.current_password.data or "", form.new_password.data or "",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from nkhr_events.dbtypes import UTCDateTime, utcnow
-from nkhr_events.extensions import db
+from nkhr_events.extensions import Model
 
 
 class StaffRole(StrEnum):
@@ -20,7 +20,7 @@ class StaffRole(StrEnum):
     ORGANIZER = "organizer"
 
 
-class StaffUser(UserMixin, db.Model):
+class StaffUser(UserMixin, Model):
     __table_args__ = (CheckConstraint("role in ('admin', 'organizer')", name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,7 +51,7 @@ class StaffUser(UserMixin, db.Model):
         return f"<StaffUser {self.id} {self.role}>"
 
 
-class PasswordResetToken(db.Model):
+class PasswordResetToken(Model):
     """A single-use, expiring link to set a new password; only a SHA-256 is stored."""
 
     __tablename__ = "password_reset_token"
@@ -75,7 +75,7 @@ class SessionEnd(StrEnum):
     DEACTIVATION = "deactivation"
 
 
-class StaffSession(db.Model):
+class StaffSession(Model):
     """One sign-in, from the sign-in form until it is ended or runs out.
 
     The browser keeps a random token in its signed session cookie; only its SHA-256 is stored,

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from nkhr_events.accounts import sessions, throttle
@@ -29,6 +29,7 @@ from nkhr_events.accounts.models import PasswordResetToken, SessionEnd, StaffRol
 from nkhr_events.accounts.throttle import PASSWORD_RESET, SIGN_IN, SIGN_IN_FAILED
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.audit.services import Actor, record, status_detail
+from nkhr_events.database import rowcount
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db
@@ -69,7 +70,7 @@ def normalize_email(email: str) -> str:
 
 def staff_by_email(email: str) -> StaffUser | None:
     return db.session.scalar(
-        db.select(StaffUser).where(StaffUser.email == normalize_email(email))
+        select(StaffUser).where(StaffUser.email == normalize_email(email))
     )
 
 
@@ -199,7 +200,7 @@ def wait_message(wait: timedelta) -> str:
 
 def active_admin_count() -> int:
     return db.session.scalar(
-        db.select(func.count(StaffUser.id)).where(
+        select(func.count(StaffUser.id)).where(
             StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True)
         )
     ) or 0
@@ -358,7 +359,7 @@ def user_for_reset_token(token: str, now: datetime | None = None) -> StaffUser |
     if not token or len(token) > 100:
         return None
     found = db.session.scalar(
-        db.select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token))
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token))
     )
     if found is None or found.used_at is not None or found.expires_at <= (now or utcnow()):
         return None
@@ -378,13 +379,13 @@ def reset_password(
     if user is None:
         raise DomainError(_("This link has expired or was already used. Ask for a new one."))
     # Claimed in the database, so two uses of one link at the same time cannot both succeed.
-    claimed = db.session.execute(
+    claimed = rowcount(db.session.execute(
         update(PasswordResetToken)
         .where(PasswordResetToken.token_hash == token_hash(token),
                PasswordResetToken.used_at.is_(None))
         .values(used_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if not claimed:
         raise DomainError(_("This link has expired or was already used. Ask for a new one."))
     db.session.execute(
@@ -403,7 +404,7 @@ def reset_password(
 def has_admin() -> bool:
     return (
         db.session.scalar(
-            db.select(StaffUser.id).where(StaffUser.role == StaffRole.ADMIN).limit(1)
+            select(StaffUser.id).where(StaffUser.role == StaffRole.ADMIN).limit(1)
         )
         is not None
     )

@@ -20,11 +20,11 @@ are deleted by the retention purge (privacy/services.py).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 
 from nkhr_events.accounts.models import SessionEnd, StaffSession, StaffUser
+from nkhr_events.database import rowcount
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.extensions import db
 from nkhr_events.tokens import new_token, token_hash
@@ -61,7 +61,7 @@ def live_session(token: str, user_id: int, now: datetime | None = None) -> Staff
     if not token or len(token) > 100:
         return None
     found = db.session.scalar(
-        db.select(StaffSession).where(
+        select(StaffSession).where(
             StaffSession.token_hash == token_hash(token),
             StaffSession.user_id == user_id,
             _live(now or utcnow()),
@@ -83,13 +83,13 @@ def mark_seen(found: StaffSession, now: datetime | None = None) -> bool:
     return True
 
 
-def _end(condition: Any, reason: SessionEnd, now: datetime) -> int:
-    return db.session.execute(
+def _end(condition: ColumnElement[bool], reason: SessionEnd, now: datetime) -> int:
+    return rowcount(db.session.execute(
         update(StaffSession)
         .where(condition, _live(now))
         .values(ended_at=now, ended_reason=reason)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
 
 
 def end_session(token: str, reason: SessionEnd, now: datetime | None = None) -> None:
@@ -110,7 +110,7 @@ def end_sessions(
 
 def live_session_count(user: StaffUser, now: datetime | None = None) -> int:
     return db.session.scalar(
-        db.select(db.func.count(StaffSession.id)).where(
+        select(func.count(StaffSession.id)).where(
             StaffSession.user_id == user.id, _live(now or utcnow())
         )
     ) or 0
@@ -119,12 +119,12 @@ def live_session_count(user: StaffUser, now: datetime | None = None) -> int:
 def purge_sessions(now: datetime | None = None) -> int:
     """Delete the sessions that ended or ran out more than KEEP_ENDED ago; returns how many."""
     before = (now or utcnow()) - KEEP_ENDED
-    return db.session.execute(
-        db.delete(StaffSession)
+    return rowcount(db.session.execute(
+        delete(StaffSession)
         .where(or_(
             StaffSession.ended_at < before,
             StaffSession.last_seen_at < before - IDLE_TIMEOUT,
             StaffSession.created_at < before - MAX_AGE,
         ))
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))

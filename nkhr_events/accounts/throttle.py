@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.extensions import db
@@ -39,7 +39,8 @@ def wait_after(failures: int) -> timedelta:
     if failures <= FREE_FAILURES:
         return timedelta(0)
     doublings = min(failures - FREE_FAILURES - 1, 10)  # 30 s × 2¹⁰ is past the cap already
-    return min(FIRST_WAIT * 2**doublings, LONGEST_WAIT)
+    factor: int = 2**doublings  # doublings >= 0: an int (typed Any, as a power may be a float)
+    return min(FIRST_WAIT * factor, LONGEST_WAIT)
 
 
 def client_ip(client: str) -> str | None:
@@ -58,7 +59,7 @@ def wait_until(address: str, client: str, now: datetime) -> datetime | None:
     window = and_(AuditEntry.actor == address, AuditEntry.at > now - WINDOW,
                   AuditEntry.at <= now)
     cleared = db.session.scalar(
-        db.select(func.max(AuditEntry.at)).where(
+        select(func.max(AuditEntry.at)).where(
             window,
             or_(AuditEntry.action == PASSWORD_RESET,
                 and_(AuditEntry.action == SIGN_IN, _sent_from(client))),
@@ -68,7 +69,7 @@ def wait_until(address: str, client: str, now: datetime) -> datetime | None:
     if cleared is not None:
         conditions.append(AuditEntry.at > cleared)
     count, last = db.session.execute(
-        db.select(func.count(AuditEntry.id), func.max(AuditEntry.at)).where(*conditions)
+        select(func.count(AuditEntry.id), func.max(AuditEntry.at)).where(*conditions)
     ).one()
     if not count:
         return None
@@ -86,7 +87,7 @@ class RecentFailures:
 
 def recent_failures(address: str, now: datetime) -> RecentFailures:
     count, clients = db.session.execute(
-        db.select(func.count(AuditEntry.id), func.count(AuditEntry.ip.distinct())).where(
+        select(func.count(AuditEntry.id), func.count(AuditEntry.ip.distinct())).where(
             AuditEntry.action == SIGN_IN_FAILED,
             AuditEntry.actor == address,
             AuditEntry.at > now - WINDOW,

@@ -3,6 +3,8 @@ behind the cookie. The signed-in pages of accounts are in manage.py."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import (
     Blueprint,
     Flask,
@@ -58,7 +60,8 @@ class StaffSessionInterface(SecureCookieSessionInterface):
 
 @bp.record_once
 def _use_staff_sessions(state: BlueprintSetupState) -> None:
-    state.app.session_interface = StaffSessionInterface()
+    # Blueprints are registered on a Flask app (the setup state types it as the sansio App).
+    cast(Flask, state.app).session_interface = StaffSessionInterface()
 
 
 @login.user_loader

@@ -9,10 +9,10 @@ from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nkhr_events.dbtypes import UTCDateTime, utcnow
-from nkhr_events.extensions import db
+from nkhr_events.extensions import Model
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     __tablename__ = "audit_entry"
     __table_args__ = (
         Index("ix_audit_entry_object", "object_type", "object_id"),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, inspect
+from sqlalchemy import Select, func, inspect, select
 
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.extensions import db
@@ -110,7 +110,7 @@ def history_for(object_type: str, object_id: int) -> list[AuditEntry]:
     """Every entry about one record, oldest first (e.g. a registration's status history)."""
     return list(
         db.session.scalars(
-            db.select(AuditEntry)
+            select(AuditEntry)
             .where(AuditEntry.object_type == object_type, AuditEntry.object_id == object_id)
             .order_by(AuditEntry.at, AuditEntry.id)
         )
@@ -134,9 +134,9 @@ def _like_prefix(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def entries_query(filters: AuditFilters) -> Select[Any]:
+def entries_query(filters: AuditFilters) -> Select[AuditEntry]:
     """Entries matching `filters`, newest first. `until` includes the whole day (UTC)."""
-    query = db.select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     if filters.action:
         query = query.where(AuditEntry.action.like(_like_prefix(filters.action), escape="\\"))
     if filters.actor:
@@ -160,7 +160,7 @@ def object_types() -> list[str]:
     return [
         t
         for t in db.session.scalars(
-            db.select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type)
+            select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type)
         )
         if t
     ]

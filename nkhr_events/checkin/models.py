@@ -8,11 +8,11 @@ from sqlalchemy import ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from nkhr_events.dbtypes import UTCDateTime, utcnow
-from nkhr_events.extensions import db
+from nkhr_events.extensions import Model
 from nkhr_events.registrations.models import Registration
 
 
-class RegistrationCheckin(db.Model):
+class RegistrationCheckin(Model):
     """A confirmed registrant checked in at the door on one day of the event."""
 
     __tablename__ = "registration_checkin"

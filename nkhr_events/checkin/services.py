@@ -18,17 +18,19 @@ import io
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
 import segno
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import Table, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
 from nkhr_events.audit.services import Actor, record
 from nkhr_events.checkin.models import RegistrationCheckin
+from nkhr_events.database import rowcount
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
@@ -67,7 +69,7 @@ def _ensure_salt(registration: Registration) -> str:
         .execution_options(synchronize_session=False)
     )
     salt = db.session.scalar(
-        db.select(Registration.checkin_salt).where(Registration.id == registration.id)
+        select(Registration.checkin_salt).where(Registration.id == registration.id)
     )
     assert salt is not None
     # The row already holds it: set the attribute without marking the object changed.
@@ -183,7 +185,7 @@ def refusal(registration: Registration) -> str | None:
 
 def checkins_of(registration: Registration) -> dict[date, RegistrationCheckin]:
     rows = db.session.scalars(
-        db.select(RegistrationCheckin)
+        select(RegistrationCheckin)
         .where(RegistrationCheckin.registration_id == registration.id)
         .order_by(RegistrationCheckin.day)
     )
@@ -211,7 +213,8 @@ def check_in(
     }
     dialect = db.session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    table = RegistrationCheckin.__table__
+    # A Table: the model has a __tablename__ (declarative types `__table__` as any FromClause).
+    table = cast(Table, RegistrationCheckin.__table__)
     statement = (
         insert(table)
         .values(**values)
@@ -221,7 +224,7 @@ def check_in(
     # A skipped insert returns no row: the person was already checked in that day.
     created = db.session.execute(statement).first() is not None
     row = db.session.scalar(
-        db.select(RegistrationCheckin)
+        select(RegistrationCheckin)
         .where(
             RegistrationCheckin.registration_id == registration.id,
             RegistrationCheckin.day == day,
@@ -243,14 +246,14 @@ def check_in(
 
 def undo_check_in(registration: Registration, day: date, *, actor: Actor) -> bool:
     """Remove the check-in of one day (a mistake at the door). False if there was none."""
-    removed = db.session.execute(
+    removed = rowcount(db.session.execute(
         delete(RegistrationCheckin)
         .where(
             RegistrationCheckin.registration_id == registration.id,
             RegistrationCheckin.day == day,
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if removed:
         record(
             "registration.checkin_undo",
@@ -276,7 +279,7 @@ def search_registrations(event: Event, term: str) -> list[Registration]:
     full_name = func.lower(Registration.given_name + " " + Registration.family_name)
     return list(
         db.session.scalars(
-            db.select(Registration)
+            select(Registration)
             .where(
                 Registration.event_id == event.id,
                 or_(
@@ -300,7 +303,7 @@ def checkins_on(registration_ids: list[int], day: date) -> dict[int, Registratio
     if not registration_ids:
         return {}
     rows = db.session.scalars(
-        db.select(RegistrationCheckin).where(
+        select(RegistrationCheckin).where(
             RegistrationCheckin.registration_id.in_(registration_ids),
             RegistrationCheckin.day == day,
         )
@@ -311,7 +314,7 @@ def checkins_on(registration_ids: list[int], day: date) -> dict[int, Registratio
 def counts_by_day(event: Event) -> dict[date, int]:
     """How many people were checked in on each day of the event (confirmed registrations)."""
     rows = db.session.execute(
-        db.select(RegistrationCheckin.day, func.count(RegistrationCheckin.id))
+        select(RegistrationCheckin.day, func.count(RegistrationCheckin.id))
         .join(Registration, Registration.id == RegistrationCheckin.registration_id)
         .where(
             Registration.event_id == event.id,
@@ -325,7 +328,7 @@ def counts_by_day(event: Event) -> dict[date, int]:
 
 def confirmed_count(event: Event) -> int:
     return db.session.scalar(
-        db.select(func.count(Registration.id)).where(
+        select(func.count(Registration.id)).where(
             Registration.event_id == event.id,
             Registration.status == RegistrationStatus.CONFIRMED,
         )

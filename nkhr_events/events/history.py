@@ -12,6 +12,8 @@ from datetime import date
 from importlib import resources
 from typing import Any
 
+from sqlalchemy import func, select
+
 from nkhr_events.events.models import Event, EventDay, EventStatus, Series
 from nkhr_events.extensions import db
 from nkhr_events.partners.models import Partner, PartnershipRole
@@ -34,7 +36,8 @@ class ImportReport:
 
 def load_history_data() -> dict[str, Any]:
     text = resources.files("nkhr_events").joinpath("data/history.json").read_text("utf-8")
-    return json.loads(text)
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
 def event_slug(series_slug: str, year: int, city: str) -> str:
@@ -46,10 +49,10 @@ def import_history(data: dict[str, Any] | None = None) -> ImportReport:
     """Add the shipped series, past conferences and co-organizers that are not there yet."""
     data = data or load_history_data()
     report = ImportReport()
-    partners_before = db.session.scalar(db.select(db.func.count(Partner.id)))
+    partners_before = db.session.execute(select(func.count(Partner.id))).scalar_one()
     series_by_slug: dict[str, Series] = {}
     for item in data["series"]:
-        series = db.session.scalar(db.select(Series).where(Series.slug == item["slug"]))
+        series = db.session.scalar(select(Series).where(Series.slug == item["slug"]))
         if series is None:
             series = Series(
                 slug=item["slug"],
@@ -67,7 +70,7 @@ def import_history(data: dict[str, Any] | None = None) -> ImportReport:
     for item in data["events"]:
         series = series_by_slug[item["series"]]
         slug = event_slug(series.slug, item["year"], item["city"])
-        event = db.session.scalar(db.select(Event).where(Event.slug == slug))
+        event = db.session.scalar(select(Event).where(Event.slug == slug))
         if event is None:
             days = sorted(date.fromisoformat(d) for d in item["days"])
             city_ko = item.get("city_ko")
@@ -95,6 +98,7 @@ def import_history(data: dict[str, Any] | None = None) -> ImportReport:
             ):
                 report.partnerships += 1
         db.session.flush()
-    report.partners = db.session.scalar(db.select(db.func.count(Partner.id))) - partners_before
+    partners_after = db.session.execute(select(func.count(Partner.id))).scalar_one()
+    report.partners = partners_after - partners_before
     return report
 

@@ -8,10 +8,10 @@ from sqlalchemy import CheckConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nkhr_events.dbtypes import UTCDateTime, utcnow
-from nkhr_events.extensions import db
+from nkhr_events.extensions import Model
 
 
-class Inquiry(db.Model):
+class Inquiry(Model):
     """What a visitor wrote; the outbox rows that mention it carry its id."""
 
     __table_args__ = (CheckConstraint("language in ('en', 'ko')", name="language"),)

@@ -33,7 +33,7 @@ class CaughtMessage:
 
     @property
     def message(self) -> EmailMessage:
-        return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
+        return message_from_bytes(self.data, policy=policy.default)
 
 
 #: What the server answers at a stage ("RCPT" with the address, or "DATA" without): an SMTP

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from nkhr_events.dbtypes import UTCDateTime, utcnow
-from nkhr_events.extensions import db
+from nkhr_events.extensions import Model
 
 #: What a late attachment's row holds; the worker makes the file each time it sends the message
 #: and never keeps it (outbox/services.py).
@@ -29,7 +29,7 @@ class OutboxStatus(StrEnum):
     CANCELLED = "cancelled"  # withdrawn by staff before it was sent
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """One email to one recipient, rendered when it was enqueued.
 
     The Message-ID is fixed when the row is written, so a message sent twice (a worker that
@@ -90,7 +90,7 @@ class OutboxMessage(db.Model):
         return f"<OutboxMessage {self.id} {self.status} {self.template}>"
 
 
-class OutboxAttachment(db.Model):
+class OutboxAttachment(Model):
     """A file sent with a message (e.g. the calendar invitation)."""
 
     __tablename__ = "outbox_attachment"
@@ -117,7 +117,7 @@ class OutboxAttachment(db.Model):
         return bytes(self.data).startswith(LATE_ATTACHMENT_MARKER)
 
 
-class MailRequest(db.Model):
+class MailRequest(Model):
     """A request for mail whose recipients depend on whom an address belongs to ("send my
     links again", "reset my password").
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import MailRequest
@@ -43,7 +43,7 @@ def request_mail(kind: str, email: str, language: str) -> None:
 def resolve_requests(limit: int = 100) -> int:
     """Resolve waiting requests, oldest first, each in its own transaction. Returns how many
     this call resolved."""
-    ids = db.session.scalars(db.select(MailRequest.id).order_by(MailRequest.id).limit(limit)).all()
+    ids = db.session.scalars(select(MailRequest.id).order_by(MailRequest.id).limit(limit)).all()
     db.session.rollback()
     resolved = 0
     for request_id in ids:

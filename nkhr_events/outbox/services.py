@@ -21,9 +21,10 @@ from typing import Any
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, update
+from sqlalchemy import Select, func, select, update
 
 from nkhr_events.audit.services import Actor, record, status_detail
+from nkhr_events.database import rowcount
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db
@@ -232,10 +233,10 @@ def enqueue_email(
 
 def messages_query(
     status: str | None = None, recipient: str | None = None, admin: bool = False
-) -> Select[Any]:
+) -> Select[OutboxMessage]:
     """Messages, newest first, optionally of one status and to addresses containing `recipient`;
     messages about staff accounts only for an admin."""
-    query = db.select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
     if not admin:
         query = query.where(OutboxMessage.admin_only.is_(False))
     if status:
@@ -252,7 +253,7 @@ def messages_about(
     *, registration_id: int | None = None, partnership_id: int | None = None
 ) -> list[OutboxMessage]:
     """Every message sent about one registration or partnership, oldest first."""
-    query = db.select(OutboxMessage).order_by(OutboxMessage.id)
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
     if registration_id is not None:
         query = query.where(OutboxMessage.registration_id == registration_id)
     if partnership_id is not None:
@@ -270,7 +271,7 @@ def visible_message(message_id: int, admin: bool) -> OutboxMessage | None:
 
 def status_counts(admin: bool = False) -> dict[str, int]:
     """How many messages the reader may see are in each status (every status, zero included)."""
-    query = db.select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     if not admin:
         query = query.where(OutboxMessage.admin_only.is_(False))
     rows = db.session.execute(query).all()
@@ -284,14 +285,14 @@ def retry_message(message: OutboxMessage, *, actor: Actor) -> None:
 
     Raises DomainError unless the message is failed (checked in the database, not in memory).
     """
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message.id, OutboxMessage.status == OutboxStatus.FAILED)
         .values(
             status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=utcnow(), locked_until=None
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if not changed:
         raise DomainError(_("Only a failed message can be sent again."))
     db.session.refresh(message)
@@ -301,12 +302,12 @@ def retry_message(message: OutboxMessage, *, actor: Actor) -> None:
 
 def cancel_message(message: OutboxMessage, *, actor: Actor) -> None:
     """Withdraw a queued message. Raises DomainError if it is being sent or already done."""
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message.id, OutboxMessage.status == OutboxStatus.QUEUED)
         .values(status=OutboxStatus.CANCELLED, locked_until=None)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if not changed:
         raise DomainError(_("Only a message that is waiting to be sent can be cancelled."))
     db.session.refresh(message)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+
 from nkhr_events.accounts.sessions import purge_sessions
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.audit.services import Actor, record
@@ -61,12 +63,12 @@ def _iso(value: Any) -> str | None:
 def registration_data(registration: Registration) -> dict[str, Any]:
     """Everything stored about one registration, for the attendee to download."""
     checkins = db.session.scalars(
-        db.select(RegistrationCheckin)
+        select(RegistrationCheckin)
         .where(RegistrationCheckin.registration_id == registration.id)
         .order_by(RegistrationCheckin.day)
     )
     messages = db.session.scalars(
-        db.select(OutboxMessage)
+        select(OutboxMessage)
         .where(OutboxMessage.registration_id == registration.id)
         .order_by(OutboxMessage.created_at, OutboxMessage.id)
     )
@@ -138,7 +140,7 @@ def _anonymize(registration: Registration, now: datetime) -> None:
     registration.photo_consent = False
     registration.checkin_salt = None
     registration.anonymized_at = now
-    db.session.execute(db.delete(ManageToken).where(ManageToken.registration_id == registration.id))
+    db.session.execute(delete(ManageToken).where(ManageToken.registration_id == registration.id))
     _scrub_messages(
         OutboxMessage.registration_id == registration.id, original_email, registration.email
     )
@@ -150,18 +152,18 @@ def _forget_addresses(registration_id: int) -> None:
     """The client IP addresses the audit trail kept about this registration."""
     db.session.flush()
     db.session.execute(
-        db.update(AuditEntry)
+        update(AuditEntry)
         .where(AuditEntry.object_type == "registration", AuditEntry.object_id == registration_id)
         .values(ip=None)
         .execution_options(synchronize_session=False)
     )
 
 
-def _scrub_messages(about: Any, person: str | None, replacement: str) -> None:
+def _scrub_messages(about: ColumnElement[bool], person: str | None, replacement: str) -> None:
     """Blank the emails about an anonymized person: the rows stay, so the outbox's counts stay
     whole; what is not yet sent is cancelled. Mail to the person gets `replacement` as its
     recipient; mail about them to the team keeps the team's address."""
-    messages = list(db.session.scalars(db.select(OutboxMessage).where(about)))
+    messages = list(db.session.scalars(select(OutboxMessage).where(about)))
     for message in messages:
         if message.status in (OutboxStatus.QUEUED, OutboxStatus.SENDING):
             message.status = OutboxStatus.CANCELLED
@@ -174,7 +176,7 @@ def _scrub_messages(about: Any, person: str | None, replacement: str) -> None:
         message.last_error = None
     if messages:
         db.session.execute(
-            db.delete(OutboxAttachment).where(
+            delete(OutboxAttachment).where(
                 OutboxAttachment.outbox_message_id.in_([m.id for m in messages])
             )
         )
@@ -222,12 +224,12 @@ class PurgeReport:
         )
 
 
-def _stale_audit_addresses(now: datetime) -> tuple[Any, Any]:
+def _stale_audit_addresses(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """Audit entries past AUDIT_PERSONAL_RETENTION that still hold (a) a client IP address,
     (b) a typed address that matches no account."""
     old = AuditEntry.at < now - AUDIT_PERSONAL_RETENTION
-    with_ip = db.and_(old, AuditEntry.ip.is_not(None))
-    typed = db.and_(
+    with_ip = and_(old, AuditEntry.ip.is_not(None))
+    typed = and_(
         old,
         AuditEntry.action.in_(TYPED_ADDRESS_ACTIONS),
         AuditEntry.object_id.is_(None),
@@ -240,14 +242,14 @@ def _purge_audit_personal_data(now: datetime) -> None:
     with_ip, typed = _stale_audit_addresses(now)
     for condition, values in ((with_ip, {"ip": None}), (typed, {"actor": UNKNOWN_ADDRESS})):
         db.session.execute(
-            db.update(AuditEntry).where(condition).values(**values)
+            update(AuditEntry).where(condition).values(**values)
             .execution_options(synchronize_session=False)
         )
 
 
 def expired_event_ids(now: datetime) -> list[int]:
     """Events whose last day plus their retention period is past."""
-    events = db.session.execute(db.select(Event.id, Event.end_date, Event.retention_days))
+    events = db.session.execute(select(Event.id, Event.end_date, Event.retention_days))
     return [
         event_id
         for event_id, end_date, retention_days in events
@@ -266,34 +268,34 @@ def purge(now: datetime | None = None, dry_run: bool = False, *, actor: Actor) -
     event_ids = expired_event_ids(now)
     registrations = list(
         db.session.scalars(
-            db.select(Registration)
+            select(Registration)
             .where(Registration.event_id.in_(event_ids), Registration.anonymized_at.is_(None))
             .order_by(Registration.id)
         )
     ) if event_ids else []
     inquiries = list(
         db.session.scalars(
-            db.select(Inquiry)
+            select(Inquiry)
             .where(Inquiry.created_at < now - INQUIRY_RETENTION, Inquiry.anonymized_at.is_(None))
             .order_by(Inquiry.id)
         )
     )
     partnerships = list(
         db.session.scalars(
-            db.select(Partnership)
+            select(Partnership)
             .where(
                 Partnership.event_id.in_(event_ids), Partnership.contact_anonymized_at.is_(None)
             )
             .order_by(Partnership.id)
         )
     ) if event_ids else []
-    audit_entries = db.session.scalar(
-        db.select(db.func.count(AuditEntry.id)).where(db.or_(*_stale_audit_addresses(now)))
-    )
+    audit_entries = db.session.execute(
+        select(func.count(AuditEntry.id)).where(or_(*_stale_audit_addresses(now)))
+    ).scalar_one()
     stale_requests = MailRequest.created_at < now - MAIL_REQUEST_RETENTION
-    mail_requests = db.session.scalar(
-        db.select(db.func.count(MailRequest.id)).where(stale_requests)
-    )
+    mail_requests = db.session.execute(
+        select(func.count(MailRequest.id)).where(stale_requests)
+    ).scalar_one()
     report = PurgeReport(
         len(registrations), len(inquiries), len(partnerships), audit_entries, mail_requests
     )
@@ -325,7 +327,7 @@ def purge(now: datetime | None = None, dry_run: bool = False, *, actor: Actor) -
         partnership.contact_anonymized_at = now
     _purge_audit_personal_data(now)
     purge_sessions(now)
-    db.session.execute(db.delete(MailRequest).where(stale_requests))
+    db.session.execute(delete(MailRequest).where(stale_requests))
     db.session.flush()
     record("privacy.purge", actor=actor, detail=report.as_dict())
     return report

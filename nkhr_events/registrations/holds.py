@@ -20,9 +20,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, select, update
 
 from nkhr_events.audit.services import SYSTEM, Actor, record, status_detail
+from nkhr_events.database import rowcount
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import (
@@ -95,7 +96,7 @@ def set_email_confirmation(event: Event, minutes: int | None, *, actor: Actor) -
     event.email_confirmation_minutes = minutes
     lifted = 0
     if minutes is None:
-        lifted = db.session.execute(
+        lifted = rowcount(db.session.execute(
             update(Registration)
             .where(
                 Registration.event_id == event.id,
@@ -103,7 +104,7 @@ def set_email_confirmation(event: Event, minutes: int | None, *, actor: Actor) -
             )
             .values(confirm_by=None)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ))
     record("event.email_confirmation", object_type="event", object_id=event.id,
            event_id=event.id, detail={"from": before, "to": minutes, "holds_lifted": lifted},
            actor=actor)
@@ -119,7 +120,7 @@ def confirm_email(
     deadline if it has not been released yet. Pressing again changes nothing.
     """
     now = now or utcnow()
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(Registration)
         .where(
             Registration.id == registration.id,
@@ -127,7 +128,7 @@ def confirm_email(
         )
         .values(email_confirmed_at=now, confirm_by=None)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     db.session.refresh(registration)
     if not changed:
         if registration.email_confirmed_at is not None:
@@ -148,7 +149,7 @@ def cancel_if(
     """Cancel an active registration for `reason` if `conditions` still hold in the database
     (one conditional UPDATE); True if it was cancelled. The caller holds the seat lock, audits,
     emails and refills the waitlist."""
-    changed = db.session.execute(
+    changed = rowcount(db.session.execute(
         update(Registration)
         .where(
             Registration.id == registration.id,
@@ -162,7 +163,7 @@ def cancel_if(
             sequence=Registration.sequence + 1,
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     db.session.refresh(registration)
     return bool(changed)
 
@@ -186,12 +187,12 @@ def release_unconfirmed(now: datetime | None = None, *, actor: Actor) -> Release
     now = now or utcnow()
     report = ReleaseReport()
     event_ids = sorted(
-        db.session.scalars(db.select(Registration.event_id).where(*_lapsed(now)).distinct())
+        db.session.scalars(select(Registration.event_id).where(*_lapsed(now)).distinct())
     )
     for event_id in event_ids:
         lock_event_seats(event_id)
         lapsed = db.session.scalars(
-            db.select(Registration)
+            select(Registration)
             .where(Registration.event_id == event_id, *_lapsed(now))
             .order_by(Registration.id)
             .execution_options(populate_existing=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+from sqlalchemy import select
+
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.extensions import db
 from nkhr_events.registrations.models import ManageToken, Registration
@@ -30,7 +32,7 @@ def registration_for_token(token: str, now: datetime | None = None) -> Registrat
     if not token or len(token) > 100:
         return None
     found = db.session.scalar(
-        db.select(ManageToken).where(ManageToken.token_hash == token_hash(token))
+        select(ManageToken).where(ManageToken.token_hash == token_hash(token))
     )
     if found is None or found.expires_at <= (now or utcnow()):
         return None

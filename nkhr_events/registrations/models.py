@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from nkhr_events.dbtypes import EncryptedJSON, EncryptedText, UTCDateTime, utcnow
 from nkhr_events.events.models import Event
-from nkhr_events.extensions import db
+from nkhr_events.extensions import Model, db
 
 
 class RegistrationStatus(StrEnum):
@@ -48,7 +48,7 @@ class CancelReason(StrEnum):
 _ACTIVE_SQL = "status in ('pending', 'confirmed', 'waitlisted')"
 
 
-class EventCategory(db.Model):
+class EventCategory(Model):
     """How one participant category registers for one event."""
 
     __tablename__ = "event_category"
@@ -69,7 +69,7 @@ class EventCategory(db.Model):
     event: Mapped[Event] = relationship()
 
 
-class Registration(db.Model):
+class Registration(Model):
     __table_args__ = (
         CheckConstraint(
             "status in ('pending', 'confirmed', 'waitlisted', 'cancelled', 'rejected')",
@@ -167,7 +167,7 @@ class Registration(db.Model):
         return f"<Registration {self.id} {self.status}>"
 
 
-class RegistrationDay(db.Model):
+class RegistrationDay(Model):
     """A day of a multi-day event that the registrant attends."""
 
     __tablename__ = "registration_day"
@@ -182,7 +182,7 @@ class RegistrationDay(db.Model):
     registration: Mapped[Registration] = relationship(back_populates="days")
 
 
-class ManageToken(db.Model):
+class ManageToken(Model):
     """A private link to a registration. Only a SHA-256 of the token is stored.
 
     Every email that carries a link gets a token of its own, so sending the link again never

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
+
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.registrations.models import Registration, RegistrationStatus
@@ -28,7 +30,7 @@ class Participant:
 
 def listed(event: Event, category: str | None = None) -> list[Participant]:
     """The people on the list of `event`, by family name; of one category when given."""
-    query = db.select(
+    query = select(
         Registration.given_name, Registration.family_name, Registration.organization
     ).where(
         Registration.event_id == event.id,
@@ -42,8 +44,8 @@ def listed(event: Event, category: str | None = None) -> list[Participant]:
     if category is not None:
         query = query.where(Registration.category == category)
     query = query.order_by(
-        db.func.lower(Registration.family_name),
-        db.func.lower(Registration.given_name),
+        func.lower(Registration.family_name),
+        func.lower(Registration.given_name),
         Registration.id,
     )
     return [
