@@ -13,6 +13,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     Field,
+    HiddenField,
     RadioField,
     SelectField,
     StringField,
@@ -31,7 +32,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from nkhr_events.partners.models import PartnershipRole
+from nkhr_events.partners import logos, services
+from nkhr_events.partners.logos import CleanLogo
+from nkhr_events.partners.models import PartnershipRole, PendingLogo
 from nkhr_events.partners.services import (
     CO_ORGANIZER_OFFERS,
     ORGANIZATION_TYPES,
@@ -52,15 +55,39 @@ def choices(pairs: Iterable[tuple[str, Any]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+_SCHEME = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://")
+
+
+def with_scheme(value: str | None) -> str | None:
+    """A web address as people type it, made whole: "example.org" and
+    "www.example.org/about" become "https://example.org" and "https://www.example.org/about".
+    An address that names its scheme is left as it is (and `web_address` refuses any but
+    http and https)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text or _SCHEME.match(text):
+        return text
+    return "https:" + text if text.startswith("//") else "https://" + text
+
+
 def web_address() -> list[Any]:
-    """An http(s) address only: the website becomes a link on public pages."""
+    """An http(s) address only: the website becomes a link on public pages. An address typed
+    without "https://" is taken and made whole (`with_scheme`); one that is refused stays as
+    it was typed, for the form shown again."""
     message = _l("Enter a web address like https://example.org.")
     url = URL(require_tld=True, message=message)
 
     def check(form: FlaskForm, field: Field) -> None:
-        if not re.match(r"(?i)^https?://", field.data or ""):
-            raise ValidationError(message)
-        url(form, field)
+        typed = field.data
+        field.data = with_scheme(typed)
+        try:
+            if not re.match(r"(?i)^https?://", field.data or ""):
+                raise ValidationError(message)
+            url(form, field)
+        except ValidationError:
+            field.data = typed
+            raise
 
     return [check]
 
@@ -160,6 +187,10 @@ class ApplicationForm(Form):
         description=_l("PNG, JPEG or WebP, up to 1 MB. Shown once your application is approved."),
         render_kw={"accept": "image/png,image/jpeg,image/webp"},
     )
+    #: Names a logo accepted on an earlier try of this form and held on the server
+    #: (services.hold_logo): the corrected form need not send the file again.
+    logo_token = HiddenField(validators=[Optional()])
+    logo_remove = BooleanField(_l("Send no logo"))
     language = RadioField(
         _l("Language for our emails"),
         choices=language_choices(),
@@ -172,6 +203,71 @@ class ApplicationForm(Form):
     )
     # A field people never see; automated submitters fill it in.
     homepage = StringField(_l("Leave this field empty"), validators=[Optional(), Length(max=200)])
+
+    #: A logo sent with this try and accepted (decoded and re-encoded), with its file name.
+    new_logo: CleanLogo | None = None
+    new_logo_name: str = ""
+    #: The logo held from an earlier try, when this try sent none (see `check_kept_logo`).
+    kept_logo: PendingLogo | None = None
+
+    def validate_logo(self, field: Field) -> None:
+        """Check the file with every other field, in the same round: a refused logo is
+        reported beside the field together with any other mistake."""
+        upload = field.data
+        if not upload or not getattr(upload, "filename", ""):
+            return
+        try:
+            self.new_logo = logos.clean_logo(upload.read(logos.MAX_UPLOAD_BYTES + 1))
+        except logos.LogoRefused as error:
+            raise ValidationError(error.message) from error
+        self.new_logo_name = upload.filename
+
+    def check_kept_logo(self, event_id: int) -> bool:
+        """Find the logo held from an earlier try; False (with a message beside the field)
+        when the form names one that is no longer held."""
+        token = (self.logo_token.data or "").strip()
+        if self.new_logo is not None or not token:
+            return True
+        if self.logo_remove.data:
+            services.drop_held_logo(token)
+            self.logo_token.data = ""
+            return True
+        self.kept_logo = services.held_logo(event_id, token)
+        if self.kept_logo is None:
+            self.logo_token.data = ""
+            self.logo.errors = [
+                *self.logo.errors,
+                _l("The logo you sent earlier is no longer kept. Choose the file again, or "
+                   "send the form without a logo."),
+            ]
+            return False
+        return True
+
+    def logo_to_store(self) -> CleanLogo | None:
+        """The logo that goes with the application: a new one, else the one held."""
+        if self.new_logo is not None:
+            return self.new_logo
+        if self.kept_logo is not None:
+            return services.held_logo_image(self.kept_logo)
+        return None
+
+    def keep_logo(self, event_id: int) -> None:
+        """After a failed try: hold the accepted new logo (in place of an earlier one), or
+        hold the earlier one a while longer, so that the form shown again carries it."""
+        token = (self.logo_token.data or "").strip()
+        if self.new_logo is not None:
+            if token:
+                services.drop_held_logo(token)
+            self.kept_logo, token = services.hold_logo(
+                event_id, self.new_logo, self.new_logo_name
+            )
+            self.logo_token.data = token
+        elif self.kept_logo is not None:
+            services.extend_held_logo(self.kept_logo)
+
+    def release_logo(self) -> None:
+        """The application is stored: the logo held for the form is not needed any more."""
+        services.drop_held_logo((self.logo_token.data or "").strip())
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

@@ -11,7 +11,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from nkhr_events.errors import DomainError
@@ -70,9 +70,9 @@ def clean_logo(data: bytes) -> CleanLogo:
     shape; those are refused before any pixel is decoded.
     """
     if not data:
-        raise LogoRefused(_l("The file is empty."))
+        raise LogoRefused(_("The file is empty."))
     if len(data) > MAX_UPLOAD_BYTES:
-        raise LogoRefused(_l("The logo is larger than 1 MB. Please send a smaller file."))
+        raise LogoRefused(_("The logo is larger than 1 MB. Please send a smaller file."))
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -83,7 +83,7 @@ def clean_logo(data: bytes) -> CleanLogo:
                 rgba = image.convert("RGBA")
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise LogoRefused(
-                _l(
+                _(
                     "The image is too large: at most %(pixels)s megapixels (for example "
                     "2000 × 2000 pixels). Please send a smaller logo.",
                     pixels=MAX_PIXELS // 1_000_000,
@@ -91,7 +91,7 @@ def clean_logo(data: bytes) -> CleanLogo:
             ) from error
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
             raise LogoRefused(
-                _l("This file is not a PNG, JPEG or WebP image we can read.")
+                _("This file is not a PNG, JPEG or WebP image we can read.")
             ) from error
     rgba.thumbnail((MAX_SIDE, MAX_SIDE))
     out = io.BytesIO()

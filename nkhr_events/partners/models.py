@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from nkhr_events.dbtypes import UTCDateTime, utcnow
 from nkhr_events.events.models import Event
-from nkhr_events.extensions import db
+from nkhr_events.extensions import Model
 
 
 class PartnershipRole(StrEnum):
@@ -32,7 +32,7 @@ class PartnershipStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class Partner(db.Model):
+class Partner(Model):
     """An organization; `name_key` makes "Chosun Ilbo" and "chosun  ilbo" one record."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,7 +51,7 @@ class Partner(db.Model):
         return f"<Partner {self.name!r}>"
 
 
-class Partnership(db.Model):
+class Partnership(Model):
     """A partner's role in one event, with its application and decision."""
 
     __table_args__ = (
@@ -94,7 +94,7 @@ class Partnership(db.Model):
     )
 
 
-class PartnerLogo(db.Model):
+class PartnerLogo(Model):
     """A logo sent with an application, already re-encoded; public once the partnership is
     approved. Kept in the database so that every application host serves the same file."""
 
@@ -110,7 +110,7 @@ class PartnerLogo(db.Model):
     partnership: Mapped[Partnership] = relationship(back_populates="logo")
 
 
-class SponsorTier(db.Model):
+class SponsorTier(Model):
     """A sponsor tier of one event, in display order; an event without rows uses the defaults."""
 
     __table_args__ = (UniqueConstraint("event_id", "key"),)
@@ -120,3 +120,21 @@ class SponsorTier(db.Model):
     key: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(80))
     position: Mapped[int] = mapped_column(default=0)
+
+
+class PendingLogo(Model):
+    """A logo that passed every check on a form that did not: kept, already re-encoded, so
+    that the corrected form need not send the file again. Found by the SHA-256 of a random
+    token that only the form holds (a hidden field), for one event; never served, never
+    public, and purged once `expires_at` is past (services.purge_held_logos)."""
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    #: The name of the file as the applicant chose it, shown on the form ("logo.png is kept").
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(40))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    width: Mapped[int]
+    height: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
 from babel import Locale
 from flask import current_app
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from nkhr_events.audit.services import Actor, record
@@ -29,8 +33,10 @@ from nkhr_events.partners.models import (
     Partnership,
     PartnershipRole,
     PartnershipStatus,
+    PendingLogo,
     SponsorTier,
 )
+from nkhr_events.tokens import new_token, token_hash
 
 ORGANIZATION_TYPES: dict[str, Any] = {
     "ngo": _l("NGO"),
@@ -68,8 +74,61 @@ DEFAULT_TIERS: dict[str, Any] = {
 PUBLIC_EVENT_STATUSES = (EventStatus.PUBLISHED, EventStatus.ARCHIVED)
 
 
+#: Accepted applications one contact address may send: (window, how many). Only what was
+#: stored counts; a form with mistakes, a duplicate or a refusal never does.
+APPLICATIONS_PER_ADDRESS: tuple[tuple[timedelta, int], ...] = (
+    (timedelta(hours=1), 6),
+    (timedelta(days=1), 20),
+)
+#: How long a logo accepted on a form that failed otherwise is held for the corrected form.
+HELD_LOGO_LIFETIME = timedelta(hours=1)
+
+
 class DuplicateApplication(DomainError):
     """This organization already applied for this role at this event."""
+
+
+class TooManyApplications(DomainError):
+    """The contact address sent as many applications as it may for now; `retry_after` is the
+    number of seconds until it may send the next."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def wait_text(seconds: float) -> str:
+    """Roughly how long `seconds` is, rounded up, in the reader's language: "1 minute",
+    "45 minutes", "3 hours" ("1분", "45분", "3시간")."""
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes > 60:
+        amount = timedelta(hours=math.ceil(minutes / 60))
+    else:
+        amount = timedelta(minutes=minutes)
+    return str(format_timedelta(amount, threshold=1, add_direction=False))
+
+
+def application_wait(email: str, now: datetime | None = None) -> int:
+    """Seconds until `email` may send another application (0: it may now). Counts the
+    applications stored with this contact address, whatever the case it was typed in."""
+    now = now or utcnow()
+    address = email.strip().lower()
+    longest = max(window for window, _allowed in APPLICATIONS_PER_ADDRESS)
+    times = db.session.scalars(
+        select(Partnership.created_at)
+        .where(
+            func.lower(Partnership.contact_email) == address,
+            Partnership.created_at > now - longest,
+        )
+        .order_by(Partnership.created_at.desc())
+    ).all()
+    wait = 0.0
+    for window, allowed in APPLICATIONS_PER_ADDRESS:
+        inside = [t for t in times if t > now - window]
+        if len(inside) >= allowed:
+            # The next one may go once the `allowed`-th newest has left the window.
+            wait = max(wait, (inside[allowed - 1] + window - now).total_seconds())
+    return math.ceil(wait)
 
 
 @dataclass(frozen=True)
@@ -117,11 +176,11 @@ def website_domain(url: str | None) -> str | None:
 def find_partner(name: str, website: str | None = None) -> Partner | None:
     """The partner with this name (by its key) or, failing that, this website's domain."""
     partner = db.session.scalar(
-        db.select(Partner).where(Partner.name_key == partner_name_key(name))
+        select(Partner).where(Partner.name_key == partner_name_key(name))
     )
     domain = website_domain(website)
     if partner is None and domain:
-        partner = db.session.scalar(db.select(Partner).where(Partner.website_domain == domain))
+        partner = db.session.scalar(select(Partner).where(Partner.website_domain == domain))
     return partner
 
 
@@ -130,7 +189,7 @@ def find_or_add_partner(name: str, *, country: str | None = None) -> Partner:
     key = partner_name_key(name)
     if not key:
         raise ValueError("an organization name needs at least one letter or digit")
-    partner = db.session.scalar(db.select(Partner).where(Partner.name_key == key))
+    partner = db.session.scalar(select(Partner).where(Partner.name_key == key))
     if partner is None:
         partner = Partner(name=" ".join(name.split()), name_key=key, country=country)
         db.session.add(partner)
@@ -144,7 +203,7 @@ def approved_partnerships(event_ids: list[int]) -> dict[int, list[Partnership]]:
     if not event_ids:
         return by_event
     rows = db.session.scalars(
-        db.select(Partnership)
+        select(Partnership)
         .join(Partnership.partner)
         .where(
             Partnership.event_id.in_(event_ids),
@@ -171,7 +230,7 @@ def ensure_approved_partnership(
 ) -> bool:
     """Record an approved partnership unless one exists; True when one was added."""
     existing = db.session.scalar(
-        db.select(Partnership).where(
+        select(Partnership).where(
             Partnership.partner_id == partner.id,
             Partnership.event_id == event.id,
             Partnership.role == role,
@@ -198,7 +257,7 @@ def event_tiers(event_id: int) -> list[tuple[str, Any]]:
     """(key, label) of the event's sponsor tiers in display order; the defaults if it has none
     (their labels lazy, so that an email shows them in its own language)."""
     rows = db.session.scalars(
-        db.select(SponsorTier)
+        select(SponsorTier)
         .where(SponsorTier.event_id == event_id)
         .order_by(SponsorTier.position, SponsorTier.id)
     ).all()
@@ -212,15 +271,29 @@ def tier_key(name: str) -> str:
 
 
 def set_event_tiers(event: Event, names: list[str], *, actor: Actor) -> None:
-    """Replace the event's tiers by `names` in that order (an empty list means the defaults)."""
-    before = [key for key, _label in event_tiers(event.id)]
-    db.session.execute(db.delete(SponsorTier).where(SponsorTier.event_id == event.id))
+    """Replace the event's tiers by `names` in that order (an empty list means the defaults).
+    The same tiers sent back unchanged write and record nothing."""
+    wanted: list[tuple[str, str, int]] = []
     seen: set[str] = set()
     for position, name in enumerate(n for n in (single_line(x, 80) for x in names) if n):
         key = tier_key(name)
         if key in seen:
             continue
         seen.add(key)
+        wanted.append((key, name, position))
+    stored = [
+        (t.key, t.name, t.position)
+        for t in db.session.scalars(
+            select(SponsorTier)
+            .where(SponsorTier.event_id == event.id)
+            .order_by(SponsorTier.position)
+        )
+    ]
+    if wanted == stored:
+        return
+    before = [key for key, _label in event_tiers(event.id)]
+    db.session.execute(delete(SponsorTier).where(SponsorTier.event_id == event.id))
+    for key, name, position in wanted:
         db.session.add(SponsorTier(event_id=event.id, key=key, name=name, position=position))
     db.session.flush()
     record(
@@ -250,13 +323,24 @@ def submit_application(
 
     The organization is matched to an existing partner by name key or website domain; its
     public record is not changed by an application. Raises DuplicateApplication when it
-    already applied for this role at this event (nothing is added then).
+    already applied for this role at this event, and TooManyApplications when the contact
+    address has sent as many as `APPLICATIONS_PER_ADDRESS` allows (nothing is added then).
     """
+    wait = application_wait(data.contact_email)
+    if wait:
+        raise TooManyApplications(
+            _(
+                "This email address has sent as many applications as we take in a short "
+                "time. Please try again in about %(wait)s.",
+                wait=wait_text(wait),
+            ),
+            retry_after=wait,
+        )
     name = single_line(data.organization_name, 200)
     partner = find_partner(name, data.website)
     if partner is not None:
         existing = db.session.scalar(
-            db.select(Partnership).where(
+            select(Partnership).where(
                 Partnership.partner_id == partner.id,
                 Partnership.event_id == event.id,
                 Partnership.role == data.role,
@@ -325,6 +409,70 @@ def submit_application(
     return partnership
 
 
+# --- logos held between two tries of the form ----------------------------------------------
+
+
+def purge_held_logos(now: datetime | None = None) -> int:
+    """Delete the held logos whose time is past; how many."""
+    result = db.session.execute(
+        delete(PendingLogo).where(PendingLogo.expires_at <= (now or utcnow()))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def hold_logo(event_id: int, logo: CleanLogo, filename: str) -> tuple[PendingLogo, str]:
+    """Hold an accepted logo for `HELD_LOGO_LIFETIME`; the row and the token that finds it
+    (only its SHA-256 is stored). Purges the held logos whose time is past."""
+    purge_held_logos()
+    token = new_token()
+    name = single_line(PurePosixPath(filename.replace("\\", "/")).name, 200) or "logo"
+    now = utcnow()
+    held = PendingLogo(
+        token_hash=token_hash(token),
+        event_id=event_id,
+        filename=name,
+        content_type=logo.content_type,
+        data=logo.data,
+        width=logo.width,
+        height=logo.height,
+        created_at=now,
+        expires_at=now + HELD_LOGO_LIFETIME,
+    )
+    db.session.add(held)
+    db.session.flush()
+    return held, token
+
+
+def held_logo(event_id: int, token: str) -> PendingLogo | None:
+    """The logo held for this event's form under `token`, unless its time is past."""
+    if not token:
+        return None
+    held: PendingLogo | None = db.session.scalar(
+        select(PendingLogo).where(
+            PendingLogo.token_hash == token_hash(token),
+            PendingLogo.event_id == event_id,
+            PendingLogo.expires_at > utcnow(),
+        )
+    )
+    return held
+
+
+def held_logo_image(held: PendingLogo) -> CleanLogo:
+    return CleanLogo(held.data, held.content_type, held.width, held.height)
+
+
+def extend_held_logo(held: PendingLogo) -> None:
+    """Another failed try: hold the logo for `HELD_LOGO_LIFETIME` from now."""
+    held.expires_at = utcnow() + HELD_LOGO_LIFETIME
+
+
+def drop_held_logo(token: str) -> None:
+    if token:
+        db.session.execute(
+            delete(PendingLogo).where(PendingLogo.token_hash == token_hash(token))
+        )
+
+
 def partnership_reference(partnership: Partnership) -> str:
     return f"P-{partnership.id:05d}"
 
@@ -334,6 +482,8 @@ def _email_context(partnership: Partnership) -> dict[str, Any]:
         "reference": partnership_reference(partnership),
         "partnership": partnership,
         "organization": partnership.organization_name or partnership.partner.name,
+        #: The greeting names the contact person as they wrote their name.
+        "contact_name": partnership.contact_name,
         "event": partnership.event,
         "role": partnership.role,
         "tier_name": tier_name(partnership),
@@ -379,7 +529,7 @@ def applications_query(
     event_id: int | None = None, status: str | None = None, role: str | None = None
 ) -> Select[Any]:
     query = (
-        db.select(Partnership)
+        select(Partnership)
         .join(Partnership.partner)
         .options(contains_eager(Partnership.partner), selectinload(Partnership.event))
         .order_by(Partnership.created_at.desc(), Partnership.id.desc())
@@ -421,7 +571,7 @@ def approve(partnership: Partnership, note: str | None = None, *, actor: Actor) 
     domain = website_domain(partnership.website)
     if not partner.website and domain:
         taken = db.session.scalar(
-            db.select(Partner.id).where(Partner.website_domain == domain, Partner.id != partner.id)
+            select(Partner.id).where(Partner.website_domain == domain, Partner.id != partner.id)
         )
         if taken is None:
             partner.website = partnership.website
@@ -466,12 +616,15 @@ def set_placement(
     if partnership.role == PartnershipRole.SPONSOR:
         partnership.sponsor_tier = tier
     partnership.display_order = display_order
+    after = {"tier": partnership.sponsor_tier, "order": partnership.display_order}
+    if after == before:
+        return  # sent back unchanged: nothing recorded
     record(
         "partnership.placement",
         object_type="partnership",
         object_id=partnership.id,
         event_id=partnership.event_id,
-        detail={"before": before, "after": {"tier": tier, "order": display_order}},
+        detail={"before": before, "after": after},
         actor=actor,
     )
 
@@ -484,14 +637,16 @@ def edit_partner(partner: Partner, name: str, website: str | None, *, actor: Act
         raise DomainError(_("Enter the organization's name."), field="name")
     domain = website_domain(website)
     if db.session.scalar(
-        db.select(Partner.id).where(Partner.name_key == key, Partner.id != partner.id)
+        select(Partner.id).where(Partner.name_key == key, Partner.id != partner.id)
     ):
         raise DomainError(_("Another partner already has this name."), field="name")
     if domain and db.session.scalar(
-        db.select(Partner.id).where(Partner.website_domain == domain, Partner.id != partner.id)
+        select(Partner.id).where(Partner.website_domain == domain, Partner.id != partner.id)
     ):
         raise DomainError(_("Another partner already has this website."), field="website")
     before = {"name": partner.name, "website": partner.website}
+    if before == {"name": name, "website": _clean(website)}:
+        return  # sent back unchanged: nothing recorded
     partner.name = name
     partner.name_key = key
     partner.website = _clean(website)
@@ -510,7 +665,7 @@ def edit_partner(partner: Partner, name: str, website: str | None, *, actor: Act
 
 def _public_approved() -> Select[Any]:
     return (
-        db.select(Partnership)
+        select(Partnership)
         .join(Partnership.event)
         .where(
             Partnership.status == PartnershipStatus.APPROVED,
@@ -545,7 +700,7 @@ def partner_editions(partner: Partner) -> list[Partnership]:
 def public_logo(partnership_id: int) -> PartnerLogo | None:
     """The logo of an approved partnership in a public event; None for anything else."""
     return db.session.scalar(
-        db.select(PartnerLogo)
+        select(PartnerLogo)
         .join(PartnerLogo.partnership)
         .join(Partnership.event)
         .where(
@@ -558,6 +713,59 @@ def public_logo(partnership_id: int) -> PartnerLogo | None:
 
 def has_logo(partnership: Partnership) -> bool:
     return partnership.logo is not None
+
+
+@dataclass(frozen=True)
+class PartnerCard:
+    """One partner as public pages show it: name, page and, when it has one, a logo (the
+    logo of an approved partnership in a public event) with its stored size."""
+
+    partner_id: int
+    name: str
+    logo_partnership_id: int | None = None
+    width: int = 0
+    height: int = 0
+
+
+def partner_cards(partnerships: list[Partnership]) -> list[PartnerCard]:
+    """A card per partner of `partnerships`, in their order, each partner once. A partner's
+    logo is the one sent with that partnership, else its latest edition's (one query)."""
+    partner_ids = list(dict.fromkeys(p.partner_id for p in partnerships))
+    if not partner_ids:
+        return []
+    wanted = {p.id for p in partnerships}
+    rows = db.session.execute(
+        _public_approved()
+        .with_only_columns(
+            Partnership.partner_id, PartnerLogo.partnership_id, PartnerLogo.width,
+            PartnerLogo.height,
+        )
+        .join(PartnerLogo, PartnerLogo.partnership_id == Partnership.id)
+        .where(Partnership.partner_id.in_(partner_ids))
+        .order_by(Event.start_date.desc(), Partnership.id.desc())
+    ).all()
+    logos: dict[int, tuple[int, int, int]] = {}
+    for partner_id, partnership_id, width, height in rows:  # latest edition first
+        found = logos.get(partner_id)
+        if found is None or (partnership_id in wanted and found[0] not in wanted):
+            logos[partner_id] = (partnership_id, width, height)
+    cards: list[PartnerCard] = []
+    seen: set[int] = set()
+    for partnership in partnerships:
+        if partnership.partner_id in seen:
+            continue
+        seen.add(partnership.partner_id)
+        logo = logos.get(partnership.partner_id)
+        cards.append(
+            PartnerCard(
+                partner_id=partnership.partner_id,
+                name=partnership.partner.name,
+                logo_partnership_id=logo[0] if logo else None,
+                width=logo[1] if logo else 0,
+                height=logo[2] if logo else 0,
+            )
+        )
+    return cards
 
 
 def sponsors_by_tier(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import (
     Blueprint,
     abort,
@@ -13,28 +15,32 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response
 
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.events import services as event_services
 from nkhr_events.events.models import Event, EventStatus
 from nkhr_events.extensions import db, limiter
-from nkhr_events.partners import logos, services
+from nkhr_events.partners import services
 from nkhr_events.partners.forms import ApplicationForm, choices
 from nkhr_events.partners.models import Partnership
-from nkhr_events.web import country_choices, current_language, partner_actor
+from nkhr_events.web import country_choices, current_language, limit_wait, partner_actor
 
 bp = Blueprint("partners", __name__)
 
-#: Per client (IP address), and per email address typed, whichever runs out first.
+#: Every POST per client (IP address), whatever its outcome. Each contact address is limited
+#: besides by the applications stored for it (services.APPLICATIONS_PER_ADDRESS).
 LIMIT_PER_CLIENT = "5 per minute; 30 per day"
-LIMIT_PER_EMAIL = "3 per hour; 10 per day"
 
 
-def _typed_email() -> str:
-    email = request.form.get("contact_email", "").strip().lower()[:254]
-    return f"partner-email:{email}" if email else get_remote_address()
+@dataclass(frozen=True)
+class Notice:
+    """A message above the form: why it came back although nothing in it is wrong."""
+
+    id: str
+    title: str
+    text: str
+    kept: bool = False
 
 
 def accepts_applications(event: Event) -> bool:
@@ -49,43 +55,78 @@ def _public_event(slug: str) -> Event:
     return event
 
 
-@bp.route("/events/<slug>/partner", methods=["GET", "POST"])
-@limiter.limit(LIMIT_PER_CLIENT, methods=["POST"])
-@limiter.limit(LIMIT_PER_EMAIL, methods=["POST"], key_func=_typed_email)
-def apply(slug: str) -> Response | str | tuple[str, int]:
-    """The co-organizer and sponsor application; one commit stores it with both emails."""
-    event = _public_event(slug)
-    if not accepts_applications(event):
-        return render_template("partners/closed.html", event=event), 409
+def _application_form(event: Event) -> ApplicationForm:
     form = ApplicationForm()
     form.country.choices = choices([("", _("Choose…")), *country_choices()])
     form.sponsor_tier.choices = choices(services.event_tiers(event.id))
+    return form
+
+
+def _form_page(event: Event, form: ApplicationForm, notice: Notice | None = None) -> str:
+    return render_template("partners/apply.html", event=event, form=form, notice=notice)
+
+
+@bp.route("/events/<slug>/partner", methods=["GET", "POST"])
+@limiter.limit(LIMIT_PER_CLIENT, methods=["POST"])
+def apply(slug: str) -> Response | str | tuple[str, int, dict[str, str]]:
+    """The co-organizer and sponsor application; one commit stores it with both emails.
+
+    A form that comes back keeps what was typed, and the logo if it was accepted."""
+    event = _public_event(slug)
+    if not accepts_applications(event):
+        return render_template("partners/closed.html", event=event), 409, {}
+    form = _application_form(event)
     if request.method == "GET":
         form.language.data = current_language()
-    if form.validate_on_submit():
-        if form.homepage.data:
-            # Filled by an automated submitter: answer as for a person, store nothing.
-            return redirect(url_for(".sent", slug=event.slug), code=303)
-        clean = None
-        upload = form.logo.data
-        if upload and getattr(upload, "filename", ""):
-            try:
-                clean = logos.clean_logo(upload.read(logos.MAX_UPLOAD_BYTES + 1))
-            except logos.LogoRefused as error:
-                form.logo.errors = [*form.logo.errors, error.message]
-        if not form.logo.errors:
-            try:
-                services.submit_application(event, form.to_input(), clean,
-                                            actor=partner_actor())
-            except services.DuplicateApplication as error:
-                db.session.rollback()
-                return render_template(
-                    "partners/apply.html", event=event, form=form, duplicate=error.message
-                )
+        return _form_page(event, form)
+    valid = form.validate_on_submit()
+    valid = form.check_kept_logo(event.id) and valid
+    if valid and form.homepage.data:
+        # Filled by an automated submitter: answer as for a person, store nothing.
+        return redirect(url_for(".sent", slug=event.slug), code=303)
+    notice, status, headers = None, 200, {}
+    if valid:
+        try:
+            services.submit_application(
+                event, form.to_input(), form.logo_to_store(), actor=partner_actor()
+            )
+        except services.TooManyApplications as error:
+            db.session.rollback()
+            notice = Notice("try-later", _("Too many attempts"), error.message, kept=True)
+            status, headers = 429, {"Retry-After": str(error.retry_after)}
+        except services.DuplicateApplication as error:
+            db.session.rollback()
+            notice = Notice("duplicate-application", _("Already applied"), error.message)
+        else:
+            form.release_logo()
             db.session.commit()
             session["partner_sent_to"] = form.contact_email.data
             return redirect(url_for(".sent", slug=event.slug), code=303)
-    return render_template("partners/apply.html", event=event, form=form, duplicate=None)
+    if not form.homepage.data:
+        form.keep_logo(event.id)
+        db.session.commit()
+    return _form_page(event, form, notice), status, headers
+
+
+@bp.errorhandler(429)
+def too_many_tries(error: Exception) -> tuple[str, int, dict[str, str]]:
+    """A client over `LIMIT_PER_CLIENT`: the form again with what was typed (nothing is
+    checked or stored) and the real wait, in words and in `Retry-After`."""
+    wait = limit_wait()
+    text = _("Too many tries from your connection. Please try again in about %(wait)s.",
+             wait=services.wait_text(wait))
+    headers = {"Retry-After": str(wait)}
+    event = event_services.public_event((request.view_args or {}).get("slug", ""))
+    if request.endpoint != "partners.apply" or event is None or not accepts_applications(event):
+        page = render_template("errors/error.html", code=429, title=_("Too many attempts"),
+                               text=text)
+        return page, 429, headers
+    form = _application_form(event)
+    form.kept_logo = services.held_logo(event.id, (form.logo_token.data or "").strip())
+    if form.kept_logo is None:
+        form.logo_token.data = ""
+    notice = Notice("try-later", _("Too many attempts"), text, kept=True)
+    return _form_page(event, form, notice), 429, headers
 
 
 @bp.get("/events/<slug>/partner/sent")
@@ -128,6 +169,11 @@ def logo(partnership_id: int) -> Response:
 @bp.app_template_global()
 def sponsors_by_tier(event: Event, sponsors: list[Partnership]) -> list[tuple[str, list]]:
     return services.sponsors_by_tier(event.id, sponsors)
+
+
+@bp.app_template_global()
+def partner_cards(partnerships: list[Partnership]) -> list[services.PartnerCard]:
+    return services.partner_cards(partnerships)
 
 
 @bp.app_template_global()
