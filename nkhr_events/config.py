@@ -22,6 +22,7 @@ _PLAIN = {
     "NKHR_TEAM_EMAIL": "NKHR_TEAM_EMAIL",
     "NKHR_ORG_NAME": "NKHR_ORG_NAME",
     "NKHR_BASE_URL": "NKHR_BASE_URL",
+    "NKHR_TIMEZONE": "NKHR_TIMEZONE",
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "NKHR_ENV": "NKHR_ENV",
     "NKHR_REGISTRATION_LIMIT": "NKHR_REGISTRATION_LIMIT",
@@ -97,6 +98,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "NKHR_TEAM_EMAIL": "intl-campaign@localhost",
         "NKHR_ORG_NAME": "Citizens' Alliance for North Korean Human Rights",
         "NKHR_BASE_URL": "http://127.0.0.1:5000",
+        # The organization's time zone: staff pages without an event show times in it.
+        "NKHR_TIMEZONE": "Asia/Seoul",
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": False,

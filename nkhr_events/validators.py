@@ -21,7 +21,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from babel import Locale
+from email_validator import EmailNotValidError, validate_email
 from flask import has_request_context, request
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import CombinedMultiDict
@@ -35,7 +38,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import Choice, SelectChoice
 from wtforms.validators import NumberRange, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -167,9 +170,15 @@ class WholeNumberField(IntegerField):
 class CountryField(SelectField):
     """A select of some 250 countries: the answer is checked against a set of the values the
     view gives (`valid_values`), not by walking the whole list on every submission. Blanks
-    around the code are dropped; an answer of blanks only is refused (validators.Form)."""
+    around the code are dropped; an answer of blanks only is refused (validators.Form).
+
+    A code stored before the list changed (the form made with `obj=` or `data=`) stays
+    selectable and valid while it is left as it is, named by CLDR in the reader's language:
+    an edit form submitted unchanged never fails on an answer the person gave earlier."""
 
     valid_values: frozenset[str] | None = None
+    data: Any
+    object_data: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("invalid_choice_message", _l("Choose a country from the list."))
@@ -180,7 +189,29 @@ class CountryField(SelectField):
         if isinstance(self.data, str):
             self.data = self.data.strip()
 
+    def kept_code(self) -> str | None:
+        """The stored code when the list no longer offers it, else None."""
+        code = self.object_data.strip() if isinstance(self.object_data, str) else ""
+        if not code:
+            return None
+        if self.valid_values is not None:
+            offered = code in self.valid_values
+        else:
+            offered = any(c.value == code for c in self._choices_from_input(self.choices) or [])
+        return None if offered else code
+
+    def iter_choices(self) -> list[Choice]:
+        choices = list(super().iter_choices())
+        kept = self.kept_code()
+        if kept is not None:
+            name = Locale.parse(str(get_locale() or "en")).territories.get(kept.upper(), kept)
+            at = 1 if choices and not choices[0].value else 0  # after "Choose…"
+            choices.insert(at, Choice(kept, name, kept == self.data, {}))
+        return choices
+
     def pre_validate(self, form: Any) -> None:
+        if self.data and self.data == self.kept_code():
+            return  # the stored answer, unchanged
         if self.valid_values is None:
             super().pre_validate(form)
         elif self.data not in self.valid_values:
@@ -257,3 +288,22 @@ def show_error(form: FlaskForm, error: DomainError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
+
+
+def email_address() -> Any:
+    """The address check of every form that takes an email address: the services' rules
+    (email_validator, no network lookup; spaces around the address are dropped as they do),
+    so that a bad address is reported in the first round, beside its field, with every other
+    field's message."""
+    message = _l("Enter a valid email address.")
+
+    def check(form: FlaskForm | None, field: Field) -> None:
+        value = (field.data or "").strip()
+        if not value:
+            return  # DataRequired (or Optional) speaks for an empty field
+        try:
+            validate_email(value, check_deliverability=False)
+        except EmailNotValidError as error:
+            raise ValidationError(str(message)) from error
+
+    return check

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import math
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, tzinfo
+from functools import cache, lru_cache
 from typing import Any, overload
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
+import pycountry
 from babel import Locale
+from babel.dates import format_date, format_time, get_datetime_format
 from flask import (
     Blueprint,
     Flask,
@@ -17,10 +24,11 @@ from flask import (
     render_template,
     request,
 )
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from pyuca import Collator  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
@@ -29,6 +37,7 @@ from nkhr_events.audit.services import SYSTEM, Actor
 from nkhr_events.errors import Busy
 from nkhr_events.events.dates import format_days
 from nkhr_events.extensions import db, limiter
+from nkhr_events.partners.services import wait_text
 from nkhr_events.validators import INT_MAX, whole_number
 
 LANGUAGE_COOKIE = "nkhr_lang"
@@ -58,7 +67,7 @@ def select_locale() -> str:
         # Command-line tasks (e.g. `flask staff create`) speak the default language.
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.cookies.get(LANGUAGE_COOKIE)
-    if chosen in languages:
+    if chosen is not None and chosen in languages:
         return chosen
     return request.accept_languages.best_match(languages) or languages[0]
 
@@ -168,36 +177,154 @@ def localized(obj: Any, field: str) -> str:
     return getattr(obj, field) or ""
 
 
-def country_name(code: str | None) -> str:
+#: The organization's own time zone when the settings name none (NKHR_TIMEZONE): staff pages
+#: that belong to no event (audit trail, outbox, staff accounts) show their times in it.
+DEFAULT_TIMEZONE = "Asia/Seoul"
+
+
+@cache
+def _collator() -> Collator:
+    """The Unicode Collation Algorithm with its default table (DUCET), loaded once: it sorts
+    "Åland Islands" beside "Albania" and Hangul in dictionary order, where code point order
+    puts accented letters after "Z"."""
+    return Collator()
+
+
+def collation_key(text: str) -> tuple[int, ...]:
+    """A sort key that orders `text` as the Unicode Collation Algorithm does."""
+    return tuple(_collator().sort_key(text))
+
+
+@cache
+def country_codes() -> frozenset[str]:
+    """The ISO 3166-1 alpha-2 codes assigned to countries and territories (the standard's
+    table as pycountry ships it). CLDR also names codes that are no country: pseudo-locales
+    (XA, XB), user-assigned (XK), groupings (EU, UN) and reserved ones (AC, IC, TA...)."""
+    return frozenset(country.alpha_2 for country in pycountry.countries)
+
+
+def _territories(language: str | None) -> Mapping[str, str]:
+    return Locale.parse(language or current_language()).territories
+
+
+def country_name(code: str | None, language: str | None = None) -> str:
+    """The country `code` names, in the reader's language (or `language`), from CLDR; a stored
+    code that is no longer offered keeps its name, an unknown one shows as itself."""
     if not code:
         return ""
-    return Locale.parse(current_language()).territories.get(code.upper(), code)
+    return _territories(language).get(code.upper(), code)
 
 
-def country_choices() -> list[tuple[str, str]]:
-    """ISO 3166 country codes with names in the reader's language, sorted by name."""
-    territories = Locale.parse(current_language()).territories
-    codes = Locale.parse("en").territories
-    return sorted(
-        ((code, territories.get(code, name)) for code, name in codes.items()
-         if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO"}),
-        key=lambda item: item[1],
+@lru_cache(maxsize=16)
+def _country_choices(language: str) -> tuple[tuple[str, str], ...]:
+    names = _territories(language)
+    return tuple(
+        sorted(
+            ((code, names.get(code, code)) for code in country_codes()),
+            key=lambda choice: collation_key(choice[1]),
+        )
     )
+
+
+def country_choices(language: str | None = None) -> list[tuple[str, str]]:
+    """(ISO code, name) of every country and territory, named in the reader's language and
+    collated (not sorted by code point). Made once per language."""
+    return list(_country_choices(language or current_language()))
+
+
+def countries_by_name(codes: Iterable[str]) -> list[str]:
+    """`codes` ordered by their names in the reader's language, as `country_choices` orders."""
+    return sorted(codes, key=lambda code: collation_key(country_name(code)))
 
 
 def event_days_text(days: list[date]) -> str:
     return format_days(days, current_language(), _("{days}, {year}"))
 
 
-def local_datetime(value: datetime | None, zone: str) -> str:
-    """A timestamp shown in the event's own time zone, formatted for the reader."""
+# --- times and dates: one set of helpers, also Jinja globals and filters -----------------------
+
+
+def home_timezone() -> str:
+    """The organization's time zone (NKHR_TIMEZONE), for times that belong to no event."""
+    return str(current_app.config.get("NKHR_TIMEZONE") or DEFAULT_TIMEZONE)
+
+
+def _zone(zone: str | tzinfo | None) -> tzinfo:
+    if zone is None or zone == "":
+        return ZoneInfo(home_timezone())
+    return ZoneInfo(zone) if isinstance(zone, str) else zone
+
+
+def _zone_name(zone: str | tzinfo | None) -> str:
+    return str(zone) if zone else home_timezone()
+
+
+def _plain_spaces(text: str) -> str:
+    """CLDR puts narrow and thin no-break spaces in times ("9:07 AM"); plain spaces search
+    and copy like any other text (as events/dates.py does for days)."""
+    return text.replace("\u202f", " ").replace("\u2009", " ")
+
+
+def _reader_locale() -> Locale:
+    """The reader's locale (a command-line task or worker outside `force_locale`: English)."""
+    return get_locale() or Locale.parse(current_language())
+
+
+def _in_zone(value: datetime, zone: str | tzinfo | None) -> datetime:
+    """`value` (an aware instant; a naive one is taken as UTC) on the clock of `zone`."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(_zone(zone))
+
+
+def local_date(value: datetime | date | None, zone: str | tzinfo | None = None) -> str:
+    """The day of `value` in `zone` (a time zone name; default the organization's), written
+    the reader's way: "Mar 5, 2031", "2031. 3. 5.". A plain date is written as it is."""
     if value is None:
         return ""
-    from zoneinfo import ZoneInfo
+    day = _in_zone(value, zone).date() if isinstance(value, datetime) else value
+    return _plain_spaces(format_date(day, "medium", locale=_reader_locale()))
 
-    return format_datetime(value.astimezone(ZoneInfo(zone)).replace(tzinfo=None), "medium") + (
-        f" ({zone})"
+
+def local_time(value: datetime | None, zone: str | tzinfo | None = None) -> str:
+    """The clock time of `value` in `zone`, without seconds, the reader's way: "9:07 AM",
+    "오전 9:07"."""
+    if value is None:
+        return ""
+    moment = _in_zone(value, zone)
+    text = format_time(moment, "short", tzinfo=moment.tzinfo, locale=_reader_locale())
+    return _plain_spaces(text)
+
+
+def local_datetime(
+    value: datetime | None, zone: str | tzinfo | None = None, with_zone: bool = True
+) -> str:
+    """Day and clock time of `value` in `zone` (an event's own time zone; default the
+    organization's), without seconds, in the reader's locale format, followed by the zone's
+    name unless `with_zone` is false (a page that says the zone once):
+    "Mar 5, 2031, 9:07 AM (Asia/Seoul)", "2031. 3. 5. 오전 9:07 (Asia/Seoul)"."""
+    if value is None:
+        return ""
+    moment = _in_zone(value, zone)
+    locale = _reader_locale()
+    text = (
+        str(get_datetime_format("medium", locale=locale))
+        .replace("'", "")
+        .replace("{0}", format_time(moment, "short", tzinfo=moment.tzinfo, locale=locale))
+        .replace("{1}", format_date(moment.date(), "medium", locale=locale))
     )
+    if with_zone:
+        text = f"{text} ({_zone_name(zone)})"
+    return _plain_spaces(text)
+
+
+#: What templates call, as globals and as filters:
+#: `{{ row.created_at|local_datetime(event.timezone, with_zone=False) }}`.
+DATE_HELPERS = {
+    "local_date": local_date,
+    "local_time": local_time,
+    "local_datetime": local_datetime,
+}
 
 
 def permissions_policy(camera: bool = False) -> str:
@@ -228,6 +355,25 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def limit_wait() -> int:
+    """Seconds until the rate limits this request broke allow another try (at least 1): the
+    end of the longest broken window, as `Retry-After` says it."""
+    now = time.time()
+    breached = [limit for limit in limiter.current_limits if limit.breached]
+    # window[0]: when the limit's window ends (`reset_at` adds a second to it).
+    return max(1, max([math.ceil(limit.window[0] - now) for limit in breached] or [60]))
+
+
+def accepted(response: Response) -> bool:
+    """A form submission that was taken (answered with a redirect): what a per-address
+    limit counts (`deduct_when`), so that a form sent back with mistakes costs nothing."""
+    return response.status_code in (302, 303)
+
+
+def too_many_text(wait: int) -> str:
+    return _("Too many tries. Please try again in about %(wait)s.", wait=wait_text(wait))
+
+
 def _error_page(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
     code = error.code or 500
     if code >= 500:
@@ -236,6 +382,9 @@ def _error_page(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
         db.session.rollback()
     # Keep the headers the error carries (e.g. Allow on 405).
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    wait = limit_wait() if code == 429 else 0
+    if wait and not any(k.lower() == "retry-after" for k, _v in headers):
+        headers.append(("Retry-After", str(wait)))
     titles = {
         400: _("The request could not be understood"),
         403: _("You do not have access to this page"),
@@ -251,7 +400,7 @@ def _error_page(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
         404: _("The page you asked for does not exist or is not public."),
         405: _("Please go back and use the page's own buttons."),
         413: _("Please send less data (for example a smaller file) and try again."),
-        429: _("Please wait a minute before you try again."),
+        429: too_many_text(wait) if wait else "",
         500: _("The error has been logged. Please try again in a few minutes."),
     }
     return (
@@ -315,8 +464,11 @@ def init_app(app: Flask) -> None:
         current_language=current_language,
         localized=localized,
         country_name=country_name,
+        countries_by_name=countries_by_name,
         event_days_text=event_days_text,
-        local_datetime=local_datetime,
+        home_timezone=home_timezone,
+        **DATE_HELPERS,
     )
+    app.jinja_env.filters.update(DATE_HELPERS)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -10,21 +10,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import STAFF_PASSWORD, AuthActions
-from factories import make_event
+from factories import make_event, make_registration
 from flask import Flask
 from flask.testing import FlaskClient
 from markup import parse
 
 from nkhr_events.audit.models import AuditEntry
-from nkhr_events.audit.services import ATTENDEE, SYSTEM
+from nkhr_events.audit.services import SYSTEM
 from nkhr_events.checkin import services as checkin
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.dbtypes import utcnow
+from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
-from nkhr_events.registrations import services
 from nkhr_events.registrations.links import issue_manage_token
 from nkhr_events.registrations.models import Registration
-from nkhr_events.registrations.services import RegistrationInput
+from nkhr_events.web import local_time
 
 
 def seoul_today() -> date:
@@ -32,19 +32,16 @@ def seoul_today() -> date:
     return utcnow().astimezone(ZoneInfo("Asia/Seoul")).date()
 
 
-def attendee(n: int, category: str = "general_public", **extra: object) -> RegistrationInput:
+def attendee(event: Event | int, n: int, **overrides: object) -> Registration:
+    """Attendee `n` of the event, registered (confirmed unless `status` says otherwise)."""
     values: dict[str, object] = {
-        "category": category,
         "given_name": f"Min-ji{n}",
         "family_name": "Kim",
         "email": f"attendee{n}@example.org",
         "organization": f"Citizens' Alliance {n}",
-        "privacy_consent": True,
     }
-    if category == "journalist":
-        values["answers"] = {"media_outlet": "Paper", "media_role": "Reporter"}
-    values.update(extra)
-    return RegistrationInput(**values)  # type: ignore[arg-type]
+    values.update(overrides)
+    return make_registration(event=event, **values)
 
 
 @pytest.fixture
@@ -53,16 +50,14 @@ def today_event(app: Flask) -> dict[str, object]:
     with app.app_context():
         today = seoul_today()
         event = make_event(days=[today, today + timedelta(days=1)])
-        registration = services.register_attendee(
-            event.id,
-            attendee(
-                1,
-                badge_name="MJ Kim",
-                accessibility_needs="Step-free access",
-                dietary_needs="Vegetarian",
-                interpretation="ko_to_en",
-            ), actor=ATTENDEE
-        ).registration
+        registration = attendee(
+            event,
+            1,
+            badge_name="MJ Kim",
+            accessibility_needs="Step-free access",
+            dietary_needs="Vegetarian",
+            interpretation="ko_to_en",
+        )
         reference = checkin.checkin_reference(registration)
         db.session.commit()
         return {
@@ -127,8 +122,7 @@ def test_only_the_right_code_opens_the_checkin_page(
     app: Flask, client: FlaskClient, auth: AuthActions, today_event: dict
 ) -> None:
     with app.app_context():
-        other = services.register_attendee(today_event["event"], attendee(2),
-            actor=ATTENDEE).registration
+        other = attendee(today_event["event"], 2)
         other_reference = checkin.checkin_reference(other)
         db.session.commit()
     auth.organizer()
@@ -227,7 +221,9 @@ def test_checking_in_twice_keeps_one_row_and_warns_with_the_local_time(
             db.select(AuditEntry.actor_id).where(AuditEntry.action == "registration.checkin")
         )
     assert rows[0].staff_id == staff_id is not None
-    local = rows[0].checked_in_at.astimezone(ZoneInfo("Asia/Seoul")).strftime("%H:%M")
+    with app.test_request_context():
+        local = local_time(rows[0].checked_in_at, "Asia/Seoul")  # the reader's clock format
+    assert ":" in local and local.count(":") == 1  # no seconds
 
     page = parse(client.get(path).get_data(as_text=True))
     assert page.one(id="checkin-warning").text == f"Already checked in today at {local}."
@@ -283,8 +279,7 @@ def test_on_a_day_without_the_event_staff_choose_the_day(
     with app.app_context():
         event = make_event()  # three days, sixty days ahead
         days = event.day_list
-        registration = services.register_attendee(event.id, attendee(3),
-            actor=ATTENDEE).registration
+        registration = attendee(event, 3)
         reference = checkin.checkin_reference(registration)
         registration_id = registration.id
         db.session.commit()
@@ -402,16 +397,14 @@ def test_door_mode_finds_people_and_checks_them_in_for_the_chosen_day(
     app: Flask, client: FlaskClient, auth: AuthActions, today_event: dict
 ) -> None:
     with app.app_context():
-        other = services.register_attendee(
-            today_event["event"],
-            attendee(4, given_name="Joon", family_name="Park", organization="NK Watch"),
-                actor=ATTENDEE
-        ).registration.id
-        pending = services.register_attendee(
-            today_event["event"],
-            attendee(5, category="journalist", given_name="Sara", family_name="Reporter"),
-                actor=ATTENDEE
-        ).registration.id
+        other = attendee(
+            today_event["event"], 4, given_name="Joon", family_name="Park", organization="NK Watch"
+        ).id
+        pending = attendee(
+            today_event["event"], 5, category="journalist", status="pending",
+            given_name="Sara", family_name="Reporter",
+            answers={"media_outlet": "Paper", "media_role": "Reporter"},
+        ).id
         db.session.commit()
     auth.organizer()
     door = f"/manage/events/{today_event['event']}/door"

@@ -1,8 +1,9 @@
-"""Calendar invitations: all-day runs with an exclusive DTEND, stable UIDs, SEQUENCE, METHOD."""
+"""Calendar files: published all-day runs with an exclusive DTEND, stable UIDs, SEQUENCE,
+METHOD; never a meeting request (no ORGANIZER, no ATTENDEE)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from factories import make_event
@@ -53,7 +54,7 @@ def test_each_run_of_days_is_one_all_day_event_with_exclusive_end(app, days, exp
         event = make_event(days=days, title="International Conference on NKHR", venue="Hall A")
         calendar, events = vevents(event_calendar(event, uid=UID, sequence=3))
 
-    assert str(calendar["method"]) == "REQUEST"
+    assert str(calendar["method"]) == "PUBLISH"
     assert str(calendar["version"]) == "2.0"
     assert runs_of(events) == expected_runs
     for vevent in events:
@@ -64,8 +65,8 @@ def test_each_run_of_days_is_one_all_day_event_with_exclusive_end(app, days, exp
         assert str(vevent["summary"]) == "International Conference on NKHR"
         assert str(vevent["location"]) == "Hall A, Seoul, South Korea"
         assert str(vevent["status"]) == "CONFIRMED"
-        assert str(vevent["organizer"]) == "mailto:conference@localhost"
-        assert vevent["organizer"].params["CN"] == "NKHR Conferences"
+        # A published event: nothing for a calendar to accept or decline, nobody to reply to.
+        assert "organizer" not in vevent and "attendee" not in vevent
     uids = [str(e["uid"]) for e in events]
     assert uids[0] == UID
     assert len(set(uids)) == len(uids)
@@ -104,14 +105,24 @@ def test_korean_invitation_uses_korean_title_city_and_country(app):
     assert str(vevent["location"]) == "서울, 대한민국"
 
 
-def test_attendee_name_with_line_breaks_stays_one_parameter(app):
+def test_a_title_with_line_breaks_stays_one_property(app):
     with app.app_context():
-        event = make_event(days=[date(2000, 12, 8)])
-        data = event_calendar(event, uid=UID, attendee=("Kim\r\nMETHOD:CANCEL", "kim@example.org"))
+        event = make_event(days=[date(2000, 12, 8)], title="Conference\r\nMETHOD:CANCEL")
+        data = event_calendar(event, uid=UID)
     calendar, [vevent] = vevents(data)
-    assert str(calendar["method"]) == "REQUEST"
-    assert str(vevent["attendee"]) == "mailto:kim@example.org"
-    assert vevent["attendee"].params["CN"] == "Kim METHOD:CANCEL"
+    assert str(calendar["method"]) == "PUBLISH"
+    assert str(vevent["summary"]) == "Conference METHOD:CANCEL"
+
+
+def test_the_stamp_is_the_moment_the_file_is_made_in_utc(app):
+    stamp = datetime(2021, 3, 5, 0, 7, 30, tzinfo=UTC)
+    with app.app_context():
+        event = make_event(days=[date(2031, 9, 1)])
+        [vevent] = vevents(event_calendar(event, uid=UID, stamp=stamp))[1]
+        [later] = vevents(event_calendar(event, uid=UID, sequence=1))[1]
+    assert vevent.decoded("dtstamp") == stamp
+    assert b"DTSTAMP:20210305T000730Z" in vevent.to_ical()
+    assert later.decoded("dtstamp") > stamp
 
 
 def test_calendar_attachment_names_the_itip_method(app):

@@ -71,7 +71,7 @@ def test_message_arrives_with_headers_both_parts_and_its_calendar(app, smtp_serv
     assert '<html lang="en">' in html and "reference Q-00007" in html
     [attachment] = list(mail.iter_attachments())
     assert attachment.get_content_type() == "text/calendar"
-    assert attachment.get_param("method") == "REQUEST"
+    assert attachment.get_param("method") == "PUBLISH"
     assert attachment.get_filename() == "event.ics"
     calendar = Calendar.from_ical(attachment.get_payload(decode=True))
     [vevent] = calendar.walk("VEVENT")

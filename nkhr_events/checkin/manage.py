@@ -3,7 +3,7 @@ works without JavaScript."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -20,7 +20,7 @@ from nkhr_events.registrations.categories import CATEGORY_LABELS, Category
 from nkhr_events.registrations.models import Registration, RegistrationStatus
 from nkhr_events.roster.exports import status_text as status_label
 from nkhr_events.validators import whole_number
-from nkhr_events.web import current_actor, permissions_policy
+from nkhr_events.web import current_actor, local_time, permissions_policy
 
 bp = require_staff(Blueprint("checkin_manage", __name__, url_prefix="/manage"))
 
@@ -36,15 +36,9 @@ def _day_label(day: date) -> str:
     return format_date(day, "full")
 
 
-def _time_at_event(value: datetime, event: Event) -> str:
-    """A check-in time as the clock at the venue showed it, e.g. 09:12."""
-    return value.astimezone(event.zone).strftime("%H:%M")
-
-
 def _helpers(event: Event) -> dict[str, Any]:
     return {
         "day_label": _day_label,
-        "local_time": lambda value: _time_at_event(value, event),
         "status_label": status_label,
         "category_label": lambda value: CATEGORY_LABELS[Category(value)],
         "statuses": RegistrationStatus,
@@ -85,7 +79,7 @@ def _apply(registration: Registration, action: str, day: date | None) -> None:
                     "%(name)s was already checked in for %(day)s at %(time)s.",
                     name=name,
                     day=_day_label(day),
-                    time=_time_at_event(result.checkin.checked_in_at, registration.event),
+                    time=local_time(result.checkin.checked_in_at, registration.event.timezone),
                 ),
                 "info",
             )

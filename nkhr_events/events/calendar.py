@@ -1,23 +1,27 @@
-"""Calendar files (.ics) for an event, built with the icalendar library: the invitation a
+"""Calendar files (.ics) for an event, built with the icalendar library: the file a
 registration email carries and the attendee's calendar download.
 
+The file is a published event (iTIP METHOD:PUBLISH), not a meeting request: it names no
+ORGANIZER and no ATTENDEE, so no calendar offers to accept or decline it or sends a reply to
+the conference address. A change is the same file again with the same UID, a higher SEQUENCE
+and a later DTSTAMP, which replaces the entry; a cancellation is METHOD:CANCEL with
+STATUS:CANCELLED under the same UID and a higher SEQUENCE, which removes it.
+
 An event is held on a list of days, not always a range (2002: February 9 and 10; a conference
-may skip a day). Each contiguous run of days becomes one all-day VEVENT whose DTEND is the day
-after its last day (DTEND is exclusive for dates, RFC 5545 3.6.1). The first run carries the
-caller's UID, which is stable per registration, so a later REQUEST with a higher SEQUENCE
-updates the same calendar entry and a CANCEL removes it; further runs get the UID with a
+may skip a day), and has no clock times: each contiguous run of days becomes one all-day
+VEVENT (dates in the event's own time zone, which no viewer's zone moves to another day) whose
+DTEND is the day after its last day (DTEND is exclusive for dates, RFC 5545 3.6.1). The first
+run carries the caller's UID, stable per registration; further runs get the UID with a
 "-part<n>" suffix, because several VEVENTs sharing one UID would be read as recurrences.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from email.utils import parseaddr
 from enum import StrEnum
 
 from babel import Locale
-from flask import current_app
-from icalendar import Calendar, vCalAddress, vText
+from icalendar import Calendar
 from icalendar import Event as VEvent
 
 from nkhr_events.dbtypes import utcnow
@@ -30,8 +34,8 @@ PRODID = "-//nkhr_events//Conference registration//EN"
 
 
 class CalendarMethod(StrEnum):
-    REQUEST = "REQUEST"  # a confirmation, or a change to one (higher SEQUENCE)
-    CANCEL = "CANCEL"  # the registration was cancelled or rejected
+    PUBLISH = "PUBLISH"  # the event for the attendee's calendar, or a change to it
+    CANCEL = "CANCEL"  # the registration was cancelled, rejected or released
 
 
 def run_uid(uid: str, index: int) -> str:
@@ -55,23 +59,22 @@ def event_calendar(
     *,
     uid: str,
     sequence: int = 0,
-    method: CalendarMethod | str = CalendarMethod.REQUEST,
+    method: CalendarMethod | str = CalendarMethod.PUBLISH,
     language: str = "en",
-    attendee: tuple[str, str] | None = None,
     url: str | None = None,
     description: str | None = None,
     stamp: datetime | None = None,
 ) -> bytes:
     """The .ics text of `event` for one registration.
 
-    `uid`: stable per registration (e.g. `registration-12@events.example.org`); `sequence`:
-    bumped whenever the invitation changes; `attendee`: (name, address) of the registrant.
+    `uid`: stable per registration and free of personal data and secrets (e.g.
+    `registration-12@events.example.org`); `sequence`: higher for every file sent after the
+    first, so that it replaces what an earlier one put in the calendar.
     """
     method = CalendarMethod(method)
     runs = contiguous_runs(event.day_list)
     if not runs:
         raise ValueError("the event has no days")
-    organizer_name, organizer_address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
     title = (event.title_ko if language == "ko" and event.title_ko else event.title) or ""
     location = event_location(event, language)
     stamp = stamp or utcnow()
@@ -97,18 +100,6 @@ def event_calendar(
             vevent.add("url", url)
         vevent.add("status", "CANCELLED" if method is CalendarMethod.CANCEL else "CONFIRMED")
         vevent.add("transp", "OPAQUE")
-        organizer = vCalAddress(f"mailto:{organizer_address}")
-        if organizer_name:
-            organizer.params["cn"] = vText(single_line(organizer_name))
-        vevent.add("organizer", organizer)
-        if attendee is not None:
-            name, address = attendee
-            person = vCalAddress(f"mailto:{address}")
-            if name:
-                person.params["cn"] = vText(single_line(name))
-            person.params["role"] = vText("REQ-PARTICIPANT")
-            person.params["rsvp"] = vText("FALSE")
-            vevent.add("attendee", person)
         calendar.add_component(vevent)
     return calendar.to_ical()
 
@@ -118,9 +109,8 @@ def calendar_attachment(
     *,
     uid: str,
     sequence: int = 0,
-    method: CalendarMethod | str = CalendarMethod.REQUEST,
+    method: CalendarMethod | str = CalendarMethod.PUBLISH,
     language: str = "en",
-    attendee: tuple[str, str] | None = None,
     url: str | None = None,
     description: str | None = None,
     filename: str = "event.ics",
@@ -136,7 +126,6 @@ def calendar_attachment(
             sequence=sequence,
             method=method,
             language=language,
-            attendee=attendee,
             url=url,
             description=description,
         ),

@@ -22,7 +22,7 @@ from nkhr_events.events.models import (
     EMAIL_CONFIRMATION_MINUTES_MAX,
     EMAIL_CONFIRMATION_MINUTES_MIN,
 )
-from nkhr_events.validators import RANGE_MESSAGE, Form, WholeNumberField
+from nkhr_events.validators import RANGE_MESSAGE, CountryField, Form, WholeNumberField
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
@@ -76,7 +76,7 @@ class EventForm(Form):
     venue = StringField(_l("Venue"), validators=[Optional(), Length(max=200)])
     city = StringField(_l("City"), validators=[DataRequired(_l("Give the city.")), Length(max=100)])
     city_ko = StringField(_l("City in Korean"), validators=[Optional(), Length(max=100)])
-    country = SelectField(_l("Country"), validators=[DataRequired(_l("Choose the country."))])
+    country = CountryField(_l("Country"), validators=[DataRequired(_l("Choose the country."))])
     timezone = SelectField(
         _l("Time zone"), default="Asia/Seoul", validators=[DataRequired()]
     )
@@ -120,6 +120,13 @@ class EventForm(Form):
                 message=RANGE_MESSAGE,
             ),
         ],
+    )
+    show_seat_counts = BooleanField(
+        _l("Show the number of seats left and of people waiting"),
+        description=_l(
+            "On the event page and the registration pages. Off: they say only whether a new "
+            "registration gets a seat, is reviewed first or joins the waiting list."
+        ),
     )
     participant_list = SelectField(
         _l("Participant list"),

@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import update
 
 from nkhr_events.checkin import services as checkin
+from nkhr_events.events.calendar import CalendarMethod
 from nkhr_events.events.calendar import calendar_attachment as event_calendar_attachment
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import SECRET_PLACEHOLDER, OutboxMessage
@@ -39,21 +41,41 @@ def manage_url(token: str) -> str:
 
 
 def calendar_uid(registration: Registration) -> str:
+    """The same for every calendar file of a registration, whoever asks and whenever: the
+    registration's number at this site's host. Neither the private link's token nor anything
+    the person typed is in it."""
     host = current_app.config["NKHR_BASE_URL"].split("//", 1)[-1].split("/", 1)[0].split(":")[0]
     return f"registration-{registration.id}@{host or 'localhost'}"
 
 
-def calendar_attachment(registration: Registration, method: str) -> Attachment:
-    """The event as an invitation (REQUEST) or its withdrawal (CANCEL) for this registration."""
+def calendar_attachment(registration: Registration, method: CalendarMethod | str) -> Attachment:
+    """The event for this registration's calendar (PUBLISH), or its withdrawal (CANCEL).
+
+    Any method but CANCEL gives the published event: a calendar file is never a meeting
+    request. SEQUENCE is the registration's counter (`Registration.sequence`), raised for every
+    file that changes or withdraws what an earlier one said (`_raise_sequence`, and the status
+    changes in services.py and holds.py)."""
+    cancel = method == CalendarMethod.CANCEL
     return event_calendar_attachment(
         registration.event,
-        filename="cancel.ics" if method == "CANCEL" else "invitation.ics",
+        filename="cancel.ics" if cancel else "event.ics",
         uid=calendar_uid(registration),
         sequence=registration.sequence,
-        method=method,
+        method=CalendarMethod.CANCEL if cancel else CalendarMethod.PUBLISH,
         language=registration.language,
-        attendee=(registration.full_name, registration.email),
     )
+
+
+def _raise_sequence(registration: Registration) -> None:
+    """One more change to the calendar entry: in the database, so two changes at once never
+    send the same number."""
+    db.session.execute(
+        update(Registration)
+        .where(Registration.id == registration.id)
+        .values(sequence=Registration.sequence + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(registration, ["sequence"])
 
 
 def checkin_attachment(registration: Registration) -> Attachment:
@@ -88,7 +110,7 @@ def _manage_token(registration_id: int) -> str:
 def _send(
     registration: Registration,
     template: str,
-    calendar: str | None = None,
+    calendar: CalendarMethod | None = None,
     **extra: Any,
 ) -> None:
     context = {
@@ -115,7 +137,7 @@ def _send(
 def outcome(registration: Registration) -> None:
     """The answer to a new registration: confirmed (with calendar), pending or waitlisted."""
     if registration.status == RegistrationStatus.CONFIRMED:
-        _send(registration, "registration_confirmed", calendar="REQUEST")
+        _send(registration, "registration_confirmed", calendar=CalendarMethod.PUBLISH)
     elif registration.status == RegistrationStatus.PENDING:
         _send(registration, "registration_pending")
     else:
@@ -125,27 +147,30 @@ def outcome(registration: Registration) -> None:
 def promoted(registration: Registration) -> None:
     """A seat came free for someone on the waitlist."""
     if registration.status == RegistrationStatus.CONFIRMED:
-        _send(registration, "registration_confirmed", calendar="REQUEST", promoted=True)
+        _send(registration, "registration_confirmed", calendar=CalendarMethod.PUBLISH,
+              promoted=True)
     else:
         _send(registration, "registration_pending", promoted=True)
 
 
 def approved(registration: Registration) -> None:
-    _send(registration, "registration_confirmed", calendar="REQUEST", approved=True)
+    _send(registration, "registration_confirmed", calendar=CalendarMethod.PUBLISH, approved=True)
 
 
 def rejected(registration: Registration, send_calendar_cancel: bool) -> None:
     _send(
         registration,
         "registration_rejected",
-        calendar="CANCEL" if send_calendar_cancel else None,
+        calendar=CalendarMethod.CANCEL if send_calendar_cancel else None,
         reason=registration.decision_reason,
     )
 
 
 def cancelled(registration: Registration, send_calendar_cancel: bool) -> None:
     _send(
-        registration, "registration_cancelled", calendar="CANCEL" if send_calendar_cancel else None
+        registration,
+        "registration_cancelled",
+        calendar=CalendarMethod.CANCEL if send_calendar_cancel else None,
     )
 
 
@@ -163,7 +188,13 @@ def lost_link(registration: Registration) -> None:
 
 
 def details_changed(registration: Registration, by_staff: bool = False) -> None:
-    _send(registration, "registration_changed", by_staff=by_staff)
+    """A confirmed registration's summary comes with the calendar entry again (its title and
+    place are in the language just chosen), replacing the earlier one."""
+    calendar = None
+    if registration.status == RegistrationStatus.CONFIRMED:
+        _raise_sequence(registration)
+        calendar = CalendarMethod.PUBLISH
+    _send(registration, "registration_changed", calendar=calendar, by_staff=by_staff)
 
 
 def released(registration: Registration, send_calendar_cancel: bool) -> None:
@@ -171,7 +202,7 @@ def released(registration: Registration, send_calendar_cancel: bool) -> None:
     _send(
         registration,
         "registration_released",
-        calendar="CANCEL" if send_calendar_cancel else None,
+        calendar=CalendarMethod.CANCEL if send_calendar_cancel else None,
         reason=registration.cancel_reason,
     )
 
