@@ -133,3 +133,34 @@ def form_values(form: Element) -> dict[str, str]:
             chosen = [o for o in options if "selected" in o.attrs]
             values[name] = (chosen[0].get("value") or "") if chosen else ""
     return values
+
+
+def browser_submission(form: Element) -> list[tuple[str, str]]:
+    """What a browser sends for `form` as the page shows it, no button pressed: every named
+    control that is not disabled — ticked boxes and radios, the chosen options of a select
+    (its first option when none is marked), text and textareas as shown. Files are left out."""
+    sent: list[tuple[str, str]] = []
+    for element in form.iter():
+        name = element.get("name")
+        if not name or "disabled" in element.attrs:
+            continue
+        if element.tag == "input":
+            kind = (element.get("type") or "text").lower()
+            if kind in {"submit", "button", "reset", "image", "file"}:
+                continue
+            if kind in {"checkbox", "radio"}:
+                if "checked" in element.attrs:
+                    sent.append((name, element.get("value") or "on"))
+                continue
+            sent.append((name, element.get("value") or ""))
+        elif element.tag == "textarea":
+            # The HTML spec drops one newline right after <textarea>.
+            sent.append((name, element.raw_text.removeprefix("\n")))
+        elif element.tag == "select":
+            options = element.find_all("option")
+            chosen = [o for o in options if "selected" in o.attrs]
+            if not chosen and options and "multiple" not in element.attrs:
+                chosen = options[:1]
+            sent.extend((name, o.get("value") if o.get("value") is not None else o.text)
+                        for o in chosen)
+    return sent

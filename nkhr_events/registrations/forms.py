@@ -18,6 +18,7 @@ from wtforms import (
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.fields.core import UnboundField
 from wtforms.validators import (
     URL,
     DataRequired,
@@ -28,8 +29,15 @@ from wtforms.validators import (
 
 from nkhr_events.events.models import Event
 from nkhr_events.registrations.categories import QUESTIONS, Category
+from nkhr_events.registrations.models import Registration
 from nkhr_events.registrations.services import CategorySettings, DetailsInput, RegistrationInput
-from nkhr_events.validators import CountryField, Form, MultiCheckboxField, language_choices
+from nkhr_events.validators import (
+    CountryField,
+    Form,
+    MultiCheckboxField,
+    email_address,
+    language_choices,
+)
 
 
 def interpretation_choices() -> list[SelectChoice]:
@@ -110,7 +118,9 @@ class RegistrationForm(DetailsForm):
     email = EmailField(
         _l("Email"),
         description=_l("Your confirmation and private link are sent here."),
-        validators=[DataRequired(_l("Enter your email address.")), Length(max=254)],
+        validators=[
+            DataRequired(_l("Enter your email address.")), Length(max=254), email_address()
+        ],
         render_kw={"autocomplete": "email"},
     )
     privacy_consent = BooleanField(
@@ -186,12 +196,31 @@ def registration_form(
     return form_class(**kwargs)
 
 
-def details_form(event: Event, **kwargs: Any) -> DetailsForm:
+def details_form(
+    event: Event, registration: Registration | None = None, **kwargs: Any
+) -> DetailsForm:
+    """The details form of `event` (with its days when it has more than one), showing what
+    `registration` holds when one is given. The values are passed as data, never as `obj`:
+    WTForms reads a field from `obj` before any value given for it, so `obj=registration`
+    showed the `days` relationship (day rows, not ISO dates) and no day was ticked."""
     attrs: dict[str, Field] = {}
     if len(event.day_list) > 1:
         attrs["days"] = _days_field(event)
     form_class = type("EventDetailsForm", (DetailsForm,), attrs)
+    if registration is not None:
+        kwargs.setdefault("data", details_data(registration))
     return form_class(**kwargs)
+
+
+def details_data(registration: Registration) -> dict[str, Any]:
+    """What the details form shows for a registration, field by field."""
+    data = {
+        name: getattr(registration, name)
+        for name, value in vars(DetailsForm).items()
+        if isinstance(value, UnboundField)
+    }
+    data["days"] = [d.isoformat() for d in registration.day_list]
+    return data
 
 
 def chosen_days(form: FlaskForm) -> list[date]:
@@ -211,7 +240,9 @@ class LostLinkForm(Form):
     email = EmailField(
         _l("Email"),
         description=_l("The address you registered with."),
-        validators=[DataRequired(_l("Enter your email address.")), Length(max=254)],
+        validators=[
+            DataRequired(_l("Enter your email address.")), Length(max=254), email_address()
+        ],
         render_kw={"autocomplete": "email"},
     )
 

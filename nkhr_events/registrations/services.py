@@ -161,20 +161,32 @@ def save_category_settings(
     event: Event, values: dict[str, dict[str, object]], *, actor: Actor
 ) -> list[Registration]:
     """Store staff-edited settings; the seat caps through `change_capacity`, which refuses a cap
-    that does not fit (DomainError beside it). Returns who moved up from the waitlist."""
+    that does not fit (DomainError beside it). Returns who moved up from the waitlist. Only
+    what differs from the current settings is written and recorded; settings sent back
+    unchanged write nothing."""
     lock_event_seats(event.id)
     current = category_settings(event)
+    changes: dict[str, dict[str, object]] = {}
+    for category, wanted in values.items():
+        differ = {
+            name: value for name, value in wanted.items()
+            if getattr(current[category], name) != value
+        }
+        if differ:
+            changes[category] = differ
+    if not changes:
+        return []
     caps: dict[str, int | None] = {}
-    for category, changes in values.items():
+    for category, differ in changes.items():
         row = _stored(current[category])
-        for name, value in changes.items():
+        for name, value in differ.items():
             if name == "seat_cap":
                 caps[category] = value  # type: ignore[assignment]
             else:
                 setattr(row, name, value)
     db.session.flush()
     record("event.categories", object_type="event", object_id=event.id, event_id=event.id,
-           detail={"categories": values}, actor=actor)
+           detail={"categories": changes}, actor=actor)
     return change_capacity(event, KEEP, category_caps=caps, actor=actor)
 
 
@@ -516,10 +528,13 @@ class DetailsInput:
 
 def update_details(
     registration: Registration, data: DetailsInput, *, actor: Actor, by_staff: bool = False
-) -> None:
-    """Change the details that need no new review; raises DomainError on bad values.
+) -> list[str]:
+    """Change the details that need no new review; raises DomainError on bad values. Returns
+    the names of what changed ("day_list" for the days attended).
 
-    The attendee is emailed a summary either way; a staff edit is recorded by the caller.
+    When something changed, the attendee is emailed a summary and an attendee's own edit is
+    recorded (a staff edit is recorded by the caller). When nothing changed, nothing is
+    written, recorded or sent.
     """
     if registration.status not in ACTIVE_STATUSES:
         raise DomainError(_("A cancelled registration cannot be changed."))
@@ -529,6 +544,7 @@ def update_details(
     if data.interpretation not in INTERPRETATION_CHOICES:
         raise DomainError(_("Choose an interpretation option."), "interpretation")
     before = column_values(registration)
+    days_before = registration.day_list
     registration.given_name = data.given_name.strip()
     registration.family_name = data.family_name.strip()
     registration.badge_name = data.badge_name.strip() or registration.full_name
@@ -537,17 +553,21 @@ def update_details(
     registration.country = data.country
     registration.language = data.language if data.language in ("en", "ko") else "en"
     days = sorted(set(data.days)) or registration.event.day_list
-    kept = {d.day: d for d in registration.days}
-    registration.days = [kept.get(d) or RegistrationDay(day=d) for d in days]
+    if days != days_before:
+        kept = {d.day: d for d in registration.days}
+        registration.days = [kept.get(d) or RegistrationDay(day=d) for d in days]
     registration.interpretation = data.interpretation
     registration.accessibility_needs = data.accessibility_needs.strip()
     registration.dietary_needs = data.dietary_needs.strip()
     registration.publish_name = data.publish_name
     registration.photo_consent = data.photo_consent
     registration.do_not_publish = data.do_not_publish
+    changed = changed_since(before, registration) + (["day_list"] if days != days_before else [])
+    if not changed:
+        return []
     if not by_staff:
         record("registration.update", object_type="registration", object_id=registration.id,
-               event_id=registration.event_id, actor=actor,
-               detail={"fields": changed_since(before, registration)})
+               event_id=registration.event_id, actor=actor, detail={"fields": changed})
     db.session.flush()
     notify.details_changed(registration, by_staff=by_staff)
+    return changed

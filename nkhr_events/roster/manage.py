@@ -273,11 +273,13 @@ def data_download(registration_id: int) -> Response:
 def notes(registration_id: int) -> Response:
     """Save the internal notes (staff only; never shown to the person)."""
     found = db.get_or_404(Registration, registration_id)
-    save_internal_notes(
+    if save_internal_notes(
         found, request.form.get("internal_notes", "")[:10000], actor=current_actor()
-    )
-    db.session.commit()
-    flash(_("The notes are saved."), "success")
+    ):
+        db.session.commit()
+        flash(_("The notes are saved."), "success")
+    else:
+        flash(_("Nothing changed."), "info")
     return redirect(url_for(".registration", registration_id=found.id), code=303)
 
 
@@ -289,22 +291,25 @@ def edit(registration_id: int) -> Response | str:
     if request.method == "GET":
         record_person_view(found, PERSON_EDIT_VIEW, actor=current_actor())
         db.session.commit()
-    form = forms.details_form(
-        found.event, obj=found, days=[d.isoformat() for d in found.day_list]
-    )
+    form = forms.details_form(found.event, found)
     form.country.choices = [
         SelectChoice("", _("Choose…")),
         *(SelectChoice(code, name) for code, name in country_choices()),
     ]
     if form.validate_on_submit():
         try:
-            staff_update_details(found, forms.details_input(form), actor=current_actor())
+            changed = staff_update_details(
+                found, forms.details_input(form), actor=current_actor()
+            )
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
         else:
             db.session.commit()
-            flash(_("The changes are saved and the person was emailed a summary."), "success")
+            if changed:
+                flash(_("The changes are saved and the person was emailed a summary."), "success")
+            else:
+                flash(_("Nothing changed."), "info")
             return redirect(url_for(".registration", registration_id=found.id), code=303)
     return render_template(
         "roster/edit.html", registration=found, event=found.event, form=form

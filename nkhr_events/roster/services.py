@@ -218,9 +218,13 @@ def record_person_view(
     )
 
 
-def save_internal_notes(registration: Registration, notes: str, *, actor: Actor) -> None:
-    """Store the staff notes; the audit entry says that they changed, not what they say."""
-    registration.internal_notes = notes.strip()
+def save_internal_notes(registration: Registration, notes: str, *, actor: Actor) -> bool:
+    """Store the staff notes; the audit entry says that they changed, not what they say.
+    Returns whether they changed (notes sent back unchanged record nothing)."""
+    notes = notes.strip()
+    if notes == (registration.internal_notes or ""):
+        return False
+    registration.internal_notes = notes
     record(
         "registration.notes",
         object_type="registration",
@@ -230,44 +234,26 @@ def save_internal_notes(registration: Registration, notes: str, *, actor: Actor)
         actor=actor,
     )
     db.session.flush()
-
-
-#: Details staff may change, named in the audit entry when they change (values never are).
-EDITABLE = (
-    "given_name",
-    "family_name",
-    "badge_name",
-    "organization",
-    "position",
-    "country",
-    "language",
-    "day_list",
-    "interpretation",
-    "accessibility_needs",
-    "dietary_needs",
-    "publish_name",
-    "photo_consent",
-    "do_not_publish",
-)
+    return True
 
 
 def staff_update_details(
     registration: Registration, data: services.DetailsInput, *, actor: Actor
 ) -> list[str]:
     """Change an attendee's details for them (they are emailed a summary). Returns the names of
-    the fields that changed; raises DomainError like `services.update_details`."""
-    before = {name: getattr(registration, name) for name in EDITABLE}
-    services.update_details(registration, data, actor=actor, by_staff=True)
-    changed = [name for name in EDITABLE if getattr(registration, name) != before[name]]
-    record(
-        "registration.edit",
-        object_type="registration",
-        object_id=registration.id,
-        event_id=registration.event_id,
-        detail={"fields": changed},
-        actor=actor,
-    )
-    db.session.flush()
+    the fields that changed; raises DomainError like `services.update_details`. Nothing
+    changed: nothing is recorded or sent."""
+    changed = services.update_details(registration, data, actor=actor, by_staff=True)
+    if changed:
+        record(
+            "registration.edit",
+            object_type="registration",
+            object_id=registration.id,
+            event_id=registration.event_id,
+            detail={"fields": changed},
+            actor=actor,
+        )
+        db.session.flush()
     return changed
 
 
