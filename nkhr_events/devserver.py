@@ -8,6 +8,7 @@ mail catcher (see nkhr_events/outbox/background.py).
 from __future__ import annotations
 
 import argparse
+import os
 
 from nkhr_events import create_app
 from nkhr_events.logs import RedactingRequestHandler
@@ -19,9 +20,12 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args()
+    # The links in emails and QR codes point where this server answers, unless told otherwise.
+    os.environ.setdefault("NKHR_BASE_URL", f"http://{args.host}:{args.port}")
     app = create_app()
     stop_delivery = start_background_delivery(app)
     print(f" * nkhr_events on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
+    print(f" * links in emails point to {app.config['NKHR_BASE_URL']}", flush=True)
     try:
         app.run(
             host=args.host,

@@ -30,12 +30,10 @@ from werkzeug.test import TestResponse, encode_multipart
 
 from nkhr_events.accounts.models import StaffRole
 from nkhr_events.accounts.services import create_staff
-from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.extensions import db
-from nkhr_events.registrations import links, services
+from nkhr_events.registrations import links
 from nkhr_events.registrations.models import Registration
-from nkhr_events.registrations.services import RegistrationInput
-from tests.factories import make_event
+from tests.factories import make_event, make_registration
 
 STAFF_EMAIL = "organizer@example.org"
 STAFF_PASSWORD = "correct horse battery staple"
@@ -165,7 +163,8 @@ FORMS = [
         "manage",
         lambda site: f"/registration/{site.token}",
         lambda site, n: {**_details(site), "organization": f"Seoul Citizens {n}"},
-        adds={"outbox_message": 1, "audit_entry": 1},
+        # The summary email carries the updated calendar file.
+        adds={"outbox_message": 1, "outbox_attachment": 1, "audit_entry": 1},
         stored=TEXT_DETAILS,
         list_fields=frozenset({"days"}),
     ),
@@ -220,19 +219,14 @@ def site(app: Flask, request: pytest.FixtureRequest) -> Site:
     form = params.params.get("form") if params is not None else None
     with app.app_context():
         event = make_event(capacity=100)
-        result = services.register_attendee(
-            event.id,
-            RegistrationInput(
-                category="general_public", given_name="Min-ji", family_name="Kim",
-                email=ATTENDEE_EMAIL, privacy_consent=True, language="en",
-            ), actor=ATTENDEE
+        registration = make_registration(
+            event=event, given_name="Min-ji", family_name="Kim", email=ATTENDEE_EMAIL
         )
-        token = links.issue_manage_token(result.registration)
+        token = links.issue_manage_token(registration)
         if form is None or form.name in STAFF_FORMS:
             create_staff(STAFF_EMAIL, "Test Staff", STAFF_PASSWORD, StaffRole.ORGANIZER)
         db.session.commit()
-        return Site(event.slug, [d.isoformat() for d in event.day_list], token,
-                    result.registration.id)
+        return Site(event.slug, [d.isoformat() for d in event.day_list], token, registration.id)
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:

@@ -271,3 +271,35 @@ def test_an_instance_folder_and_database_made_readable_before_are_tightened(
     build(built)
     assert mode(instance) == 0o700
     assert mode(database) == 0o600
+
+
+def test_the_development_server_links_emails_to_where_it_answers(
+    instance: Path, tmp_path: Path
+) -> None:
+    """`PORT=5101 make run` (or the server on its own) must not email links to port 5000."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {
+        **os.environ, "NKHR_ENV": "development", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite'}",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "nkhr_events.devserver", "--host", "127.0.0.1", "--port",
+         str(port)],
+        cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = []
+        for line in server.stdout:  # type: ignore[union-attr]
+            lines.append(line)
+            if "links in emails point to" in line:
+                break
+        assert f"links in emails point to http://127.0.0.1:{port}" in "".join(lines)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()  # type: ignore[union-attr]

@@ -95,6 +95,8 @@ def assert_page_layout(page: Document, language: str) -> None:
     assert page.one("main").get("id") == "main"
     viewport = page.one("meta", name="viewport").get("content") or ""
     assert "width=device-width" in viewport
+    description = page.one("meta", name="description").get("content") or ""
+    assert len(description) > 30, "a meta description says what the page is"
     for element in page.iter():
         attribute = ASSET_ATTRIBUTES.get(element.tag)
         url = (element.get(attribute) or "") if attribute else ""
@@ -115,6 +117,11 @@ def test_every_public_page_has_the_accessible_self_contained_layout(
         assert response.status_code == 200, path
         assert response.mimetype == "text/html"
         assert_page_layout(parse(response.get_data(as_text=True)), language)
+
+
+def test_an_event_page_describes_that_event(client: FlaskClient, site: Site) -> None:
+    page = parse(client.get(f"/events/{site.published_slug}").get_data(as_text=True))
+    assert page.one("meta", name="description").get("content").startswith(site.published_title)
 
 
 def test_page_titles_differ_per_page_and_name_the_site(client: FlaskClient, site: Site) -> None:

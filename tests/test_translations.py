@@ -352,3 +352,21 @@ def test_wtforms_validation_messages_are_korean_on_a_korean_form(
 
     english = client.post("/manage/events/new", data=form, headers={"Accept-Language": "en"})
     assert not_a_number in english.get_data(as_text=True)
+
+
+#: Korean particles written both ways because the word before them is a placeholder: they
+#: read like a form to fill in. A sentence with a name or value in it is phrased to need none.
+DOUBLE_PARTICLES = re.compile(
+    r"\((?:으|이|가|을|를|은|는|과|와)\)"  # "(으)로", "(이)"
+    r"|(?:이|을|은|과)\((?:가|를|는|와)\)"  # "이(가)", "을(를)"
+)
+
+
+def test_no_korean_text_writes_a_particle_both_ways() -> None:
+    with (PROJECT_ROOT / "nkhr_events/translations/ko/LC_MESSAGES/messages.po").open("rb") as f:
+        catalog = read_po(f, locale="ko")
+    found = []
+    for message in catalog:
+        texts = message.string if isinstance(message.string, tuple) else (message.string,)
+        found += [text for text in texts if text and DOUBLE_PARTICLES.search(text)]
+    assert found == []

@@ -7,7 +7,7 @@ from wtforms import EmailField, HiddenField, PasswordField, RadioField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from nkhr_events.validators import Form
+from nkhr_events.validators import Form, email_address
 
 ROLE_CHOICES = [SelectChoice("organizer", _l("Organizer")), SelectChoice("admin", _l("Admin"))]
 
@@ -29,7 +29,9 @@ class SignInForm(Form):
 class ForgotPasswordForm(Form):
     email = EmailField(
         _l("Email"),
-        validators=[DataRequired(_l("Enter your email address.")), Length(max=254)],
+        validators=[
+            DataRequired(_l("Enter your email address.")), Length(max=254), email_address()
+        ],
         render_kw={"autocomplete": "username"},
     )
 
@@ -63,7 +65,7 @@ class NewStaffForm(Form):
     )
     email = EmailField(
         _l("Email"),
-        validators=[DataRequired(_l("Enter an email address.")), Length(max=254)],
+        validators=[DataRequired(_l("Enter an email address.")), Length(max=254), email_address()],
     )
     role = RadioField(_l("Role"), choices=ROLE_CHOICES, default="organizer",
                       validators=[DataRequired(_l("Choose a role."))])

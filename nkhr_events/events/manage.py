@@ -73,6 +73,7 @@ def _event_input(form: EventForm) -> services.EventInput:
         registration_closes_at=_local_to_utc(form.registration_closes_at.data, zone),
         participant_list=form.participant_list.data,
         participant_list_by_category=bool(form.participant_list_by_category.data),
+        show_seat_counts=bool(form.show_seat_counts.data),
     )
 
 

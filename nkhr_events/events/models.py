@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from nkhr_events.dbtypes import UTCDateTime, utcnow
-from nkhr_events.extensions import db
+from nkhr_events.extensions import Model, db
 
 #: How long a seat may wait for its email confirmation, when an event asks for one (minutes).
 EMAIL_CONFIRMATION_MINUTES_MIN = 10
@@ -23,7 +23,7 @@ class EventStatus(StrEnum):
     ARCHIVED = "archived"
 
 
-class Series(db.Model):
+class Series(Model):
     """A named conference series, e.g. the International Conference on NKHR and Refugees."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,7 +40,7 @@ class Series(db.Model):
         return f"<Series {self.slug}>"
 
 
-class Event(db.Model):
+class Event(Model):
     """One edition of a series, held on a list of days in its own time zone."""
 
     __table_args__ = (
@@ -81,6 +81,9 @@ class Event(db.Model):
     #: When set, a new registration keeps its place only if the attendee confirms the address
     #: within this many minutes (registrations/holds.py); empty: no confirmation is asked.
     email_confirmation_minutes: Mapped[int | None]
+    #: When set, the public pages show each category's seats left and people waiting; off,
+    #: they say only whether a new registration gets a seat, is reviewed or waitlisted.
+    show_seat_counts: Mapped[bool] = mapped_column(default=False, server_default=db.false())
 
     series: Mapped[Series] = relationship(back_populates="events")
     days: Mapped[list[EventDay]] = relationship(
@@ -99,7 +102,7 @@ class Event(db.Model):
         return f"<Event {self.slug}>"
 
 
-class EventDay(db.Model):
+class EventDay(Model):
     """A day on which an event is held (dates in the event's own time zone)."""
 
     __table_args__ = (UniqueConstraint("event_id", "day"),)

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from flask_babel import gettext as _
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from nkhr_events.audit.services import (
@@ -61,6 +62,7 @@ class EventInput:
     registration_closes_at: datetime | None = None
     participant_list: str = "off"
     participant_list_by_category: bool = False
+    show_seat_counts: bool = False
 
 
 #: Who may see an event's participant list.
@@ -77,16 +79,16 @@ class ChangeCapacity(Protocol):
 
 
 def all_series() -> list[Series]:
-    return list(db.session.scalars(db.select(Series).order_by(Series.position, Series.name)))
+    return list(db.session.scalars(select(Series).order_by(Series.position, Series.name)))
 
 
 def series_by_slug(slug: str) -> Series | None:
-    return db.session.scalar(db.select(Series).where(Series.slug == slug))
+    return db.session.scalar(select(Series).where(Series.slug == slug))
 
 
-def public_events_query():
+def public_events_query() -> Select[Event]:
     return (
-        db.select(Event)
+        select(Event)
         .where(Event.status.in_([EventStatus.PUBLISHED, EventStatus.ARCHIVED]))
         .options(selectinload(Event.days), selectinload(Event.series))
     )
@@ -150,7 +152,7 @@ def _check(data: EventInput, event_id: int | None) -> None:
     if db.session.get(Series, data.series_id) is None:
         raise DomainError(_("Choose a series."), "series_id")
     clash = db.session.scalar(
-        db.select(Event.id).where(Event.slug == data.slug, Event.id != (event_id or 0))
+        select(Event.id).where(Event.slug == data.slug, Event.id != (event_id or 0))
     )
     if clash is not None:
         raise DomainError(_("Another event already uses this web address."), "slug")
@@ -182,11 +184,11 @@ def _apply(event: Event, data: EventInput) -> None:
         data.participant_list if data.participant_list in PARTICIPANT_LIST_CHOICES else "off"
     )
     event.participant_list_by_category = data.participant_list_by_category
+    event.show_seat_counts = data.show_seat_counts
     event.start_date, event.end_date = days[0], days[-1]
-    kept = {d.day: d for d in event.days}
-    event.days = [kept.get(day) or EventDay(day=day) for day in days]
-    # Set even when only the days changed: kept registration pages are keyed by the row.
-    event.updated_at = utcnow()
+    if days != event.day_list:
+        kept = {d.day: d for d in event.days}
+        event.days = [kept.get(day) or EventDay(day=day) for day in days]
 
 
 def create_event(data: EventInput, change_capacity: ChangeCapacity, *, actor: Actor) -> Event:
@@ -209,12 +211,18 @@ def update_event(
     waitlist. Raises DomainError (the caller rolls back) when a rule refuses the change."""
     _check(data, event.id)
     before = column_values(event)
+    days_before = event.day_list
     # First, so that the seat lock is taken before anything writes the event's row: a lock
     # held too long elsewhere is then SeatsBusy, not a wait without a limit.
     moved_up = change_capacity(event, data.capacity, actor=actor)
     _apply(event, data)
+    changed = changed_since(before, event) + (["days"] if event.day_list != days_before else [])
+    if not changed:
+        return moved_up  # sent back unchanged: nothing written or recorded
+    # Set even when only the days changed: kept registration pages are keyed by the row.
+    event.updated_at = utcnow()
     record("event.update", object_type="event", object_id=event.id, event_id=event.id,
-           detail={"fields": changed_since(before, event)}, actor=actor)
+           detail={"fields": changed}, actor=actor)
     db.session.flush()
     return moved_up
 

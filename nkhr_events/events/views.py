@@ -7,6 +7,9 @@ from flask import Blueprint, abort, render_template
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.events import services
 from nkhr_events.partners.services import co_organizers, sponsors
+from nkhr_events.registrations.categories import CATEGORY_LABELS, Category
+from nkhr_events.registrations.outlook import outlooks
+from nkhr_events.registrations.services import category_settings
 
 bp = Blueprint("events", __name__)
 
@@ -53,12 +56,17 @@ def event(slug: str) -> str:
     if found is None:
         abort(404)
     partnerships = services.partnerships_for([found])[found.id]
+    state = services.registration_state(found)
+    settings = category_settings(found)
     return render_template(
         "events/event.html",
         event=found,
+        outlooks=outlooks(found, settings) if state == services.RegistrationState.OPEN else {},
+        open_categories=[Category(c) for c, s in settings.items() if s.enabled],
+        category_labels=CATEGORY_LABELS,
         co_organizers=co_organizers(partnerships),
         sponsors=sponsors(partnerships),
-        registration=services.registration_state(found),
+        registration=state,
         states=services.RegistrationState,
         today=utcnow().date(),
     )

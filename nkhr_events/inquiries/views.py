@@ -9,11 +9,12 @@ from werkzeug.wrappers import Response
 from nkhr_events.extensions import db, limiter
 from nkhr_events.inquiries.forms import ContactForm
 from nkhr_events.inquiries.services import InquiryInput, submit_inquiry
-from nkhr_events.web import current_language
+from nkhr_events.web import accepted, current_language, limit_wait, too_many_text
 
 bp = Blueprint("inquiries", __name__)
 
-#: Per client (IP address), and per email address typed, whichever runs out first.
+#: Per client (IP address), every try; and per email address typed, messages accepted only
+#: (a form sent back with a mistake does not count), whichever runs out first.
 LIMIT_PER_CLIENT = "5 per minute; 30 per day"
 LIMIT_PER_EMAIL = "3 per hour; 10 per day"
 
@@ -25,7 +26,9 @@ def _typed_email() -> str:
 
 @bp.route("/contact", methods=["GET", "POST"])
 @limiter.limit(LIMIT_PER_CLIENT, methods=["POST"])
-@limiter.limit(LIMIT_PER_EMAIL, methods=["POST"], key_func=_typed_email)
+@limiter.limit(
+    LIMIT_PER_EMAIL, methods=["POST"], key_func=_typed_email, deduct_when=accepted
+)
 def contact() -> Response | str:
     """The contact form; a valid message is stored and both emails queued in one commit."""
     form = ContactForm()
@@ -47,6 +50,17 @@ def contact() -> Response | str:
         db.session.commit()
         return redirect(url_for(".thanks"), code=303)
     return render_template("inquiries/contact.html", form=form)
+
+
+@bp.errorhandler(429)
+def too_many_tries(error: Exception) -> tuple[str, int, dict[str, str]]:
+    """Over a limit: the form again with what was typed (nothing is checked or stored) and
+    the real wait, in words and in `Retry-After`."""
+    wait = limit_wait()
+    form = ContactForm()
+    form.form_errors.append(too_many_text(wait))
+    page = render_template("inquiries/contact.html", form=form)
+    return page, 429, {"Retry-After": str(wait)}
 
 
 @bp.get("/contact/thanks")

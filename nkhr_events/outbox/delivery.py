@@ -17,11 +17,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.charset import QP, Charset
-from typing import Any
+from email.encoders import encode_base64
+from email.message import Message as Message_
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from typing import Any, cast
 
 import flask_mail
 from flask import current_app
-from sqlalchemy import or_, text, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
@@ -191,24 +195,69 @@ def body_charset(*bodies: str | None) -> Charset | None:
     return None
 
 
+class Message(flask_mail.Message):
+    """A Flask-Mail message whose HTML may show images of its own (`cid:` links).
+
+    Flask-Mail puts every file beside the text and HTML (multipart/mixed). An image the HTML
+    shows belongs with it, in multipart/related, so that mail programs draw it in the body
+    rather than only list it; the file is also attached as usual, to save or print.
+    """
+
+    def _message(self) -> Any:
+        inline = [a for a in self.attachments if a.disposition == "inline"]
+        self.attachments = [a for a in self.attachments if a.disposition != "inline"]
+        try:
+            msg = super()._message()
+        finally:
+            self.attachments = [*self.attachments, *inline]
+        if not inline or not self.html:
+            return msg
+        parts = cast(list[Message_], msg.get_payload())
+        alternative = next(part for part in parts if part.get_content_subtype() == "alternative")
+        related = MIMEMultipart("related")
+        related.attach(alternative)
+        for attachment in inline:
+            part = MIMEBase(*attachment.content_type.split("/"))
+            part.set_payload(attachment.data)
+            encode_base64(part)
+            part.add_header("Content-Disposition", "inline", filename=attachment.filename)
+            for key, value in attachment.headers.items():
+                part.add_header(key, value)
+            related.attach(part)
+        msg.set_payload([related if p is alternative else p for p in parts])
+        return msg
+
+
+def inline_in(html: str | None, filename: str) -> bool:
+    """Whether the HTML shows the file `filename` (``<img src="cid:checkin.png">``)."""
+    return bool(html) and f'src="cid:{filename}"' in (html or "")
+
+
 def build_message(row: OutboxMessage) -> flask_mail.Message:
     """The Flask-Mail message for a row, with the row's own Message-ID.
 
     Its private link and secret-bearing files are made now (the link's hash joins the
-    worker's transaction, committed before the message is sent); the row keeps neither.
+    worker's transaction, committed before the message is sent); the row keeps neither. A
+    file the HTML shows (`cid:<filename>`) goes with the HTML as well as attached.
     """
     text_body, html_body = fill_secret(row)
-    message = flask_mail.Message(
+    files = [(a, attachment_data(a)) for a in row.attachments]
+    attachments = [flask_mail.Attachment(a.filename, a.content_type, data) for a, data in files]
+    attachments += [
+        flask_mail.Attachment(
+            a.filename, a.content_type, data, "inline", {"Content-ID": f"<{a.filename}>"}
+        )
+        for a, data in files
+        if inline_in(html_body, a.filename)
+    ]
+    message = Message(
         subject=headers.single_line(row.subject),
         recipients=[headers.check_address(row.recipient)],
         body=text_body,
         html=html_body or None,
         sender=headers.mailbox(row.sender),
         reply_to=headers.mailbox(row.reply_to) if row.reply_to else None,
-        attachments=[
-            flask_mail.Attachment(a.filename, a.content_type, attachment_data(a))
-            for a in row.attachments
-        ],
+        attachments=attachments,
         # Tells autoresponders not to answer (RFC 3834).
         extra_headers={"Auto-Submitted": "auto-generated"},
         charset=body_charset(text_body, html_body),  # type: ignore[arg-type]
@@ -231,7 +280,7 @@ def claim_due(now: datetime, limit: int) -> list[int]:
         # Take the write lock first: a second worker waits here instead of claiming the same rows.
         session.execute(text("BEGIN IMMEDIATE"))
     query = (
-        db.select(OutboxMessage.id)
+        select(OutboxMessage.id)
         .where(
             or_(
                 (OutboxMessage.status == OutboxStatus.QUEUED)
@@ -309,7 +358,7 @@ def deliver_batch(now: datetime | None = None, batch_size: int | None = None) ->
     if not ids:
         return report
     rows = db.session.scalars(
-        db.select(OutboxMessage)
+        select(OutboxMessage)
         .where(OutboxMessage.id.in_(ids))
         .options(selectinload(OutboxMessage.attachments))
         .order_by(OutboxMessage.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -26,17 +27,35 @@ from wtforms import Field
 from wtforms.widgets import Select
 
 from nkhr_events import pagecache
+from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import Busy, DomainError
 from nkhr_events.events import services as event_services
+from nkhr_events.events.calendar import CalendarMethod
 from nkhr_events.events.models import Event, EventStatus
 from nkhr_events.extensions import db, limiter
 from nkhr_events.outbox.requests import request_mail
 from nkhr_events.privacy import services as privacy
-from nkhr_events.registrations import forms, holds, links, notify, participants, services
+from nkhr_events.registrations import (
+    forms,
+    holds,
+    links,
+    notify,
+    outlook,
+    participants,
+    services,
+)
 from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
 from nkhr_events.registrations.models import ACTIVE_STATUSES, Registration, RegistrationStatus
 from nkhr_events.validators import show_error
-from nkhr_events.web import attendee_actor, country_choices, current_language, retry_later
+from nkhr_events.web import (
+    accepted,
+    attendee_actor,
+    country_choices,
+    current_language,
+    limit_wait,
+    retry_later,
+    too_many_text,
+)
 
 bp = Blueprint("registrations", __name__)
 
@@ -130,9 +149,14 @@ class _Step2:
     """The form of one category of one event: made empty, rendered, submitted."""
 
     def __init__(
-        self, event: Event, category: Category, settings: dict[str, services.CategorySettings]
+        self,
+        event: Event,
+        category: Category,
+        settings: dict[str, services.CategorySettings],
+        outlooks: dict[str, outlook.CategoryOutlook],
     ) -> None:
         self.event, self.category, self.settings = event, category, settings
+        self.outlooks = outlooks
 
     def new_form(self) -> forms.RegistrationForm:
         language = current_language()
@@ -150,14 +174,18 @@ class _Step2:
             form=form,
             category=self.category,
             category_label=CATEGORY_LABELS[self.category],
-            needs_review=self.settings[self.category.value].needs_review,
+            outlook=self.outlooks[self.category.value],
             question_names=[f"q_{q.key}" for q in QUESTIONS[self.category]],
         )
 
     def empty_page(self) -> str:
         """The empty form is the same for every visitor of a language: kept whole."""
         return pagecache.page(
-            ("registrations.form", _page_version(self.event, self.settings)),
+            (
+                "registrations.form",
+                _page_version(self.event, self.settings),
+                outlook.page_key(self.event, self.outlooks),
+            ),
             lambda: self.page(self.new_form()),
         )
 
@@ -171,16 +199,24 @@ def _chosen_category(open_categories: list[Category]) -> Category | None:
 
 
 def _choose_page(
-    event: Event, settings: dict[str, services.CategorySettings], open_categories: list[Category]
+    event: Event,
+    settings: dict[str, services.CategorySettings],
+    outlooks: dict[str, outlook.CategoryOutlook],
+    open_categories: list[Category],
 ) -> str:
     return pagecache.page(
-        ("registrations.choose", _page_version(event, settings)),
+        (
+            "registrations.choose",
+            _page_version(event, settings),
+            outlook.page_key(event, outlooks),
+        ),
         lambda: render_template(
             "registrations/choose_category.html",
             event=event,
             categories=open_categories,
             labels=CATEGORY_LABELS,
             settings=settings,
+            outlooks=outlooks,
             invalid=bool(request.args.get("category")),
         ),
     )
@@ -192,6 +228,7 @@ def _choose_page(
     lambda: current_app.config["NKHR_REGISTRATION_EMAIL_LIMIT"],
     key_func=_email_limit_key,
     methods=["POST"],
+    deduct_when=accepted,  # accepted submissions only: a form with mistakes costs nothing
 )
 def register(slug: str) -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Step 1 asks for the category; step 2 (?category=...) asks that category's questions."""
@@ -201,13 +238,55 @@ def register(slug: str) -> Response | str | tuple[str, int] | tuple[str, int, di
         return _closed(event, state)
     settings = services.category_settings(event)
     open_categories = [Category(c) for c, s in settings.items() if s.enabled]
+    outlooks = outlook.outlooks(event, settings)
     category = _chosen_category(open_categories)
     if category is None:
-        return _choose_page(event, settings, open_categories)
-    step = _Step2(event, category, settings)
+        return _choose_page(event, settings, outlooks, open_categories)
+    step = _Step2(event, category, settings, outlooks)
     if request.method != "POST":
         return step.empty_page()
     return _submit(slug, state, step)
+
+
+@bp.errorhandler(429)
+def too_many_tries(error: Exception) -> tuple[str, int, dict[str, str]]:
+    """Over a limit: the registration form again with what was typed (nothing is checked or
+    stored) and the real wait, in words and in `Retry-After`; other pages say the wait."""
+    wait = limit_wait()
+    headers = {"Retry-After": str(wait)}
+    text = too_many_text(wait)
+    step = _step_of_request() if request.endpoint == "registrations.register" else None
+    if step is not None:
+        form = step.new_form()
+        form.form_errors.append(text)
+        return step.page(form), 429, headers
+    if request.endpoint == "registrations.lost_link":
+        form = forms.LostLinkForm()
+        form.form_errors.append(text)
+        return render_template("registrations/lost_link.html", form=form), 429, headers
+    page = render_template("errors/error.html", code=429, title=_("Too many attempts"),
+                           text=text)
+    return page, 429, headers
+
+
+def _step_of_request() -> _Step2 | None:
+    """The registration form this request was sent from, if it is open."""
+    event = db.session.scalar(
+        db.select(Event).where(
+            Event.slug == (request.view_args or {}).get("slug", ""),
+            Event.status == EventStatus.PUBLISHED,
+        )
+    )
+    if event is None:
+        return None
+    if event_services.registration_state(event) != event_services.RegistrationState.OPEN:
+        return None
+    settings = services.category_settings(event)
+    open_categories = [Category(c) for c, s in settings.items() if s.enabled]
+    category = _chosen_category(open_categories)
+    if category is None:
+        return None
+    return _Step2(event, category, settings, outlook.outlooks(event, settings))
 
 
 def _submit(
@@ -220,7 +299,7 @@ def _submit(
         return step.page(form)
     if form.homepage.data:
         # Filled by an automated submitter: answer as for a person, store nothing.
-        session["registration_sent_to"] = form.email.data
+        _remember_sent(form.email.data, step.category)
         return redirect(url_for(".sent", slug=slug), code=303)
     try:
         services.register_attendee(
@@ -236,18 +315,56 @@ def _submit(
             return retry_later(step.page(form), error)
         return step.page(form)
     db.session.commit()
-    session["registration_sent_to"] = form.email.data
+    _remember_sent(form.email.data, step.category)
     # The slug it was found by: reading event.slug after the commit would reload it.
     return redirect(url_for(".sent", slug=slug), code=303)
 
 
+def _remember_sent(address: str, category: Category) -> None:
+    """What the result page repeats: where the email went (masked) and the category chosen."""
+    session["registration_sent_to"] = mask_address(address)
+    session["registration_category"] = category.value
+
+
+def mask_address(address: str) -> str:
+    """An address shown on a screen others may see: enough to recognise it, not to read it
+    (``mi•••@ex•••.org``)."""
+    local, _at, domain = address.strip().rpartition("@")
+    if not local:
+        return "•••"
+    name, dot, top = domain.rpartition(".")
+    if not dot:
+        name, top = domain, ""
+    masked_domain = f"{name[:2]}•••" + (f".{top}" if top else "")
+    return f"{local[:2]}•••@{masked_domain}"
+
+
 @bp.get("/events/<slug>/register/sent")
 def sent(slug: str) -> str:
-    """The same answer for every accepted submission: the email says the outcome."""
+    """The same answer for every accepted submission, and for an address already registered:
+    where the email went, what it will say, what to do if it does not come, and what the chosen
+    category offers now (the same for anyone). The email says the outcome."""
     event = _open_event(slug)
+    settings = services.category_settings(event)
+    outlooks = outlook.outlooks(event, settings)
+    try:
+        category: Category | None = Category(session.get("registration_category", ""))
+    except ValueError:
+        category = None
     return pagecache.page(
-        ("registrations.sent", _page_version(event)),
-        lambda email: render_template("registrations/sent.html", event=event, email=email),
+        (
+            "registrations.sent",
+            _page_version(event),
+            category,
+            outlook.page_key(event, outlooks),
+        ),
+        lambda email: render_template(
+            "registrations/sent.html",
+            event=event,
+            email=email,
+            category_label=CATEGORY_LABELS[category] if category else None,
+            outlook=outlooks[category.value] if category else None,
+        ),
         {"email": session.get("registration_sent_to")},
     )
 
@@ -266,11 +383,7 @@ def manage(token: str) -> Response | str:
     registration = _registration_or_404(token)
     event = registration.event
     active = registration.status in ACTIVE_STATUSES
-    form = forms.details_form(
-        event,
-        obj=registration,
-        days=[d.isoformat() for d in registration.day_list],
-    )
+    form = forms.details_form(event, registration)
     _fill_choices(form)
     if request.method == "POST":
         if not active:
@@ -278,13 +391,16 @@ def manage(token: str) -> Response | str:
         if form.validate_on_submit():
             data = forms.details_input(form)
             try:
-                services.update_details(registration, data, actor=attendee_actor())
+                changed = services.update_details(registration, data, actor=attendee_actor())
             except DomainError as error:
                 db.session.rollback()
                 show_error(form, error)
             else:
                 db.session.commit()
-                flash(_("Your changes are saved. We have emailed you a summary."), "success")
+                if changed:
+                    flash(_("Your changes are saved. We have emailed you a summary."), "success")
+                else:
+                    flash(_("Nothing changed."), "info")
                 return redirect(url_for(".manage", token=token), code=303)
     return render_template(
         "registrations/manage.html",
@@ -345,6 +461,30 @@ def cancel(token: str) -> Response | str:
     )
 
 
+@bp.get("/registration/<token>/data")
+def data_page(token: str) -> Response:
+    """Everything stored about the attendee as a page to read and print: what the file below
+    holds, with labels and dates in the reader's language."""
+    registration = _registration_or_404(token)
+    response = make_response(render_template(
+        "registrations/data.html",
+        data=privacy.registration_data(registration),
+        registration=registration,
+        event=registration.event,
+        token=token,
+        questions={q.key: q.label for q in QUESTIONS[Category(registration.category)]},
+        category_label=CATEGORY_LABELS[Category(registration.category)],
+        as_datetime=_as_datetime,
+        now=utcnow(),
+    ))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _as_datetime(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value and "T" in value else None
+
+
 @bp.get("/registration/<token>/data.json")
 def data_download(token: str) -> Response:
     """Everything stored about the attendee, as a file they can keep."""
@@ -383,7 +523,7 @@ def calendar(token: str) -> Response:
     registration = _registration_or_404(token)
     if registration.status != RegistrationStatus.CONFIRMED:
         abort(404)
-    attachment = notify.calendar_attachment(registration, "REQUEST")
+    attachment = notify.calendar_attachment(registration, CalendarMethod.PUBLISH)
     response = make_response(attachment.data)
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Content-Disposition"] = (
