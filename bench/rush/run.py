@@ -15,7 +15,7 @@ virtual attendee with cookies of its own:
                                               unique address, the language, every day and the
                                               privacy consent, keep the rest as the page has it
     POST (the form's action)                  expect 303 to the result page
-    GET  /events/<slug>/register/sent         expect the page to name the address
+    GET  /events/<slug>/register/sent         expect the page to name the address (masked)
 
 for --duration seconds at each --concurrency, after a short untimed warm-up. It reports
 completed flows per second, p50 / p95 / p99 of the whole flow, errors, and the server's CPU
@@ -66,6 +66,9 @@ from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import aiohttp
+
+# The application's result page names the address masked (the ceiling's names it whole).
+from nkhr_events.registrations.views import mask_address
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -324,7 +327,7 @@ async def one_flow(
         raise FlowError(f"submit: HTTP {status}" + (f" ({found.group(1)[:80]})" if found else ""))
     t3 = clock()
     status, _loc, page = await _page(http, "GET", urljoin(form_page_url, location))
-    if status != 200 or email not in page:
+    if status != 200 or (mask_address(email) not in page and email not in page):
         raise FlowError(f"result page: HTTP {status}" + ("" if status != 200 else ", no address"))
     t4 = clock()
     for name, took in (("choice", t1 - t0), ("form", t2 - t1), ("post", t3 - t2),

@@ -84,9 +84,10 @@ def _seats_left(
 
 
 def outlooks(event: Event, settings: Mapping[str, SeatRules]) -> dict[str, CategoryOutlook]:
-    """Each category's outlook now (every category in `settings`, open or not)."""
+    """Each category's outlook now (every category in `settings`, open or not). The people
+    waiting are counted only where the event shows the counts (one query less per page)."""
     taken = seats_taken(event.id)
-    waiting = waiting_by_category(event.id)
+    waiting = waiting_by_category(event.id) if event.show_seat_counts else {}
     found: dict[str, CategoryOutlook] = {}
     for category, rules in settings.items():
         if not fits(event, rules, category, taken):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from flask import (
@@ -149,14 +149,14 @@ class _Step2:
     """The form of one category of one event: made empty, rendered, submitted."""
 
     def __init__(
-        self,
-        event: Event,
-        category: Category,
-        settings: dict[str, services.CategorySettings],
-        outlooks: dict[str, outlook.CategoryOutlook],
+        self, event: Event, category: Category, settings: dict[str, services.CategorySettings]
     ) -> None:
         self.event, self.category, self.settings = event, category, settings
-        self.outlooks = outlooks
+
+    @cached_property
+    def outlooks(self) -> dict[str, outlook.CategoryOutlook]:
+        """Counted when a page shows them, not for a submission that is accepted."""
+        return outlook.outlooks(self.event, self.settings)
 
     def new_form(self) -> forms.RegistrationForm:
         language = current_language()
@@ -238,11 +238,10 @@ def register(slug: str) -> Response | str | tuple[str, int] | tuple[str, int, di
         return _closed(event, state)
     settings = services.category_settings(event)
     open_categories = [Category(c) for c, s in settings.items() if s.enabled]
-    outlooks = outlook.outlooks(event, settings)
     category = _chosen_category(open_categories)
     if category is None:
-        return _choose_page(event, settings, outlooks, open_categories)
-    step = _Step2(event, category, settings, outlooks)
+        return _choose_page(event, settings, outlook.outlooks(event, settings), open_categories)
+    step = _Step2(event, category, settings)
     if request.method != "POST":
         return step.empty_page()
     return _submit(slug, state, step)
@@ -286,7 +285,7 @@ def _step_of_request() -> _Step2 | None:
     category = _chosen_category(open_categories)
     if category is None:
         return None
-    return _Step2(event, category, settings, outlook.outlooks(event, settings))
+    return _Step2(event, category, settings)
 
 
 def _submit(
