@@ -37,3 +37,51 @@ def mixes_lookalike_scripts(name: str) -> bool:
         if len(scripts) > 1:
             return True
     return False
+
+
+# --- the order of a name ------------------------------------------------------------------------
+
+#: Scripts of names written family name first, without a space: Korean, Japanese, Chinese.
+FAMILY_FIRST_SCRIPTS = frozenset({"HANGUL", "CJK", "HIRAGANA", "KATAKANA"})
+
+
+def family_first(given: str, family: str) -> bool:
+    """Whether the name is written family name first: when either part is in Hangul, Han
+    characters or Kana. A Latin-script name is written given name first, whoever wrote it."""
+    return any(_script(character) in FAMILY_FIRST_SCRIPTS for character in given + family)
+
+
+def full_name(given: str, family: str) -> str:
+    """A person's name as they write it: "박민지", "山田花子", "Min-ji Park", "Ada Lovelace";
+    a name that mixes the scripts ("김" and "Minsu") family name first with a space. The one
+    function every page, badge, list, export, calendar file and email uses."""
+    given, family = (given or "").strip(), (family or "").strip()
+    if not family_first(given, family):
+        return f"{given} {family}".strip()
+    if family_first(given, "") and family_first("", family) or not (given and family):
+        return f"{family}{given}"
+    return f"{family} {given}"
+
+
+def greeting_name(given: str, family: str) -> str:
+    """The name an email greets with: the whole name where it is written family name first
+    ("박민지 님", "山田花子様"), else the given name ("Hello Ada,")."""
+    if family_first(given, family):
+        return full_name(given, family)
+    return (given or "").strip() or (family or "").strip()
+
+
+def fold(text: str) -> str:
+    """`text` as searches compare it: letters and digits only, no case, no accents (Hangul
+    syllables kept whole): "Min-ji  PARK" -> "minjipark", "José" -> "jose",
+    "이 영희" -> "이영희"."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return "".join(c for c in unicodedata.normalize("NFC", kept).casefold() if c.isalnum())
+
+
+def name_search_key(given: str, family: str) -> str:
+    """What a search by name matches (stored with each registration): the name folded in both
+    orders, so that "이영희", "이 영희", "영희 이" and "Yeong-hui Lee" / "Lee Yeong-hui" all
+    find the person."""
+    return f"{fold(given + family)} {fold(family + given)}"

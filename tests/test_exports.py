@@ -61,7 +61,7 @@ def test_default_columns_in_both_formats_with_korean_names_intact(
         "2099-05-03",
     ]
     assert rows[2] == [
-        "Minsu 김", "minsu@example.org", "서울대학교", "Academic", "Confirmed",
+        "김 Minsu", "minsu@example.org", "서울대학교", "Academic", "Confirmed",
         "2099-05-03; 2099-05-04",
     ]
     assert len(rows) == 6
@@ -230,7 +230,7 @@ def test_badges_show_confirmed_people_with_their_category_in_text_and_colour(
     )
     badges = [li for li in page.find_all("li") if li.has_class("badge")]
     names = [b.one("p", class_="badge-name").text for b in badges]
-    assert names == ["Ada Lovelace", "Eve Mallory", "Minsu 김"]
+    assert names == ["Ada Lovelace", "Eve Mallory", "김 Minsu"]
     minsu = badges[2]
     assert minsu.has_class("badge-academic")
     assert minsu.one("p", class_="badge-category").text == "Academic"
@@ -251,10 +251,10 @@ def test_sign_in_sheet_lists_confirmed_people_of_the_chosen_day(
     rows = [[c.text for c in tr.find_all() if c.tag in ("th", "td")] for tr in table.find_all("tr")]
     assert rows[0] == ["#", "Name", "Organization", "Signature"]
     assert rows[1:] == [
-        ["1", "Lovelace, Ada", "Analytical", ""],
-        ["2", "Mallory, Eve", EVIL, ""],
-        ["3", "김, Minsu", "서울대학교", ""],
+        ["1", "Ada Lovelace", "Analytical", ""],
+        ["2", "Eve Mallory", EVIL, ""],
+        ["3", "김 Minsu", "서울대학교", ""],
     ]
     day_two = parse(client.get(f"{url}?day=2099-05-04").get_data(as_text=True))
     names = [th.text for th in day_two.one("table").find_all("th", scope="row")]
-    assert names == ["Mallory, Eve", "김, Minsu"]  # Ada attends day one only; Jo is pending
+    assert names == ["Eve Mallory", "김 Minsu"]  # Ada attends day one only; Jo is pending

@@ -23,11 +23,12 @@ from typing import cast
 import segno
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Table, delete, func, or_, select, update
+from sqlalchemy import Table, delete, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
+from nkhr_events import names
 from nkhr_events.audit.services import Actor, record
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.database import rowcount
@@ -270,12 +271,14 @@ def undo_check_in(registration: Registration, day: date, *, actor: Actor) -> boo
 
 
 def search_registrations(event: Event, term: str) -> list[Registration]:
-    """Registrations of `event` whose name, badge name, organization or email contains `term`."""
+    """Registrations of `event` whose name (in either order, with or without spaces, any case
+    or accents: names.name_search_key), badge name, organization or email contains `term`."""
     term = term.strip()[:100]
     if not term:
         return []
     escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     like = f"%{escaped}%"
+    folded = names.fold(term)
     full_name = func.lower(Registration.given_name + " " + Registration.family_name)
     return list(
         db.session.scalars(
@@ -283,6 +286,7 @@ def search_registrations(event: Event, term: str) -> list[Registration]:
             .where(
                 Registration.event_id == event.id,
                 or_(
+                    Registration.name_search.contains(folded) if folded else false(),
                     full_name.like(like, escape="\\"),
                     func.lower(Registration.family_name + " " + Registration.given_name).like(
                         like, escape="\\"

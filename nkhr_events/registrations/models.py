@@ -14,8 +14,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from nkhr_events import names
 from nkhr_events.dbtypes import EncryptedJSON, EncryptedText, UTCDateTime, utcnow
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import Model, db
@@ -134,6 +136,9 @@ class Registration(Model):
     confirm_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: A `CancelReason` for a registration cancelled by a release or by staff; empty otherwise.
     cancel_reason: Mapped[str | None] = mapped_column(String(32))
+    #: The name folded for searches, in both orders (names.name_search_key); kept up to date
+    #: by `_keep_name_search_key` whenever the name changes.
+    name_search: Mapped[str] = mapped_column(String(420), default="", server_default="")
 
     event: Mapped[Event] = relationship()
     days: Mapped[list[RegistrationDay]] = relationship(
@@ -148,7 +153,13 @@ class Registration(Model):
 
     @property
     def full_name(self) -> str:
-        return f"{self.given_name} {self.family_name}".strip()
+        """The name as the person writes it: "박민지", "山田花子", "Ada Lovelace"."""
+        return names.full_name(self.given_name, self.family_name)
+
+    @property
+    def greeting_name(self) -> str:
+        """What an email greets with: "박민지", "山田花子", "Ada"."""
+        return names.greeting_name(self.given_name, self.family_name)
 
     @property
     def holds_seat(self) -> bool:
@@ -165,6 +176,12 @@ class Registration(Model):
 
     def __repr__(self) -> str:
         return f"<Registration {self.id} {self.status}>"
+
+
+@sa_event.listens_for(Registration, "before_insert")
+@sa_event.listens_for(Registration, "before_update")
+def _keep_name_search_key(_mapper: Any, _connection: Any, target: Registration) -> None:
+    target.name_search = names.name_search_key(target.given_name, target.family_name)
 
 
 class RegistrationDay(Model):

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
+from nkhr_events.names import full_name
 from nkhr_events.registrations.models import Registration, RegistrationStatus
 
 OFF = "off"
@@ -49,7 +50,7 @@ def listed(event: Event, category: str | None = None) -> list[Participant]:
         Registration.id,
     )
     return [
-        Participant(name=f"{given} {family}".strip(), organization=organization or "")
+        Participant(name=full_name(given, family), organization=organization or "")
         for given, family, organization in db.session.execute(query)
     ]
 

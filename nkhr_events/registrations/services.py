@@ -30,6 +30,7 @@ from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.events.services import RegistrationState, registration_state
 from nkhr_events.extensions import db
+from nkhr_events.names import full_name
 from nkhr_events.outbox.requests import resolver
 from nkhr_events.registrations import notify
 from nkhr_events.registrations.categories import (
@@ -269,7 +270,7 @@ def register_attendee(
         status=status,
         given_name=data.given_name.strip(),
         family_name=data.family_name.strip(),
-        badge_name=(data.badge_name or f"{data.given_name} {data.family_name}").strip(),
+        badge_name=data.badge_name.strip() or full_name(data.given_name, data.family_name),
         email=address,
         email_key=key,
         organization=data.organization.strip(),

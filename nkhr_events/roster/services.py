@@ -14,8 +14,9 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select
 
+from nkhr_events import names
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.audit.services import Actor, history_for, record
 from nkhr_events.checkin.models import RegistrationCheckin
@@ -142,8 +143,10 @@ def roster_query(event: Event, filters: RosterFilters) -> Select[Registration]:
         query = query.where(Registration.photo_consent.is_(filters.photo == "yes"))
     if filters.q:
         like = _like(filters.q)
+        folded = names.fold(filters.q)  # a name in either order, spaces, case, accents aside
         query = query.where(
             or_(
+                Registration.name_search.contains(folded) if folded else false(),
                 func.lower(Registration.given_name).like(like, escape="\\"),
                 func.lower(Registration.family_name).like(like, escape="\\"),
                 Registration.email_key.like(like, escape="\\"),
