@@ -153,3 +153,19 @@ def test_the_form_asks_for_the_family_name_first_on_a_korean_page(
     order = [e.get("name") for e in page.iter()
              if e.tag == "input" and e.get("name") in ("given_name", "family_name")]
     assert order[0] == first
+
+
+def test_korean_html_emails_never_break_inside_a_word(
+    app: Flask, site: dict[str, Any], smtp_server: Any
+) -> None:
+    with app.app_context():
+        deliver_due()
+    korean = next(
+        m for m in smtp_server.messages if "이영희" in m.get_body(("plain",)).get_content()
+    )
+    html = korean.get_body(("html",)).get_content()
+    body = parse(html).one("body").get("style") or ""
+    assert "word-break:keep-all" in body.replace(" ", "")
+    western = next(m for m in smtp_server.messages if m["To"] != korean["To"]
+                   and "Ada" in m.get_body(("plain",)).get_content())
+    assert "keep-all" not in western.get_body(("html",)).get_content()

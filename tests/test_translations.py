@@ -107,14 +107,22 @@ def describe(messages: Iterable[Message]) -> str:
     return "\n".join(lines)
 
 
-def test_every_message_in_the_source_has_a_korean_translation(ko_catalog: Catalog) -> None:
+#: Catalogues that must be complete: Korean, and Japanese (prepared before it is switched on,
+#: so that no string lands without it).
+COMPLETE = {"ko": "Korean", "ja": "Japanese"}
+
+
+@pytest.mark.parametrize("language", list(COMPLETE))
+def test_every_message_in_the_source_has_a_translation(language: str) -> None:
+    po_path = TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
+    catalog = load_catalog(po_path)
     source = extract_source_messages()
     assert len(source) > 100, "extraction found too few messages: is babel.cfg still right?"
     missing = []
     for message in source:
         if not message.id:
             continue
-        translated = ko_catalog.get(message.id, message.context)
+        translated = catalog.get(message.id, message.context)
         if (
             translated is None
             or translated.fuzzy
@@ -123,8 +131,9 @@ def test_every_message_in_the_source_has_a_korean_translation(ko_catalog: Catalo
         ):
             missing.append(message)
     assert not missing, (
-        f"{len(missing)} message(s) have no Korean translation; run `make messages` and "
-        f"translate them in {KO_PO.relative_to(PROJECT_ROOT)}:\n{describe(missing)}"
+        f"{len(missing)} message(s) have no {COMPLETE[language]} translation; run `make "
+        f"messages` and translate them in {po_path.relative_to(PROJECT_ROOT)}:\n"
+        f"{describe(missing)}"
     )
 
 
@@ -136,12 +145,14 @@ def test_both_languages_ship_a_catalogue_for_every_configured_language(app: Flas
         assert not catalog.fuzzy, f"{language} catalogue is marked fuzzy and would not compile"
 
 
-def test_korean_translations_keep_every_placeholder_of_their_message(ko_catalog: Catalog) -> None:
+@pytest.mark.parametrize("language", list(COMPLETE))
+def test_translations_keep_every_placeholder_of_their_message(language: str) -> None:
     wrong = []
-    for message in ko_catalog:
+    for message in load_catalog(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"):
         if not message.id:
             continue
-        # Korean has one plural form, used for every number: it must say what the plural says.
+        # Korean and Japanese have one plural form, used for every number: it must say what
+        # the plural says.
         expected = placeholders(message.id[-1] if message.pluralizable else message.id)
         for text in strings_of(message):
             if text and placeholders(text) != expected:
