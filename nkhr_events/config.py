@@ -87,7 +87,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
-        "LANGUAGES": ("en", "ko"),
+        "LANGUAGES": ("en", "ko", "ja"),
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": 8025,
         "MAIL_USE_TLS": False,

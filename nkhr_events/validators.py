@@ -225,8 +225,18 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+#: The languages of the interface and of emails, each named in itself.
+LANGUAGE_NAMES = {"en": "English", "ko": "한국어", "ja": "日本語"}
+LANGUAGES = tuple(LANGUAGE_NAMES)
+
+
 def language_choices() -> list[SelectChoice]:
-    return [SelectChoice("en", "English"), SelectChoice("ko", "한국어")]
+    return [SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()]
+
+
+def known_language(code: str | None) -> str:
+    """`code` if it is one of ours, else English."""
+    return code if code in LANGUAGE_NAMES else "en"
 
 
 class Form(FlaskForm):

@@ -38,7 +38,7 @@ from nkhr_events.errors import Busy
 from nkhr_events.events.dates import format_days
 from nkhr_events.extensions import db, limiter
 from nkhr_events.partners.services import wait_text
-from nkhr_events.validators import INT_MAX, whole_number
+from nkhr_events.validators import INT_MAX, LANGUAGE_NAMES, whole_number
 
 LANGUAGE_COOKIE = "nkhr_lang"
 
@@ -462,6 +462,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         current_language=current_language,
+        language_names=LANGUAGE_NAMES,
         localized=localized,
         country_name=country_name,
         countries_by_name=countries_by_name,

@@ -313,6 +313,7 @@ def test_every_font_the_stylesheet_names_is_served_from_here(client: FlaskClient
         assert response.status_code == 200, url
         assert response.data[:4] == b"wOF2", url  # a WOFF2 file
         response.close()
-    # Used for Hangul only: an English-only page never needs it.
+    # Used for Hangul, and for kana and kanji, only: an English-only page never needs them.
     ranges = re.findall(r"unicode-range:\s*([^;]+);", css)
-    assert ranges and all("U+AC00-D7A3" in r and "U+0" not in r for r in ranges)
+    assert ranges and all("U+0" not in r for r in ranges)
+    assert any("U+AC00-D7A3" in r for r in ranges) and any("U+3040-30FF" in r for r in ranges)

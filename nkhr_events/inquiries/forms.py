@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
-from nkhr_events.validators import Form
+from nkhr_events.validators import Form, language_choices
 
 MAX_NAME = 200
 MAX_EMAIL = 254
@@ -47,7 +46,7 @@ class ContactForm(Form):
     )
     language = SelectField(
         _l("Language for our answer"),
-        choices=[SelectChoice("en", "English"), SelectChoice("ko", "한국어")],
+        choices=language_choices(),
         validators=[DataRequired()],
     )
     # The honeypot: hidden from people (visually and from assistive technology), filled by bots.

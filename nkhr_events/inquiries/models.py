@@ -14,7 +14,7 @@ from nkhr_events.extensions import Model
 class Inquiry(Model):
     """What a visitor wrote; the outbox rows that mention it carry its id."""
 
-    __table_args__ = (CheckConstraint("language in ('en', 'ko')", name="language"),)
+    __table_args__ = (CheckConstraint("language in ('en', 'ko', 'ja')", name="language"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -41,7 +41,7 @@ class OutboxMessage(Model):
         CheckConstraint(
             "status in ('queued', 'sending', 'sent', 'failed', 'cancelled')", name="status"
         ),
-        CheckConstraint("language in ('en', 'ko')", name="language"),
+        CheckConstraint("language in ('en', 'ko', 'ja')", name="language"),
         # The worker looks for due rows by status and time.
         Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),
     )

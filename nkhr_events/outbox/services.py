@@ -36,8 +36,8 @@ from nkhr_events.outbox.models import (
     OutboxMessage,
     OutboxStatus,
 )
+from nkhr_events.validators import LANGUAGES
 
-LANGUAGES = ("en", "ko")
 _TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,80}$")
 
 

@@ -51,6 +51,7 @@ from nkhr_events.registrations.seats import (
     promote_from_waitlist,
     seats_taken,
 )
+from nkhr_events.validators import known_language
 
 INTERPRETATION_CHOICES = ("none", "ko_to_en", "en_to_ko")
 #: The event's own columns, re-read once the seat lock is held.
@@ -276,7 +277,7 @@ def register_attendee(
         organization=data.organization.strip(),
         position=data.position.strip(),
         country=data.country,
-        language=data.language if data.language in ("en", "ko") else "en",
+        language=known_language(data.language),
         answers={k: v.strip() for k, v in data.answers.items() if k in question_keys and v},
         days=[RegistrationDay(day=d) for d in days],
         interpretation=data.interpretation,
@@ -552,7 +553,7 @@ def update_details(
     registration.organization = data.organization.strip()
     registration.position = data.position.strip()
     registration.country = data.country
-    registration.language = data.language if data.language in ("en", "ko") else "en"
+    registration.language = known_language(data.language)
     days = sorted(set(data.days)) or registration.event.day_list
     if days != days_before:
         kept = {d.day: d for d in registration.days}

@@ -32,7 +32,12 @@ from nkhr_events.registrations.models import (
     RegistrationStatus,
 )
 from nkhr_events.registrations.seats import seats_taken
-from nkhr_events.validators import NUL_MESSAGE, SINGLE_LINE_MESSAGE, has_layout_characters
+from nkhr_events.validators import (
+    NUL_MESSAGE,
+    SINGLE_LINE_MESSAGE,
+    has_layout_characters,
+    known_language,
+)
 
 PAGE_SIZE = 50
 YES_NO = ("yes", "no")
@@ -326,7 +331,7 @@ def send_group_message(
             enqueue_email(
                 to=registration.email,
                 template="group_message",
-                language=registration.language if registration.language in ("en", "ko") else "en",
+                language=known_language(registration.language),
                 context={
                     "registration": registration,
                     "event": event,

@@ -1,0 +1,91 @@
+"""Japanese as a third language: the interface follows the reader's choice or Accept-Language,
+forms offer it, and an attendee or a visitor who chooses it gets their emails in Japanese."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from factories import make_event
+from flask import Flask
+from flask.testing import FlaskClient
+from markup import parse
+from smtp import smtp_settings
+
+from nkhr_events.extensions import db
+from nkhr_events.inquiries.models import Inquiry
+from nkhr_events.outbox.delivery import deliver_due
+from nkhr_events.registrations.models import Registration
+
+
+@pytest.fixture
+def app_settings(smtp_server: Any) -> dict[str, object]:
+    return smtp_settings(smtp_server)
+
+
+def test_a_japanese_browser_gets_the_site_in_japanese(client: FlaskClient) -> None:
+    page = parse(client.get("/", headers={"Accept-Language": "ja,en;q=0.5"}).get_data(
+        as_text=True))
+    assert page.one("html").get("lang") == "ja"
+    assert "過去の会議" in page.one("nav").text
+    switch = page.one("form", class_="language-switch")
+    buttons = {b.get("value"): b for b in switch.find_all("button")}
+    assert set(buttons) == {"en", "ko", "ja"}
+    assert buttons["ja"].get("lang") == "ja" and buttons["ja"].text == "日本語"
+    assert buttons["ja"].get("aria-pressed") == "true"
+
+
+def test_the_language_switch_keeps_japanese(client: FlaskClient) -> None:
+    answer = client.post("/language", data={"lang": "ja", "next": "/history"})
+    assert answer.status_code in (302, 303)
+    page = parse(client.get("/history").get_data(as_text=True))
+    assert page.one("html").get("lang") == "ja"
+
+
+def test_an_attendee_who_chooses_japanese_registers_and_is_answered_in_japanese(
+    app: Flask, client: FlaskClient, smtp_server: Any
+) -> None:
+    with app.app_context():
+        event = make_event(capacity=5)
+        db.session.commit()
+        slug, days = event.slug, [d.isoformat() for d in event.day_list]
+    client.set_cookie("nkhr_lang", "ja")
+    form = parse(client.get(f"/events/{slug}/register?category=general_public").get_data(
+        as_text=True))
+    languages = [i.get("value") for i in form.find_all("input", name="language")]
+    assert languages == ["en", "ko", "ja"]
+    names = [e.get("name") for e in form.iter()
+             if e.tag == "input" and e.get("name") in ("given_name", "family_name")]
+    assert names == ["family_name", "given_name"]  # the family name first
+    answer = client.post(f"/events/{slug}/register?category=general_public", data={
+        "family_name": "山田", "given_name": "花子", "email": "hanako@example.org",
+        "language": "ja", "interpretation": "none", "privacy_consent": "y", "country": "JP",
+        "days": days,
+    })
+    assert answer.status_code == 303
+    result = parse(client.get(answer.location).get_data(as_text=True))
+    assert result.one("h1").text == "メールをご確認ください"
+    with app.app_context():
+        assert db.session.scalar(db.select(Registration.language)) == "ja"
+        deliver_due()
+    [message] = smtp_server.messages
+    text = message.get_body(("plain",)).get_content()
+    assert text.splitlines()[0] == "山田花子様"
+    assert "ご登録ありがとうございます。お席が確定しました。" in text
+    html = message.get_body(("html",)).get_content()
+    assert '<html lang="ja">' in html and "keep-all" in html
+
+
+def test_the_contact_form_answers_in_japanese(
+    app: Flask, client: FlaskClient, smtp_server: Any
+) -> None:
+    answer = client.post("/contact", data={
+        "name": "山田花子", "email": "hanako@example.org", "subject": "ビザ",
+        "message": "招へい状についてお尋ねします。", "language": "ja",
+    })
+    assert answer.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(db.select(Inquiry.language)) == "ja"
+        deliver_due()
+    ack = next(m for m in smtp_server.messages if m["To"] == "hanako@example.org")
+    assert "<html lang=\"ja\">" in ack.get_body(("html",)).get_content()
