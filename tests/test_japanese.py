@@ -89,3 +89,26 @@ def test_the_contact_form_answers_in_japanese(
         deliver_due()
     ack = next(m for m in smtp_server.messages if m["To"] == "hanako@example.org")
     assert "<html lang=\"ja\">" in ack.get_body(("html",)).get_content()
+
+
+@pytest.mark.parametrize(("language", "label"), [("ko", "언론인"), ("ja", "報道関係者")])
+def test_an_email_says_the_category_in_the_recipients_language_whoever_acted(
+    app: Flask, client: FlaskClient, auth: Any, smtp_server: Any, language: str, label: str
+) -> None:
+    from factories import make_registration
+
+    with app.app_context():
+        registration = make_registration(
+            category="journalist", status="pending", language=language,
+            given_name="영희", family_name="이",
+        )
+        db.session.commit()
+        registration_id, address = registration.id, registration.email
+        deliver_due()  # the "awaiting review" email
+    auth.organizer()  # the organizer's pages are in English
+    client.post(f"/manage/registrations/{registration_id}/decision", data={"action": "approve"})
+    with app.app_context():
+        deliver_due()
+    pending, approval = [m for m in smtp_server.messages if m["To"] == address]
+    text = approval.get_body(("plain",)).get_content()
+    assert label in text and "Journalist" not in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -83,6 +84,15 @@ QUESTIONS: dict[Category, tuple[Question, ...]] = {
 
 #: Every answer key any category may have, for validation of stored answers.
 ALL_QUESTION_KEYS = frozenset(q.key for qs in QUESTIONS.values() for q in qs)
+
+
+def category_name(value: str) -> Any:
+    """The category's label as a lazy text, said in the language it is rendered in (an email
+    to a Korean attendee says it in Korean, whoever's action sent it); unknown values as is."""
+    try:
+        return CATEGORY_LABELS[Category(value)]
+    except ValueError:
+        return value
 
 
 def category_label(value: str) -> str:

@@ -26,7 +26,7 @@ from nkhr_events.outbox.services import (
     late_attachment,
     secret_maker,
 )
-from nkhr_events.registrations.categories import category_label
+from nkhr_events.registrations.categories import category_name
 from nkhr_events.registrations.links import issue_manage_token
 from nkhr_events.registrations.models import Registration, RegistrationStatus
 
@@ -116,7 +116,7 @@ def _send(
     context = {
         "registration": registration,
         "event": registration.event,
-        "category": category_label(registration.category),
+        "category": category_name(registration.category),
         "manage_url": manage_url(SECRET_PLACEHOLDER),
         **extra,
     }

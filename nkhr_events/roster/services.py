@@ -25,7 +25,7 @@ from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.outbox.services import enqueue_email
 from nkhr_events.registrations import services
-from nkhr_events.registrations.categories import Category, category_label
+from nkhr_events.registrations.categories import Category, category_name
 from nkhr_events.registrations.models import (
     Registration,
     RegistrationDay,
@@ -335,7 +335,7 @@ def send_group_message(
                 context={
                     "registration": registration,
                     "event": event,
-                    "category": category_label(registration.category),
+                    "category": category_name(registration.category),
                     "subject": subject,
                     "body": body,
                 },
