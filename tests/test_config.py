@@ -162,7 +162,7 @@ def test_safe_defaults_hold_without_any_environment(
     assert app.config["RATELIMIT_ENABLED"] is True
     assert app.config["MAX_CONTENT_LENGTH"] == 2 * 1024 * 1024
     assert app.config["DEBUG"] is False and app.config["TESTING"] is False
-    assert app.config["LANGUAGES"] == ("en", "ko")
+    assert app.config["LANGUAGES"] == ("en", "ko", "ja")
 
 
 # --- encryption keys and private files ------------------------------------------------------

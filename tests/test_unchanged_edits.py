@@ -155,7 +155,7 @@ def site(app: Flask) -> dict[str, Any]:
         }
 
 
-@pytest.fixture(params=["en", "ko"])
+@pytest.fixture(params=["en", "ko", "ja"])
 def language(request: pytest.FixtureRequest, client: FlaskClient) -> str:
     client.set_cookie(LANGUAGE_COOKIE, request.param)
     return request.param

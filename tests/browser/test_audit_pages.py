@@ -56,7 +56,7 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 #: Best-practice rules run besides: one main landmark, content in landmarks, an h1, no
 #: skipped heading levels.
 EXTRA_RULES = ["landmark-one-main", "region", "page-has-heading-one", "heading-order"]
-LANGUAGES = ["en", "ko"]
+LANGUAGES = ["en", "ko", "ja"]
 
 ADMIN_EMAIL = "admin@example.org"
 PASSWORD = "correct horse battery staple"
