@@ -374,6 +374,12 @@ def too_many_text(wait: int) -> str:
     return _("Too many tries. Please try again in about %(wait)s.", wait=wait_text(wait))
 
 
+def limit_refusal() -> tuple[str, dict[str, str]]:
+    """What a page refused by a rate limit says, and the `Retry-After` header it carries."""
+    wait = limit_wait()
+    return too_many_text(wait), {"Retry-After": str(wait)}
+
+
 def _error_page(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
     code = error.code or 500
     if code >= 500:

@@ -56,6 +56,7 @@ from nkhr_events.config import database_url
 from nkhr_events.encryption import new_key
 from nkhr_events.events.models import Event, EventDay, EventStatus, Series
 from nkhr_events.extensions import db
+from nkhr_events.names import name_search_key
 from nkhr_events.registrations.categories import QUESTIONS, Category
 from nkhr_events.registrations.models import (
     EventCategory,
@@ -123,6 +124,8 @@ def seed(count: int, rng: random.Random) -> tuple[int, int]:
             "given_name": given,
             "family_name": family,
             "badge_name": f"{given} {family}",
+            # A bulk insert skips the ORM listener that keeps the search key.
+            "name_search": name_search_key(given, family),
             "email": f"person{n}@example.org",
             "email_key": f"person{n}@example.org",
             "organization": rng.choice(ORGANIZATIONS),

@@ -279,7 +279,6 @@ def search_registrations(event: Event, term: str) -> list[Registration]:
     escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     like = f"%{escaped}%"
     folded = names.fold(term)
-    full_name = func.lower(Registration.given_name + " " + Registration.family_name)
     return list(
         db.session.scalars(
             select(Registration)
@@ -287,10 +286,6 @@ def search_registrations(event: Event, term: str) -> list[Registration]:
                 Registration.event_id == event.id,
                 or_(
                     Registration.name_search.contains(folded) if folded else false(),
-                    full_name.like(like, escape="\\"),
-                    func.lower(Registration.family_name + " " + Registration.given_name).like(
-                        like, escape="\\"
-                    ),
                     func.lower(Registration.badge_name).like(like, escape="\\"),
                     func.lower(Registration.organization).like(like, escape="\\"),
                     Registration.email_key.like(like, escape="\\"),

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from nkhr_events.extensions import db, limiter
 from nkhr_events.inquiries.forms import ContactForm
 from nkhr_events.inquiries.services import InquiryInput, submit_inquiry
-from nkhr_events.web import accepted, current_language, limit_wait, too_many_text
+from nkhr_events.web import accepted, current_language, limit_refusal
 
 bp = Blueprint("inquiries", __name__)
 
@@ -56,11 +56,10 @@ def contact() -> Response | str:
 def too_many_tries(error: Exception) -> tuple[str, int, dict[str, str]]:
     """Over a limit: the form again with what was typed (nothing is checked or stored) and
     the real wait, in words and in `Retry-After`."""
-    wait = limit_wait()
+    text, headers = limit_refusal()
     form = ContactForm()
-    form.form_errors.append(too_many_text(wait))
-    page = render_template("inquiries/contact.html", form=form)
-    return page, 429, {"Retry-After": str(wait)}
+    form.form_errors.append(text)
+    return render_template("inquiries/contact.html", form=form), 429, headers
 
 
 @bp.get("/contact/thanks")

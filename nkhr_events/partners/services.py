@@ -20,6 +20,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from nkhr_events.audit.services import Actor, record
+from nkhr_events.database import rowcount
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event, EventStatus
@@ -417,7 +418,7 @@ def purge_held_logos(now: datetime | None = None) -> int:
     result = db.session.execute(
         delete(PendingLogo).where(PendingLogo.expires_at <= (now or utcnow()))
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)
 
 
 def hold_logo(event_id: int, logo: CleanLogo, filename: str) -> tuple[PendingLogo, str]:

@@ -96,7 +96,5 @@ def category_name(value: str) -> Any:
 
 
 def category_label(value: str) -> str:
-    try:
-        return str(CATEGORY_LABELS[Category(value)])
-    except ValueError:
-        return value
+    """The category's label in the current language."""
+    return str(category_name(value))

@@ -48,20 +48,18 @@ def calendar_uid(registration: Registration) -> str:
     return f"registration-{registration.id}@{host or 'localhost'}"
 
 
-def calendar_attachment(registration: Registration, method: CalendarMethod | str) -> Attachment:
+def calendar_attachment(registration: Registration, method: CalendarMethod) -> Attachment:
     """The event for this registration's calendar (PUBLISH), or its withdrawal (CANCEL).
 
-    Any method but CANCEL gives the published event: a calendar file is never a meeting
-    request. SEQUENCE is the registration's counter (`Registration.sequence`), raised for every
-    file that changes or withdraws what an earlier one said (`_raise_sequence`, and the status
+    SEQUENCE is the registration's counter (`Registration.sequence`), raised for every file
+    that changes or withdraws what an earlier one said (`_raise_sequence`, and the status
     changes in services.py and holds.py)."""
-    cancel = method == CalendarMethod.CANCEL
     return event_calendar_attachment(
         registration.event,
-        filename="cancel.ics" if cancel else "event.ics",
+        filename="cancel.ics" if method == CalendarMethod.CANCEL else "event.ics",
         uid=calendar_uid(registration),
         sequence=registration.sequence,
-        method=CalendarMethod.CANCEL if cancel else CalendarMethod.PUBLISH,
+        method=method,
         language=registration.language,
     )
 

@@ -52,9 +52,8 @@ from nkhr_events.web import (
     attendee_actor,
     country_choices,
     current_language,
-    limit_wait,
+    limit_refusal,
     retry_later,
-    too_many_text,
 )
 
 bp = Blueprint("registrations", __name__)
@@ -64,15 +63,19 @@ def _email_limit_key() -> str:
     return "register-email:" + (request.form.get("email") or "").strip().lower()[:254]
 
 
-def _open_event(slug: str) -> Event:
+def _find_event(slug: str) -> Event | None:
     """A published or archived event, as `event_services.public_event` finds it, but without
     eager-loading its series, which these pages never show: that cost a query and more time
     than the rest of the lookup on every page of a registration. The days load on first use."""
-    event = db.session.scalar(
+    return db.session.scalar(
         db.select(Event).where(
             Event.slug == slug, Event.status.in_([EventStatus.PUBLISHED, EventStatus.ARCHIVED])
         )
     )
+
+
+def _open_event(slug: str) -> Event:
+    event = _find_event(slug)
     if event is None:
         abort(404)
     return event
@@ -190,12 +193,18 @@ class _Step2:
         )
 
 
-def _chosen_category(open_categories: list[Category]) -> Category | None:
+def _categories(
+    event: Event,
+) -> tuple[dict[str, services.CategorySettings], list[Category], Category | None]:
+    """The event's category settings, its open categories, and the one the request chose
+    (`?category=`) if it is open."""
+    settings = services.category_settings(event)
+    open_categories = [Category(c) for c, s in settings.items() if s.enabled]
     try:
-        category = Category(request.args.get("category", ""))
+        category: Category | None = Category(request.args.get("category", ""))
     except ValueError:
-        return None
-    return category if category in open_categories else None
+        category = None
+    return settings, open_categories, category if category in open_categories else None
 
 
 def _choose_page(
@@ -236,9 +245,7 @@ def register(slug: str) -> Response | str | tuple[str, int] | tuple[str, int, di
     state = event_services.registration_state(event)
     if state != event_services.RegistrationState.OPEN:
         return _closed(event, state)
-    settings = services.category_settings(event)
-    open_categories = [Category(c) for c, s in settings.items() if s.enabled]
-    category = _chosen_category(open_categories)
+    settings, open_categories, category = _categories(event)
     if category is None:
         return _choose_page(event, settings, outlook.outlooks(event, settings), open_categories)
     step = _Step2(event, category, settings)
@@ -251,9 +258,7 @@ def register(slug: str) -> Response | str | tuple[str, int] | tuple[str, int, di
 def too_many_tries(error: Exception) -> tuple[str, int, dict[str, str]]:
     """Over a limit: the registration form again with what was typed (nothing is checked or
     stored) and the real wait, in words and in `Retry-After`; other pages say the wait."""
-    wait = limit_wait()
-    headers = {"Retry-After": str(wait)}
-    text = too_many_text(wait)
+    text, headers = limit_refusal()
     step = _step_of_request() if request.endpoint == "registrations.register" else None
     if step is not None:
         form = step.new_form()
@@ -270,22 +275,13 @@ def too_many_tries(error: Exception) -> tuple[str, int, dict[str, str]]:
 
 def _step_of_request() -> _Step2 | None:
     """The registration form this request was sent from, if it is open."""
-    event = db.session.scalar(
-        db.select(Event).where(
-            Event.slug == (request.view_args or {}).get("slug", ""),
-            Event.status == EventStatus.PUBLISHED,
-        )
-    )
+    event = _find_event((request.view_args or {}).get("slug", ""))
     if event is None:
         return None
     if event_services.registration_state(event) != event_services.RegistrationState.OPEN:
         return None
-    settings = services.category_settings(event)
-    open_categories = [Category(c) for c, s in settings.items() if s.enabled]
-    category = _chosen_category(open_categories)
-    if category is None:
-        return None
-    return _Step2(event, category, settings)
+    settings, _open, category = _categories(event)
+    return _Step2(event, category, settings) if category is not None else None
 
 
 def _submit(

@@ -152,8 +152,6 @@ def roster_query(event: Event, filters: RosterFilters) -> Select[Registration]:
         query = query.where(
             or_(
                 Registration.name_search.contains(folded) if folded else false(),
-                func.lower(Registration.given_name).like(like, escape="\\"),
-                func.lower(Registration.family_name).like(like, escape="\\"),
                 Registration.email_key.like(like, escape="\\"),
                 func.lower(Registration.organization).like(like, escape="\\"),
             )
@@ -419,14 +417,7 @@ class RosterSummary:
 
 
 def roster_summary(event: Event) -> RosterSummary:
-    counts: dict[str, int] = {
-        status: count
-        for status, count in db.session.execute(
-            db.select(Registration.status, func.count(Registration.id))
-            .where(Registration.event_id == event.id)
-            .group_by(Registration.status)
-        )
-    }
+    counts = services.status_counts_by_event([event.id])[event.id]
     countries = db.session.scalars(
         db.select(Registration.country)
         .where(Registration.event_id == event.id, Registration.country != "")
