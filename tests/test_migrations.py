@@ -61,17 +61,20 @@ def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def describe_schema(engine: Engine) -> dict[str, Any]:
-    """Tables, columns, keys, indexes and check constraints as the database reports them."""
+    """Tables, columns, keys, indexes and check constraints as the database reports them.
+
+    Columns are compared by name, not position: a migration appends a column, where the model
+    may declare it beside its kin (`title_ja` after `title_ko`)."""
     inspector = inspect(engine)
     schema: dict[str, Any] = {}
     for table in sorted(inspector.get_table_names()):
         if table == "alembic_version":
             continue
         schema[table] = {
-            "columns": [
+            "columns": sorted(
                 (c["name"], str(c["type"]), c["nullable"], c.get("default"))
                 for c in inspector.get_columns(table)
-            ],
+            ),
             "primary_key": inspector.get_pk_constraint(table)["constrained_columns"],
             "foreign_keys": sorted(
                 (fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"],

@@ -30,8 +30,10 @@ class Series(Model):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     name_ko: Mapped[str | None] = mapped_column(String(200))
+    name_ja: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     description_ko: Mapped[str | None] = mapped_column(Text)
+    description_ja: Mapped[str | None] = mapped_column(Text)
     position: Mapped[int] = mapped_column(default=0)
 
     events: Mapped[list[Event]] = relationship(back_populates="series", order_by="Event.start_date")
@@ -51,17 +53,29 @@ class Event(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    #: The languages the event is held and written in, space-separated in the staff's order of
+    #: preference ("en ko"): its public text exists in these, and a reader of another language
+    #: reads the first of them that has the text.
+    languages: Mapped[str] = mapped_column(String(16), default="en ko", server_default="en ko")
+    #: Each text in English (the plain column, "" where the event has no English text), Korean
+    #: (`_ko`) and Japanese (`_ja`); see web.localized.
     title: Mapped[str] = mapped_column(String(200))
     title_ko: Mapped[str | None] = mapped_column(String(200))
+    title_ja: Mapped[str | None] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     start_date: Mapped[date]
     end_date: Mapped[date]
     venue: Mapped[str] = mapped_column(String(200), default="")
+    venue_ko: Mapped[str | None] = mapped_column(String(200))
+    venue_ja: Mapped[str | None] = mapped_column(String(200))
     city: Mapped[str] = mapped_column(String(100))
     city_ko: Mapped[str | None] = mapped_column(String(100))
+    city_ja: Mapped[str | None] = mapped_column(String(100))
     country: Mapped[str] = mapped_column(String(2))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Seoul")
     description: Mapped[str] = mapped_column(Text, default="")
+    description_ko: Mapped[str | None] = mapped_column(Text)
+    description_ja: Mapped[str | None] = mapped_column(Text)
     capacity: Mapped[int | None]
     registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -84,6 +98,11 @@ class Event(Model):
     #: When set, the public pages show each category's seats left and people waiting; off,
     #: they say only whether a new registration gets a seat, is reviewed or waitlisted.
     show_seat_counts: Mapped[bool] = mapped_column(default=False, server_default=db.false())
+    #: The language pairs interpreted at the event, space-separated ("en-ko ja-ko"); each pair
+    #: offers a channel into either of its languages. Empty: no interpretation.
+    interpretation_pairs: Mapped[str] = mapped_column(
+        String(32), default="en-ko", server_default="en-ko"
+    )
 
     series: Mapped[Series] = relationship(back_populates="events")
     days: Mapped[list[EventDay]] = relationship(
@@ -93,6 +112,16 @@ class Event(Model):
     @property
     def day_list(self) -> list[date]:
         return [d.day for d in self.days]
+
+    @property
+    def language_list(self) -> list[str]:
+        """The event's languages, in its order ("en ko" -> ["en", "ko"])."""
+        return self.languages.split()
+
+    @property
+    def interpretation_pair_list(self) -> list[tuple[str, str]]:
+        """The interpreted pairs, in the event's order ("en-ko" -> [("en", "ko")])."""
+        return [tuple(pair.split("-", 1)) for pair in self.interpretation_pairs.split()]  # type: ignore[misc]
 
     @property
     def zone(self) -> ZoneInfo:

@@ -67,6 +67,7 @@ class EventCategory(Model):
     needs_review: Mapped[bool] = mapped_column(default=False)
     extra_question: Mapped[str | None] = mapped_column(String(300))
     extra_question_ko: Mapped[str | None] = mapped_column(String(300))
+    extra_question_ja: Mapped[str | None] = mapped_column(String(300))
 
     event: Mapped[Event] = relationship()
 
