@@ -37,6 +37,7 @@ from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.registrations.models import Registration, RegistrationStatus
+from nkhr_events.registrations.participants import name_order
 from nkhr_events.validators import whole_number
 
 #: Bytes of the HMAC kept in the code: 144 bits, 24 URL-safe characters without padding.
@@ -270,9 +271,13 @@ def undo_check_in(registration: Registration, day: date, *, actor: Actor) -> boo
 # --- door mode ------------------------------------------------------------------------------------
 
 
-def search_registrations(event: Event, term: str) -> list[Registration]:
+def search_registrations(
+    event: Event, term: str, language: str | None = None
+) -> list[Registration]:
     """Registrations of `event` whose name (in either order, with or without spaces, any case
-    or accents: names.name_search_key), badge name, organization or email contains `term`."""
+    or accents: names.name_search_key), badge name, organization or email contains `term`;
+    by family name in the collation of a reader of `language` (by default the current
+    reader)."""
     term = term.strip()[:100]
     if not term:
         return []
@@ -291,7 +296,7 @@ def search_registrations(event: Event, term: str) -> list[Registration]:
                     Registration.email_key.like(like, escape="\\"),
                 ),
             )
-            .order_by(Registration.family_name, Registration.given_name, Registration.id)
+            .order_by(*name_order(language), Registration.id)
             .limit(SEARCH_LIMIT)
         )
     )

@@ -92,6 +92,8 @@ class Registration(Model):
         Index("ix_registration_event_created", "event_id", "created_at", "id"),
         # Holds whose time is up are found by their deadline (the column is empty otherwise).
         Index("ix_registration_confirm_by", "confirm_by"),
+        # Lists of one event by name, in the default order, are read from the index.
+        Index("ix_registration_event_name_sort", "event_id", "name_sort"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -140,6 +142,16 @@ class Registration(Model):
     #: The name folded for searches, in both orders (names.name_search_key); kept up to date
     #: by `_keep_name_search_key` whenever the name changes.
     name_search: Mapped[str] = mapped_column(String(420), default="", server_default="")
+    #: What lists sort by: family then given name as a collation key in hex
+    #: (names.name_sort_key), kept up to date by `_keep_name_search_key`. Compared byte by
+    #: byte ("C") on PostgreSQL, whatever the database's collation.
+    name_sort: Mapped[str] = mapped_column(
+        String(names.NAME_SORT_LENGTH).with_variant(
+            String(names.NAME_SORT_LENGTH, collation="C"), "postgresql"
+        ),
+        default="",
+        server_default="",
+    )
 
     event: Mapped[Event] = relationship()
     days: Mapped[list[RegistrationDay]] = relationship(
@@ -183,6 +195,7 @@ class Registration(Model):
 @sa_event.listens_for(Registration, "before_update")
 def _keep_name_search_key(_mapper: Any, _connection: Any, target: Registration) -> None:
     target.name_search = names.name_search_key(target.given_name, target.family_name)
+    target.name_sort = names.name_sort_key(target.given_name, target.family_name)
 
 
 class RegistrationDay(Model):
