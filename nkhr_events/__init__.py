@@ -59,6 +59,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     web.init_app(app)
     pagecache.init_app(app)
 
+    from nkhr_events.registrations import interpretation
+
+    interpretation.init_app(app)  # `interpretation_label` for the templates
+
     # In every package, views.py holds the public pages and manage.py the staff pages.
     from nkhr_events.accounts import manage as accounts_manage
     from nkhr_events.accounts import views as accounts_views

@@ -231,7 +231,11 @@ LANGUAGES = tuple(LANGUAGE_NAMES)
 
 
 def language_choices() -> list[SelectChoice]:
-    return [SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()]
+    """Each language named in itself and marked as such (`lang`), so that it is read aloud in
+    its own language whatever the page's."""
+    return [
+        SelectChoice(code, name, render_kw={"lang": code}) for code, name in LANGUAGE_NAMES.items()
+    ]
 
 
 def known_language(code: str | None) -> str:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pycountry
 from babel import Locale
-from babel.dates import format_date, format_time, get_datetime_format
+from babel.dates import format_date, format_time, get_datetime_format, get_timezone_location
 from flask import (
     Blueprint,
     Flask,
@@ -28,7 +28,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from pyuca import Collator  # type: ignore[import-untyped]
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
@@ -36,7 +36,9 @@ from werkzeug.wrappers import Response
 from nkhr_events.audit.services import SYSTEM, Actor
 from nkhr_events.errors import Busy
 from nkhr_events.events.dates import format_days
+from nkhr_events.events.texts import local_text
 from nkhr_events.extensions import db, limiter
+from nkhr_events.names import collator
 from nkhr_events.partners.services import wait_text
 from nkhr_events.validators import INT_MAX, LANGUAGE_NAMES, whole_number
 
@@ -169,12 +171,27 @@ def set_language() -> Response:
 
 
 def localized(obj: Any, field: str) -> str:
-    """obj.<field>_ko for Korean readers where it is set, else obj.<field>."""
-    if current_language() == "ko":
-        value = getattr(obj, f"{field}_ko", None)
-        if value:
-            return value
-    return getattr(obj, field) or ""
+    """A text staff wrote per language (an event's title, a series' name), in the reader's
+    language where it exists, else in the first of the object's languages that has it: plain
+    text, for titles, attributes and text emails (see events.texts)."""
+    return local_text(obj, field, current_language()).text
+
+
+def localized_html(obj: Any, field: str) -> Markup:
+    """`localized` for the body of an HTML page or email: a text in another language than the
+    reader's is wrapped in a span that says which (`lang`), so that it is read and hyphenated
+    as what it is."""
+    text = local_text(obj, field, current_language())
+    if text.fallback:
+        return Markup('<span lang="{}">{}</span>').format(text.language, text.text)
+    return escape(text.text)
+
+
+def text_language(obj: Any, field: str) -> Markup:
+    """For a block holding `localized(obj, field)`: ` lang="en"` where the text is in another
+    language than the reader's, else nothing (`<div{{ text_language(event, 'description') }}>`)."""
+    text = local_text(obj, field, current_language())
+    return Markup(' lang="{}"').format(text.language) if text.fallback else Markup("")
 
 
 #: The organization's own time zone when the settings name none (NKHR_TIMEZONE): staff pages
@@ -182,17 +199,9 @@ def localized(obj: Any, field: str) -> str:
 DEFAULT_TIMEZONE = "Asia/Seoul"
 
 
-@cache
-def _collator() -> Collator:
-    """The Unicode Collation Algorithm with its default table (DUCET), loaded once: it sorts
-    "Åland Islands" beside "Albania" and Hangul in dictionary order, where code point order
-    puts accented letters after "Z"."""
-    return Collator()
-
-
 def collation_key(text: str) -> tuple[int, ...]:
     """A sort key that orders `text` as the Unicode Collation Algorithm does."""
-    return tuple(_collator().sort_key(text))
+    return tuple(collator().sort_key(text))
 
 
 @cache
@@ -256,7 +265,15 @@ def _zone(zone: str | tzinfo | None) -> tzinfo:
 
 
 def _zone_name(zone: str | tzinfo | None) -> str:
-    return str(zone) if zone else home_timezone()
+    """The time zone as the reader names it: "South Korea Time", "대한민국 시간", "日本時間"
+    (CLDR's name for the zone's place; UTC stays "UTC")."""
+    name = str(zone) if zone else home_timezone()
+    if name in ("UTC", "Etc/UTC"):
+        return "UTC"
+    try:
+        return str(get_timezone_location(name, locale=_reader_locale()))
+    except LookupError:
+        return name
 
 
 def _plain_spaces(text: str) -> str:
@@ -470,6 +487,9 @@ def init_app(app: Flask) -> None:
         current_language=current_language,
         language_names=LANGUAGE_NAMES,
         localized=localized,
+        localized_html=localized_html,
+        zone_name=_zone_name,
+        text_language=text_language,
         country_name=country_name,
         countries_by_name=countries_by_name,
         event_days_text=event_days_text,

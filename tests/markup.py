@@ -135,6 +135,16 @@ def form_values(form: Element) -> dict[str, str]:
     return values
 
 
+def ticked(form: Element, name: str) -> list[str]:
+    """The values of the ticked boxes named `name` (a group of checkboxes), as a browser sends
+    them; `form_values` leaves checkboxes out."""
+    return [
+        box.get("value") or "on"
+        for box in form.find_all("input", name=name)
+        if "checked" in box.attrs
+    ]
+
+
 def browser_submission(form: Element) -> list[tuple[str, str]]:
     """What a browser sends for `form` as the page shows it, no button pressed: every named
     control that is not disabled — ticked boxes and radios, the chosen options of a select

@@ -214,7 +214,8 @@ def test_your_data_is_a_readable_printable_page_as_well_as_the_file(
             email="jieun@example.org", privacy_consent=True, organization="Daily NK",
             country="KR", language="ko", dietary_needs="Vegetarian",
             days=found.day_list[:2],
-            answers={"media_outlet": "Daily NK", "media_role": "Reporter"},
+            # An answer with a capital T is text, not a timestamp to format.
+            answers={"media_outlet": "Daily NK", "media_role": "The Times' Seoul desk"},
         ), actor=ATTENDEE).registration
         token = links.issue_manage_token(registration)
         db.session.commit()
@@ -232,6 +233,7 @@ def test_your_data_is_a_readable_printable_page_as_well_as_the_file(
     assert "Vegetarian" in facts.values() and "Daily NK" in facts.values()
     media = "Media outlet" if language == "en" else "소속 언론사"
     assert facts[media] == "Daily NK"
+    assert "The Times' Seoul desk" in facts.values()
     assert not any(re.search(r"\d\d:\d\d:\d\d|T\d\d:", v) for v in facts.values())
     assert page.find("a", href=f"/registration/{token}/data.json") is not None
     assert response.get_data(as_text=True).count("<table") == 1

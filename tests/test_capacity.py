@@ -78,6 +78,7 @@ def edit_form(app: Flask, event_id: int, **changes: str) -> dict[str, str]:
         event = db.session.get(Event, event_id)
         values = {
             "series_id": str(event.series_id),
+            "languages": ["en", "ko"],
             "title": event.title,
             "slug": event.slug,
             "start_date": event.start_date.isoformat(),

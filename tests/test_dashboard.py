@@ -44,7 +44,7 @@ def test_dashboard_shows_seats_counts_reviews_waitlist_and_checkins(
     assert ["General public", "0", "2", "1", "0", "0", "3"] in counts
     assert counts[-1] == ["Total", "1", "3", "1", "0", "0", "5"]
     assert table_rows(page, "Checked in per day")[1:] == [
-        ["May 3, 2099", "1"], ["May 4, 2099", "1"], ["May 5, 2099", "0"],
+        ["Sun, May 3, 2099", "1"], ["Mon, May 4, 2099", "1"], ["Tue, May 5, 2099", "0"],
     ]
 
 
@@ -78,7 +78,7 @@ def test_dashboard_counts_change_after_a_check_in_and_an_approval(
         db.session.commit()
     page = parse(client.get(f"/manage/events/{roster['event']}").get_data(as_text=True))
     assert "0 registrations to review" in page.text
-    assert table_rows(page, "Checked in per day")[1] == ["May 3, 2099", "2"]
+    assert table_rows(page, "Checked in per day")[1] == ["Sun, May 3, 2099", "2"]
     assert table_rows(page, "by category and status")[-1] == [
         "Total", "0", "4", "1", "0", "0", "5",
     ]

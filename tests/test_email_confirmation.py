@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from markup import form_values, parse
+from markup import form_values, parse, ticked
 from races import race
 from smtp import SMTPServer, smtp_settings
 from sqlalchemy.orm import selectinload
@@ -162,7 +162,7 @@ def test_confirming_through_the_private_link_keeps_the_held_seat(
     with app.test_request_context(), force_locale("en"):
         deadline = local_datetime(held.confirm_by, "Asia/Seoul")
     assert CONFIRM_TEXT in mail.text_body and deadline in mail.text_body
-    assert "Confirm my email address" in mail.text_body and "(Asia/Seoul)" in deadline
+    assert "Confirm my email address" in mail.text_body and "(South Korea Time)" in deadline
     assert CONFIRM_TEXT in mail.html_body
 
     link = delivered_link(app, smtp_server, "person1@example.org")
@@ -356,7 +356,8 @@ def test_staff_set_the_minutes_within_bounds_and_turning_it_off_lifts_waiting_ho
     auth.organizer()
     edit_url = f"/manage/events/{event_id}/edit"
     page = parse(client.get(edit_url).get_data(as_text=True))
-    typed = form_values(page.one("form", class_="form"))
+    typed: dict[str, object] = dict(form_values(page.one("form", class_="form")))
+    typed["languages"] = ticked(page.one("form", class_="form"), "languages")
     assert typed["email_confirmation_minutes"] == ""
     hint = page.one(id="email_confirmation_minutes-hint").text
     assert "Confirm my email address" in hint and "Leave empty" in hint

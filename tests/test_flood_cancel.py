@@ -136,7 +136,7 @@ def test_preview_shows_the_count_and_the_first_twenty_then_confirm_cancels_in_on
     rows = box.one("tbody").find_all("tr")
     assert len(rows) == 20
     assert "Fake00" in rows[0].text and "bot0@spam.example" in rows[0].text
-    assert "(Asia/Seoul)" in rows[0].text
+    assert "(South Korea Time)" in rows[0].text
     assert "The first 20" in box.one("caption").text
     assert "Real0" not in box.text
     confirm_form = box.one("form")

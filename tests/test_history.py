@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from markup import form_values, parse
+from markup import form_values, parse, ticked
 
 from nkhr_events.events.history import import_history
 from nkhr_events.events.models import Event, EventStatus, Series
@@ -53,28 +53,28 @@ HISTORY: list[tuple[int, list[date], str, str, str, list[str]]] = [
 ]
 
 DAYS_EN = {
-    1999: "December 1 – 3, 1999",
-    2000: "December 8, 2000",
-    2002: "February 9 – 10, 2002",
-    2003: "March 2, 2003",
-    2004: "February 29 – March 2, 2004",
-    2005: "February 14 – 16, 2005",
-    2006: "May 9 – 11, 2006",
-    2008: "January 22 – 23, 2008",
-    2009: "March 20 – 21, 2009",
-    2010: "August 19 – 22, 2010",
+    1999: "Wed, Dec 1 – Fri, Dec 3, 1999",
+    2000: "Fri, December 8, 2000",
+    2002: "Sat, Feb 9 – Sun, Feb 10, 2002",
+    2003: "Sun, March 2, 2003",
+    2004: "Sun, Feb 29 – Tue, Mar 2, 2004",
+    2005: "Mon, Feb 14 – Wed, Feb 16, 2005",
+    2006: "Tue, May 9 – Thu, May 11, 2006",
+    2008: "Tue, Jan 22 – Wed, Jan 23, 2008",
+    2009: "Fri, Mar 20 – Sat, Mar 21, 2009",
+    2010: "Thu, Aug 19 – Sun, Aug 22, 2010",
 }
 DAYS_KO = {
-    1999: "1999년 12월 1일~3일",
-    2000: "2000년 12월 8일",
-    2002: "2002년 2월 9일~10일",
-    2003: "2003년 3월 2일",
-    2004: "2004년 2월 29일~3월 2일",
-    2005: "2005년 2월 14일~16일",
-    2006: "2006년 5월 9일~11일",
-    2008: "2008년 1월 22일~23일",
-    2009: "2009년 3월 20일~21일",
-    2010: "2010년 8월 19일~22일",
+    1999: "1999년 12월 1일 (수)~3일 (금)",
+    2000: "2000년 12월 8일 (금)",
+    2002: "2002년 2월 9일 (토)~10일 (일)",
+    2003: "2003년 3월 2일 (일)",
+    2004: "2004년 2월 29일 (일)~3월 2일 (화)",
+    2005: "2005년 2월 14일 (월)~16일 (수)",
+    2006: "2006년 5월 9일 (화)~11일 (목)",
+    2008: "2008년 1월 22일 (화)~23일 (수)",
+    2009: "2009년 3월 20일 (금)~21일 (토)",
+    2010: "2010년 8월 19일 (목)~22일 (일)",
 }
 COUNTRY_EN = {"KR": "South Korea", "JP": "Japan", "CZ": "Czechia", "PL": "Poland",
               "NO": "Norway", "GB": "United Kingdom", "AU": "Australia", "CA": "Canada"}
@@ -217,7 +217,9 @@ def test_an_organizers_edit_of_an_imported_event_survives_a_reimport(
         event_id = event_of_year(2010).id
     auth.organizer()
     page = parse(client.get(f"/manage/events/{event_id}/edit").get_data(as_text=True))
-    values = form_values(page.one("form", class_="form"))
+    values: dict[str, object] = dict(form_values(page.one("form", class_="form")))
+    values["languages"] = ticked(page.one("form", class_="form"), "languages")
+    assert values["languages"] == ["en", "ko"]
     assert (values["start_date"], values["end_date"]) == ("2010-08-19", "2010-08-22")
     values.update(
         title="4th International Conference, Toronto",
@@ -334,7 +336,7 @@ def test_history_year_links_to_each_event_page(client: FlaskClient, imported: No
     event_page = client.get(links[4])
     assert event_page.status_code == 200
     html = event_page.get_data(as_text=True)
-    assert "February 29 – March 2, 2004" in html
+    assert "Sun, Feb 29 – Tue, Mar 2, 2004" in html
     assert "Helsinki Foundation for Human Rights" in html
 
 

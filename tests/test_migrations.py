@@ -215,6 +215,68 @@ def test_the_secrets_migration_takes_every_stored_link_out_of_the_outbox(
         engine.dispose()
 
 
+def test_event_text_per_language_keeps_the_english_and_korean_text_both_ways(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    """The existing text becomes the English and Korean version; an event with no Korean text
+    is an English-only event; every event interprets Korean and English as before; going back
+    keeps the English and Korean title, city and extra question."""
+    url = database_url(fresh_database)
+    assert run_flask(url, tmp_path, "db", "upgrade", "c16b0d2f0002").returncode == 0
+    now = datetime.now(UTC)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "insert into series (id, slug, name, description, position) "
+                "values (1, 's', 'Series', '', 0)"))
+            for id_, title_ko, city_ko in ((1, "서울 회의", "서울"), (2, None, None)):
+                connection.execute(text(
+                    "insert into event (id, series_id, title, title_ko, slug, start_date, "
+                    "end_date, venue, city, city_ko, country, timezone, description, status, "
+                    "created_at, updated_at, retention_days, participant_list, "
+                    "participant_list_by_category, show_seat_counts) values (:id, 1, :title, "
+                    ":title_ko, :slug, :day, :day, 'Hall', 'Seoul', :city_ko, 'KR', 'Asia/Seoul', "
+                    "'About it.', 'published', :now, :now, 180, 'off', false, false)"
+                ), {"id": id_, "title": f"Event {id_}", "title_ko": title_ko, "slug": f"e{id_}",
+                    "day": now.date(), "city_ko": city_ko, "now": now})
+            connection.execute(text(
+                "insert into event_category (event_id, category, enabled, needs_review, "
+                "extra_question, extra_question_ko) values (1, 'journalist', true, false, "
+                "'Which outlet?', '어느 매체입니까?')"))
+
+        upgraded = run_flask(url, tmp_path, "db", "upgrade", "c16c0e3a0003")
+        assert upgraded.returncode == 0, upgraded.stderr
+        with engine.connect() as connection:
+            events = {row.id: row for row in connection.execute(text(
+                "select id, languages, interpretation_pairs, title, title_ko, title_ja, "
+                "description, description_ko, venue, city, city_ko from event"))}
+            question = connection.execute(text(
+                "select extra_question, extra_question_ko, extra_question_ja "
+                "from event_category")).one()
+        assert (events[1].languages, events[2].languages) == ("en ko", "en")
+        assert {row.interpretation_pairs for row in events.values()} == {"en-ko"}
+        assert (events[1].title, events[1].title_ko, events[1].title_ja) == (
+            "Event 1", "서울 회의", None)
+        assert (events[1].description, events[1].description_ko) == ("About it.", None)
+        assert (events[1].venue, events[1].city, events[1].city_ko) == ("Hall", "Seoul", "서울")
+        assert tuple(question) == ("Which outlet?", "어느 매체입니까?", None)
+
+        with engine.begin() as connection:
+            connection.execute(text("update event set title_ja = '東京' where id = 1"))
+        downgraded = run_flask(url, tmp_path, "db", "downgrade", "c16b0d2f0002")
+        assert downgraded.returncode == 0, downgraded.stderr
+        with engine.connect() as connection:
+            kept = connection.execute(text(
+                "select title, title_ko, city, city_ko from event where id = 1")).one()
+            question = connection.execute(text(
+                "select extra_question, extra_question_ko from event_category")).one()
+        assert tuple(kept) == ("Event 1", "서울 회의", "Seoul", "서울")
+        assert tuple(question) == ("Which outlet?", "어느 매체입니까?")
+    finally:
+        engine.dispose()
+
+
 def test_no_migration_imports_the_application() -> None:
     """Migrations carry frozen copies of what they need: a later change to the application
     must not change what an old migration does (or break it)."""

@@ -289,6 +289,7 @@ def test_event_form_sets_the_participant_list(app: Flask, client: FlaskClient, a
     assert 'name="participant_list"' in page
     form = {
         "series_id": series_id,
+        "languages": ["en", "ko"],
         "title": "Listed Conference",
         "slug": slug,
         "start_date": DAYS[0].isoformat(),

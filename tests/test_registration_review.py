@@ -154,6 +154,7 @@ def test_raising_capacity_in_the_event_form_promotes_from_the_waitlist(app, clie
         event = db.session.get(Event, event_id)
         form = {
             "series_id": str(event.series_id),
+            "languages": ["en", "ko"],
             "title": event.title,
             "slug": event.slug,
             "start_date": event.start_date.isoformat(),

@@ -370,6 +370,9 @@ def test_group_message_asks_for_confirmation_with_the_count_then_reaches_each_pe
     assert confirm.status_code == 200
     page = parse(confirm.get_data(as_text=True))
     assert "Send this message to 3 people?" in page.text
+    # Two read English and one Korean; nobody Japanese, so no Japanese text is asked.
+    assert [p.text for p in page.find_all("p", class_="hint")] == [
+        "In English — 2 people", "In Korean — 1 person"]
     with app.app_context():
         deliver_due()
         queued = len(smtp_server.messages)
@@ -397,7 +400,7 @@ def test_group_message_asks_for_confirmation_with_the_count_then_reaches_each_pe
         assert "Venue" not in str(entry.detail)
 
 
-def test_group_message_needs_both_languages_and_sends_nothing_without_them(
+def test_group_message_needs_each_language_its_readers_read_and_sends_nothing_without_it(
     app: Flask, client: FlaskClient, auth, roster: dict[str, int]
 ) -> None:
     auth.organizer()
@@ -409,6 +412,7 @@ def test_group_message_needs_both_languages_and_sends_nothing_without_them(
     page = parse(response.get_data(as_text=True))
     assert "Enter a subject in Korean." in page.text and "Enter the message in Korean." in page.text
     assert page.one("input", name="subject_en").get("value") == "Hello"
+    assert page.find("input", name="subject_ja") is None  # nobody selected reads Japanese
     with app.app_context():
         assert db.session.scalar(
             db.select(AuditEntry).where(AuditEntry.action == "roster.message")

@@ -19,7 +19,7 @@ from nkhr_events.extensions import db
 from nkhr_events.registrations.links import issue_manage_token
 from nkhr_events.registrations.models import Registration
 from tests.factories import make_event, make_registration
-from tests.markup import form_values, parse
+from tests.markup import form_values, parse, ticked
 
 BUSY = "Many people are registering right now. Please try again in a moment."
 
@@ -88,7 +88,8 @@ def test_an_event_edit_waiting_too_long_for_the_seats_says_so_and_changes_nothin
 ) -> None:
     auth.organizer()
     url = f"/manage/events/{event['id']}/edit"
-    form = form_values(parse(client.get(url).get_data(as_text=True)).one("form", class_="form"))
+    shown = parse(client.get(url).get_data(as_text=True)).one("form", class_="form")
+    form: dict[str, object] = {**form_values(shown), "languages": ticked(shown, "languages")}
     form.update(capacity="20", venue="Another Hall")
     with seat_lock_held_elsewhere(app, event["id"]):
         response = client.post(url, data=form)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,7 +12,7 @@ from conftest import STAFF_PASSWORD, AuthActions
 from factories import make_event, make_series
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from markup import Element, form_values, parse
+from markup import Element, form_values, parse, ticked
 from werkzeug.routing import Rule
 
 from nkhr_events.accounts.models import StaffRole, StaffUser
@@ -424,10 +425,11 @@ def series_id(app: Flask) -> int:
         return series.id
 
 
-def event_form_input(series_id: int, **changes: str) -> dict[str, str]:
+def event_form_input(series_id: int, **changes: str) -> dict[str, Any]:
     """What an organizer types for a four-day July 2031 event that skips its second day."""
     values = {
         "series_id": str(series_id),
+        "languages": ["en", "ko"],
         "title": "International Conference, Seoul 2031",
         "title_ko": "북한인권·난민문제 국제회의, 서울 2031",
         "slug": "icnkhr-2031-seoul",
@@ -488,6 +490,7 @@ def test_event_form_round_trip_creates_a_draft_then_edits_it(
     assert "The event was created as a draft." in edit_page.get_data(as_text=True)
     assert client.get("/events/icnkhr-2031-seoul").status_code == 404
     values = form_values(event_form(edit_page.get_data(as_text=True)))
+    assert ticked(event_form(edit_page.get_data(as_text=True)), "languages") == ["en", "ko"]
     assert values["skipped_days"] == "2031-07-11"
     assert values["registration_opens_at"].replace(" ", "T").startswith("2031-01-15T09:00")
     assert values["registration_closes_at"].replace(" ", "T").startswith("2031-06-30T18:00")
@@ -496,7 +499,8 @@ def test_event_form_round_trip_creates_a_draft_then_edits_it(
     # The conference moves to London: the same wall-clock times now mean GMT and BST.
     values.update(timezone="Europe/London", city="London", city_ko="런던", country="GB",
                   venue="Chatham House", skipped_days="", capacity="")
-    edited = client.post(f"/manage/events/{event.id}/edit", data=values)
+    edited = client.post(f"/manage/events/{event.id}/edit",
+                         data={**values, "languages": ["en", "ko"]})
     assert edited.status_code == 303, edited.get_data(as_text=True)
     event = the_event(app, "icnkhr-2031-seoul")
     assert event.day_list == [date(2031, 7, d) for d in (10, 11, 12, 13)]
@@ -507,6 +511,18 @@ def test_event_form_round_trip_creates_a_draft_then_edits_it(
     assert event.status == EventStatus.DRAFT
     assert "Your changes are saved." in client.get(edited.headers["Location"]).get_data(
         as_text=True)
+
+
+def assert_form_keeps(html: str, typed: dict[str, Any]) -> None:
+    """The form shown again holds every value typed, the ticked languages included; the texts
+    left empty stay empty."""
+    form = event_form(html)
+    shown = form_values(form)
+    assert ticked(form, "languages") == typed["languages"]
+    assert {name: shown[name] for name in typed if name != "languages"} == {
+        name: value for name, value in typed.items() if name != "languages"
+    }
+    assert all(shown[name] == "" for name in shown if name not in typed and name != "csrf_token")
 
 
 def assert_error_beside_field(html: str, field: str, message: str) -> None:
@@ -536,7 +552,7 @@ def assert_error_beside_field(html: str, field: str, message: str) -> None:
         ("registration_closes_at", "2031-01-15T08:00", "Registration must close after it opens."),
         ("skipped_days", "2031-07-20", "Only days strictly between the first and the last."),
         ("skipped_days", "July 11", "Write each day as YYYY-MM-DD, one per line."),
-        ("title", "", "Give the event a title."),
+        ("title", "", "Give the event a title in at least one of its languages."),
     ],
     ids=["last-day-first", "bad-slug", "duplicate-slug", "closes-before-opens",
          "skipped-day-outside", "skipped-day-unreadable", "no-title"],
@@ -547,11 +563,13 @@ def test_event_form_error_is_shown_beside_the_field_and_keeps_every_typed_value(
 ) -> None:
     auth.organizer()
     typed = event_form_input(series_id, **{field: value})
+    if field == "title":
+        typed["title_ko"] = ""  # no title in any of the event's languages
     response = client.post("/manage/events/new", data=typed)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert_error_beside_field(html, field, message)
-    assert form_values(event_form(html)) == typed
+    assert_form_keeps(html, typed)
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Event.id))) == 1
 
@@ -568,7 +586,7 @@ def test_event_edit_with_a_duplicate_slug_keeps_the_values_and_changes_nothing(
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert_error_beside_field(html, "slug", "Another event already uses this web address.")
-    assert form_values(event_form(html)) == typed
+    assert_form_keeps(html, typed)
     event = the_event(app, "icnkhr-2031-seoul")
     assert event.venue == "Korea Press Center"
     assert len(event.day_list) == 3

@@ -183,27 +183,43 @@ def test_korean_catalogue_compiles_without_errors(ko_catalog: Catalog, tmp_path:
 
 
 class _TextNodes(HTMLParser):
-    """Every piece of text a reader sees or hears: text nodes and labelling attributes."""
+    """Every piece of text a reader sees or hears: text nodes and labelling attributes; not the
+    text inside an element marked English (`lang="en"`): a language's own name in the language
+    switch, or an event's English text shown where staff wrote none in the reader's language."""
 
     SPOKEN_ATTRIBUTES = ("aria-label", "title", "placeholder", "alt")
+    VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
+                      "meta", "source", "track", "wbr"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.nodes: list[str] = []
         self._skip = 0
+        self._open: list[tuple[str, bool]] = []
+
+    def _in_english(self) -> bool:
+        return any(english for _tag, english in self._open)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in {"script", "style"}:
             self._skip += 1
-        self.nodes.extend(v for k, v in attrs if k in self.SPOKEN_ATTRIBUTES and v)
+        english = (dict(attrs).get("lang") or "").lower().startswith("en") and tag != "html"
+        if not (english or self._in_english()):
+            self.nodes.extend(v for k, v in attrs if k in self.SPOKEN_ATTRIBUTES and v)
+        if tag not in self.VOID:
+            self._open.append((tag, english))
 
     def handle_endtag(self, tag: str) -> None:
         if tag in {"script", "style"} and self._skip:
             self._skip -= 1
+        for index in range(len(self._open) - 1, -1, -1):
+            if self._open[index][0] == tag:
+                del self._open[index:]
+                break
 
     def handle_data(self, data: str) -> None:
         text = " ".join(data.split())
-        if text and not self._skip:
+        if text and not self._skip and not self._in_english():
             self.nodes.append(text)
 
 
@@ -326,7 +342,7 @@ def test_history_page_heading_and_table_headers_are_korean(
     assert headers == expected
     assert all(HANGUL.search(header) for header in headers)
     # Dates and country names come from Babel in the reader's language.
-    assert "2004년 2월 29일~3월 2일" in html
+    assert "2004년 2월 29일 (일)~3월 2일 (화)" in html
     assert "바르샤바, 폴란드" in html
 
 
@@ -335,9 +351,9 @@ def test_korean_puts_the_year_before_the_days_of_an_event_held_on_separate_days(
 ) -> None:
     days = [date(2027, 3, 2), date(2027, 3, 4)]
     with app.test_request_context(headers=KOREAN):
-        assert event_days_text(days) == "2027년 3월 2일 및 3월 4일"
+        assert event_days_text(days) == "2027년 3월 2일 (화) 및 3월 4일 (목)"
     with app.test_request_context(headers={"Accept-Language": "en"}):
-        assert event_days_text(days) == "March 2 and March 4, 2027"
+        assert event_days_text(days) == "Tue, Mar 2 and Thu, Mar 4, 2027"
 
 
 def test_wtforms_validation_messages_are_korean_on_a_korean_form(

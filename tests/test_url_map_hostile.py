@@ -59,7 +59,8 @@ QUERY_PARAMETERS = [
 #: Fields of the pages whose forms are read by hand rather than through `validators.Form`.
 HAND_READ_FIELDS = [
     "ids", "registration_id", "day", "action", "active", "status", "reason", "step", "subject_en",
-    "body_en", "subject_ko", "body_ko", "internal_notes", "lang", "next", "q",
+    "body_en", "subject_ko", "body_ko", "subject_ja", "body_ja", "internal_notes", "lang", "next",
+    "q",
     *(f"{c.value}-{name}" for c in Category
       for name in ("enabled", "seat_cap", "needs_review", "extra_question", "extra_question_ko")),
 ]

@@ -27,6 +27,7 @@ from icalendar import Event as VEvent
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.dates import contiguous_runs
 from nkhr_events.events.models import Event
+from nkhr_events.events.texts import local_text
 from nkhr_events.outbox.headers import single_line
 from nkhr_events.outbox.services import Attachment
 
@@ -49,9 +50,10 @@ def run_uid(uid: str, index: int) -> str:
 
 
 def event_location(event: Event, language: str) -> str:
-    city = (event.city_ko if language == "ko" and event.city_ko else event.city) or ""
+    venue = local_text(event, "venue", language).text
+    city = local_text(event, "city", language).text
     country = Locale.parse(language).territories.get(event.country.upper(), event.country)
-    return ", ".join(part for part in (event.venue, city, country) if part)
+    return ", ".join(part for part in (venue, city, country) if part)
 
 
 def event_calendar(
@@ -75,7 +77,7 @@ def event_calendar(
     runs = contiguous_runs(event.day_list)
     if not runs:
         raise ValueError("the event has no days")
-    title = (event.title_ko if language == "ko" and event.title_ko else event.title) or ""
+    title = local_text(event, "title", language).text
     location = event_location(event, language)
     stamp = stamp or utcnow()
 

@@ -22,7 +22,14 @@ from nkhr_events.events.models import (
     EMAIL_CONFIRMATION_MINUTES_MAX,
     EMAIL_CONFIRMATION_MINUTES_MIN,
 )
-from nkhr_events.validators import RANGE_MESSAGE, CountryField, Form, WholeNumberField
+from nkhr_events.events.texts import CONTENT_LANGUAGES, EVENT_TEXT_FIELDS, text_column
+from nkhr_events.validators import (
+    RANGE_MESSAGE,
+    CountryField,
+    Form,
+    MultiCheckboxField,
+    WholeNumberField,
+)
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
@@ -43,10 +50,19 @@ def parse_day_lines(text: str) -> list[date]:
 
 class EventForm(Form):
     series_id = SelectField(_l("Series"), coerce=int, validators=[DataRequired()])
-    title = StringField(
-        _l("Title"), validators=[DataRequired(_l("Give the event a title.")), Length(max=200)]
+    languages = MultiCheckboxField(
+        _l("Languages of the event"),
+        choices=[
+            SelectChoice("en", _l("English")),
+            SelectChoice("ko", _l("Korean")),
+            SelectChoice("ja", _l("Japanese")),
+        ],
+        default=["en", "ko"],
+        description=_l(
+            "Its texts are written in these. A reader of another language reads the first of "
+            "them that has the text."
+        ),
     )
-    title_ko = StringField(_l("Title in Korean"), validators=[Optional(), Length(max=200)])
     slug = StringField(
         _l("Web address"),
         description=_l("Lower-case letters, digits and hyphens, e.g. icnkhr-2027-seoul."),
@@ -73,15 +89,23 @@ class EventForm(Form):
         validators=[Optional(), Length(max=400)],
         render_kw={"rows": 2},
     )
-    venue = StringField(_l("Venue"), validators=[Optional(), Length(max=200)])
-    city = StringField(_l("City"), validators=[DataRequired(_l("Give the city.")), Length(max=100)])
-    city_ko = StringField(_l("City in Korean"), validators=[Optional(), Length(max=100)])
     country = CountryField(_l("Country"), validators=[DataRequired(_l("Choose the country."))])
     timezone = SelectField(
         _l("Time zone"), default="Asia/Seoul", validators=[DataRequired()]
     )
-    description = TextAreaField(
-        _l("Description"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 6}
+    # The texts in each language (title, title_ko, title_ja, venue, ...): see `_text_fields`.
+    interpretation_pairs = MultiCheckboxField(
+        _l("Interpretation offered"),
+        choices=[
+            SelectChoice("en-ko", _l("English ↔ Korean")),
+            SelectChoice("en-ja", _l("English ↔ Japanese")),
+            SelectChoice("ja-ko", _l("Japanese ↔ Korean")),
+        ],
+        default=["en-ko"],
+        description=_l(
+            "Attendees choose a channel into either language of a pair. None ticked: the form "
+            "does not ask about interpretation."
+        ),
     )
     capacity = WholeNumberField(
         _l("Capacity (seats)"),
@@ -146,6 +170,10 @@ class EventForm(Form):
         _l("Participants see only their own category"),
     )
 
+    def texts_of(self, language: str) -> list[StringField | TextAreaField]:
+        """The text fields of one language, in the order the form shows them."""
+        return [getattr(self, text_column(name, language)) for name in EVENT_TEXT_FIELDS]
+
     def validate_end_date(self, field: DateField) -> None:
         if field.data and self.start_date.data and field.data < self.start_date.data:
             raise ValidationError(_l("The last day cannot be before the first."))
@@ -160,3 +188,40 @@ class EventForm(Form):
             return  # the end date's own error says what is wrong
         if first and last and any(not first < d < last for d in days):
             raise ValidationError(_l("Only days strictly between the first and the last."))
+
+
+#: Each text's label in each language, spelled out so that every field has a name of its own
+#: (in the error summary too), and its length limit.
+_TEXT_LABELS = {
+    "title": (200, {"en": _l("Title in English"), "ko": _l("Title in Korean"),
+                    "ja": _l("Title in Japanese")}),
+    "venue": (200, {"en": _l("Venue in English"), "ko": _l("Venue in Korean"),
+                    "ja": _l("Venue in Japanese")}),
+    "city": (100, {"en": _l("City in English"), "ko": _l("City in Korean"),
+                   "ja": _l("City in Japanese")}),
+    "description": (5000, {"en": _l("Description in English"), "ko": _l("Description in Korean"),
+                           "ja": _l("Description in Japanese")}),
+}
+
+
+def _text_fields() -> None:
+    """Add title, title_ko, title_ja, venue, ... to EventForm: one field per text and language,
+    each marked with its language (`lang`) so that spelling and input methods follow it."""
+    for name in EVENT_TEXT_FIELDS:
+        limit, labels = _TEXT_LABELS[name]
+        for language in CONTENT_LANGUAGES:
+            render_kw: dict[str, object] = {"lang": language}
+            if name == "description":
+                field: StringField | TextAreaField = TextAreaField(
+                    labels[language], validators=[Optional(), Length(max=limit)],
+                    render_kw={**render_kw, "rows": 6},
+                )
+            else:
+                field = StringField(
+                    labels[language], validators=[Optional(), Length(max=limit)],
+                    render_kw=render_kw,
+                )
+            setattr(EventForm, text_column(name, language), field)
+
+
+_text_fields()

@@ -17,19 +17,28 @@ from nkhr_events.events import services
 from nkhr_events.events.dates import every_day
 from nkhr_events.events.forms import EventForm, parse_day_lines, timezone_choices
 from nkhr_events.events.models import Event, EventStatus
+from nkhr_events.events.texts import (
+    CONTENT_LANGUAGES,
+    EVENT_TEXT_FIELDS,
+    missing_translations,
+    text_column,
+)
 from nkhr_events.extensions import db
 from nkhr_events.registrations import services as registration_services
 from nkhr_events.registrations.holds import set_email_confirmation
 from nkhr_events.registrations.seats import moved_up_message
 from nkhr_events.validators import show_error
-from nkhr_events.web import country_choices, current_actor
+from nkhr_events.web import country_choices, current_actor, localized
 
 bp = require_staff(Blueprint("events_manage", __name__, url_prefix="/manage"))
 
 
 def _prepared_form(event: Event | None = None) -> EventForm:
     form = EventForm(obj=event)
-    form.series_id.choices = [(s.id, s.name) for s in services.all_series()]
+    if event is not None and request.method == "GET":
+        form.languages.data = event.language_list
+        form.interpretation_pairs.data = event.interpretation_pairs.split()
+    form.series_id.choices = [(s.id, localized(s, "name")) for s in services.all_series()]
     form.country.choices = [("", _("Choose…")), *country_choices()]
     form.timezone.choices = timezone_choices()
     if event is not None and request.method == "GET":
@@ -55,18 +64,20 @@ def _event_input(form: EventForm) -> services.EventInput:
     last = form.end_date.data or first
     skipped = set(parse_day_lines(form.skipped_days.data or ""))
     zone = form.timezone.data
+    texts = {
+        text_column(name, language): (getattr(form, text_column(name, language)).data or "").strip()
+        for name in EVENT_TEXT_FIELDS
+        for language in CONTENT_LANGUAGES
+    }
     return services.EventInput(
         series_id=form.series_id.data,
-        title=form.title.data.strip(),
-        title_ko=(form.title_ko.data or "").strip() or None,
         slug=form.slug.data.strip(),
         days=[d for d in every_day(first, last) if d not in skipped],
-        venue=(form.venue.data or "").strip(),
-        city=form.city.data.strip(),
-        city_ko=(form.city_ko.data or "").strip() or None,
         country=form.country.data,
         timezone=zone,
-        description=(form.description.data or "").strip(),
+        languages=form.languages.data or [],
+        interpretation_pairs=form.interpretation_pairs.data or [],
+        **texts,
         capacity=form.capacity.data,
         retention_days=form.retention_days.data or services.DEFAULT_RETENTION_DAYS,
         registration_opens_at=_local_to_utc(form.registration_opens_at.data, zone),
@@ -124,7 +135,8 @@ def edit(event_id: int) -> Response | str:
         flash(_("Your changes are saved."), "success")
         return redirect(url_for(".edit", event_id=saved.id), code=303)
     return render_template(
-        "events/event_form.html", form=form, event=event, statuses=EventStatus
+        "events/event_form.html", form=form, event=event, statuses=EventStatus,
+        missing=missing_translations(event),
     )
 
 

@@ -22,6 +22,13 @@ from nkhr_events.audit.services import (
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event, EventDay, EventStatus, Series
+from nkhr_events.events.texts import (
+    CONTENT_LANGUAGES,
+    EVENT_TEXT_FIELDS,
+    canonical_languages,
+    canonical_pairs,
+    text_column,
+)
 from nkhr_events.extensions import db
 from nkhr_events.partners.models import Partnership
 from nkhr_events.partners.services import approved_partnerships
@@ -53,9 +60,18 @@ class EventInput:
     country: str
     timezone: str
     title_ko: str | None = None
+    title_ja: str | None = None
     venue: str = ""
+    venue_ko: str | None = None
+    venue_ja: str | None = None
     city_ko: str | None = None
+    city_ja: str | None = None
     description: str = ""
+    description_ko: str | None = None
+    description_ja: str | None = None
+    #: The event's languages ("en", "ko", "ja"; at least one) and interpreted pairs ("en-ko").
+    languages: Sequence[str] = ("en", "ko")
+    interpretation_pairs: Sequence[str] = ("en-ko",)
     capacity: int | None = None
     retention_days: int = DEFAULT_RETENTION_DAYS
     registration_opens_at: datetime | None = None
@@ -141,7 +157,21 @@ def registration_state(event: Event, now: datetime | None = None) -> Registratio
     return RegistrationState.OPEN
 
 
+def _check_texts(data: EventInput) -> None:
+    """At least one language, and the title and city in at least one of them."""
+    languages = canonical_languages(data.languages).split()
+    if not languages:
+        raise DomainError(_("Choose at least one language for the event."), "languages")
+    for field, message in (
+        ("title", _("Give the event a title in at least one of its languages.")),
+        ("city", _("Give the city in at least one of the event's languages.")),
+    ):
+        if not any((getattr(data, text_column(field, code)) or "").strip() for code in languages):
+            raise DomainError(message, text_column(field, languages[0]))
+
+
 def _check(data: EventInput, event_id: int | None) -> None:
+    _check_texts(data)
     if not data.days:
         raise DomainError(_("Give at least one day."), "start_date")
     days = sorted(set(data.days))
@@ -168,15 +198,17 @@ def _check(data: EventInput, event_id: int | None) -> None:
 def _apply(event: Event, data: EventInput) -> None:
     days = sorted(set(data.days))
     event.series_id = data.series_id
-    event.title = data.title
-    event.title_ko = data.title_ko or None
+    for field in EVENT_TEXT_FIELDS:
+        for language in CONTENT_LANGUAGES:
+            column = text_column(field, language)
+            value = (getattr(data, column) or "").strip()
+            # English is the plain, required column: "" where the event has no English text.
+            setattr(event, column, value if language == "en" else value or None)
+    event.languages = canonical_languages(data.languages)
+    event.interpretation_pairs = canonical_pairs(data.interpretation_pairs)
     event.slug = data.slug
-    event.venue = data.venue
-    event.city = data.city
-    event.city_ko = data.city_ko or None
     event.country = data.country
     event.timezone = data.timezone
-    event.description = data.description
     event.retention_days = data.retention_days
     event.registration_opens_at = data.registration_opens_at
     event.registration_closes_at = data.registration_closes_at

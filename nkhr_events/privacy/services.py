@@ -19,6 +19,7 @@ from nkhr_events.audit.services import Actor, record
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.models import Event
+from nkhr_events.events.texts import local_text
 from nkhr_events.extensions import db
 from nkhr_events.inquiries.models import Inquiry
 from nkhr_events.outbox.models import (
@@ -75,7 +76,7 @@ def registration_data(registration: Registration) -> dict[str, Any]:
     event = registration.event
     return {
         "event": {
-            "title": event.title,
+            "title": local_text(event, "title", registration.language).text,
             "start_date": _iso(event.start_date),
             "end_date": _iso(event.end_date),
         },

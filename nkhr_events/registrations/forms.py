@@ -28,9 +28,16 @@ from wtforms.validators import (
 )
 
 from nkhr_events.events.models import Event
+from nkhr_events.events.texts import local_text
+from nkhr_events.registrations import interpretation as interpreting
 from nkhr_events.registrations.categories import QUESTIONS, Category
 from nkhr_events.registrations.models import Registration
-from nkhr_events.registrations.services import CategorySettings, DetailsInput, RegistrationInput
+from nkhr_events.registrations.services import (
+    CategorySettings,
+    DetailsInput,
+    RegistrationInput,
+    has_extra_question,
+)
 from nkhr_events.validators import (
     CountryField,
     Form,
@@ -40,12 +47,23 @@ from nkhr_events.validators import (
 )
 
 
-def interpretation_choices() -> list[SelectChoice]:
+def interpretation_choices(event: Event, kept: str | None = None) -> list[SelectChoice]:
+    """The interpretation options of `event`, and `kept`, a registration's stored choice the
+    event no longer offers."""
     return [
-        SelectChoice("none", _l("No interpretation needed")),
-        SelectChoice("ko_to_en", _l("Korean into English")),
-        SelectChoice("en_to_ko", _l("English into Korean")),
+        SelectChoice(code, interpreting.label(code))
+        for code in interpreting.choices(event, kept)
     ]
+
+
+def ask_interpretation(form: DetailsForm, event: Event, kept: str | None = None) -> None:
+    """Give the form `event`'s interpretation options, or drop the question where there is
+    nothing to choose but no interpretation (the event interprets nothing)."""
+    options = interpretation_choices(event, kept)
+    if len(options) > 1:
+        form.interpretation.choices = options
+    else:
+        del form.interpretation
 
 
 class DetailsForm(Form):
@@ -82,11 +100,13 @@ class DetailsForm(Form):
         choices=language_choices(),
         validators=[InputRequired(_l("Choose a language."))],
     )
+    #: Its options are the event's (`ask_interpretation`, when the form is made).
     interpretation = RadioField(
         _l("Interpretation"),
-        choices=interpretation_choices(),
-        default="none",
+        choices=[],
+        default=interpreting.NO_INTERPRETATION,
         validators=[InputRequired(_l("Choose an interpretation option."))],
+        invalid_choice_message=interpreting.NOT_OFFERED,
     )
     accessibility_needs = TextAreaField(
         _l("Accessibility needs"),
@@ -158,10 +178,8 @@ def question_fields(
             fields[f"q_{question.key}"] = CountryField(question.label, validators=validators)
         else:
             fields[f"q_{question.key}"] = StringField(question.label, validators=validators)
-    if settings.extra_question:
-        label = (
-            settings.extra_question_ko if language == "ko" else None
-        ) or settings.extra_question
+    if has_extra_question(settings):
+        label = local_text(settings, "extra_question", language).text
         fields["q_extra"] = TextAreaField(
             label, validators=[Optional(), Length(max=1000)], render_kw={"rows": 2}
         )
@@ -183,7 +201,7 @@ def registration_form(
     request (WTForms binds fields per instance, so instances never share state)."""
     days = tuple(event.day_list)
     key = (event.id, days, category, settings.extra_question, settings.extra_question_ko,
-           page_language)
+           settings.extra_question_ja, page_language)
     form_class = _FORM_CLASSES.get(key)
     if form_class is None:
         attrs = question_fields(category, settings, page_language)
@@ -193,7 +211,9 @@ def registration_form(
         if len(_FORM_CLASSES) >= _FORM_CLASSES_KEPT:
             _FORM_CLASSES.pop(next(iter(_FORM_CLASSES)))
         _FORM_CLASSES[key] = form_class
-    return form_class(**kwargs)
+    form = form_class(**kwargs)
+    ask_interpretation(form, event)
+    return form
 
 
 def details_form(
@@ -209,7 +229,9 @@ def details_form(
     form_class = type("EventDetailsForm", (DetailsForm,), attrs)
     if registration is not None:
         kwargs.setdefault("data", details_data(registration))
-    return form_class(**kwargs)
+    form = form_class(**kwargs)
+    ask_interpretation(form, event, registration.interpretation if registration else None)
+    return form
 
 
 def details_data(registration: Registration) -> dict[str, Any]:
@@ -258,7 +280,9 @@ def details_input(form: DetailsForm) -> DetailsInput:
         country=form.country.data or "",
         language=form.language.data,
         days=chosen_days(form),
-        interpretation=form.interpretation.data,
+        interpretation=(
+            form.interpretation.data if form.interpretation else interpreting.NO_INTERPRETATION
+        ),
         accessibility_needs=form.accessibility_needs.data or "",
         dietary_needs=form.dietary_needs.data or "",
         publish_name=bool(form.publish_name.data),

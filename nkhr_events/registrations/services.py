@@ -29,9 +29,11 @@ from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.events.services import RegistrationState, registration_state
+from nkhr_events.events.texts import CONTENT_LANGUAGES, text_column
 from nkhr_events.extensions import db
 from nkhr_events.names import full_name
 from nkhr_events.outbox.requests import resolver
+from nkhr_events.registrations import interpretation as interpreting
 from nkhr_events.registrations import notify
 from nkhr_events.registrations.categories import (
     QUESTIONS,
@@ -53,7 +55,6 @@ from nkhr_events.registrations.seats import (
 )
 from nkhr_events.validators import known_language
 
-INTERPRETATION_CHOICES = ("none", "ko_to_en", "en_to_ko")
 #: The event's own columns, re-read once the seat lock is held.
 _EVENT_COLUMNS = [attribute.key for attribute in sa_inspect(Event).column_attrs]
 
@@ -116,11 +117,20 @@ class CategoryDefaults:
     needs_review: bool = False
     extra_question: str | None = None
     extra_question_ko: str | None = None
+    extra_question_ja: str | None = None
     id: None = None
 
 
 #: A category's settings, saved or default.
 CategorySettings = EventCategory | CategoryDefaults
+
+
+def has_extra_question(settings: CategorySettings) -> bool:
+    """Whether staff set an extra question for the category, in any language."""
+    return any(
+        (getattr(settings, text_column("extra_question", language)) or "").strip()
+        for language in CONTENT_LANGUAGES
+    )
 #: What settings say, saved or default alike (the names both kinds share).
 _SETTING_NAMES = tuple(f.name for f in fields(CategoryDefaults) if f.name not in ("id", "event_id"))
 
@@ -200,8 +210,7 @@ def _check_input(event: Event, data: RegistrationInput) -> None:
     held = set(event.day_list)
     if not set(data.days) <= held:
         raise DomainError(_("Choose days on which the event is held."), "days")
-    if data.interpretation not in INTERPRETATION_CHOICES:
-        raise DomainError(_("Choose an interpretation option."), "interpretation")
+    interpreting.check_choice(event, data.interpretation)
     for question in QUESTIONS[Category(data.category)]:
         if question.required and not data.answers.get(question.key, "").strip():
             raise DomainError(_("This question needs an answer."), question.key)
@@ -263,7 +272,7 @@ def register_attendee(
     status = _new_status(event, settings, category.value)
     days = sorted(set(data.days)) or event.day_list
     question_keys = {q.key for q in QUESTIONS[category]}
-    if settings.extra_question:
+    if has_extra_question(settings):
         question_keys.add("extra")
     registration = Registration(
         event=event,
@@ -543,8 +552,10 @@ def update_details(
     held = set(registration.event.day_list)
     if not set(data.days) <= held:
         raise DomainError(_("Choose days on which the event is held."), "days")
-    if data.interpretation not in INTERPRETATION_CHOICES:
-        raise DomainError(_("Choose an interpretation option."), "interpretation")
+    # A channel the event has stopped offering stays valid for whoever already chose it.
+    interpreting.check_choice(
+        registration.event, data.interpretation, kept=registration.interpretation
+    )
     before = column_values(registration)
     days_before = registration.day_list
     registration.given_name = data.given_name.strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from functools import cached_property, lru_cache
 from typing import Any
@@ -476,8 +477,18 @@ def data_page(token: str) -> Response:
     return response
 
 
-def _as_datetime(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value and "T" in value else None
+def _as_datetime(value: object) -> datetime | None:
+    """A stored timestamp ("2031-03-05T09:07:30+00:00") as a datetime; anything else (an
+    answer such as "The Times") is None and shown as it is."""
+    if not isinstance(value, str) or not _TIMESTAMP.match(value):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 @bp.get("/registration/<token>/data.json")

@@ -1,5 +1,6 @@
 """The figures of one event's dashboard: seats, counts by status and category, reviews waiting,
-check-ins per day and recent activity. A handful of grouped queries, whatever the roster size."""
+check-ins per day, interpretation receivers per channel and day, and recent activity. A handful
+of grouped queries, whatever the roster size."""
 
 from __future__ import annotations
 
@@ -12,10 +13,66 @@ from nkhr_events.audit.models import AuditEntry
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
-from nkhr_events.registrations.models import Registration, RegistrationStatus
+from nkhr_events.registrations import interpretation as interpreting
+from nkhr_events.registrations.models import (
+    SEAT_STATUSES,
+    Registration,
+    RegistrationDay,
+    RegistrationStatus,
+)
 from nkhr_events.registrations.seats import seats_taken
 
 RECENT_ACTIVITY = 20
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    """One interpretation channel: how many seat holders who chose it attend each day."""
+
+    channel: str
+    #: In the order of the event's days.
+    per_day: list[int]
+
+
+@dataclass(frozen=True)
+class Receivers:
+    """The receivers to hire: per channel (those offered, then any other one a seat holder
+    still holds) and event day, the confirmed and pending registrations attending that day."""
+
+    days: list[date]
+    rows: list[ChannelRow]
+
+    @property
+    def totals(self) -> list[int]:
+        """Receivers per day, every channel together."""
+        return [sum(column) for column in zip(*(r.per_day for r in self.rows), strict=True)]
+
+
+def interpretation_receivers(event: Event) -> Receivers:
+    """Count the seat holders per channel and day they attend, in one grouped query. Waitlisted,
+    cancelled and rejected registrations need no receiver; nor does a day the event no longer
+    holds."""
+    counted = db.session.execute(
+        db.select(Registration.interpretation, RegistrationDay.day, func.count(Registration.id))
+        .join(RegistrationDay, RegistrationDay.registration_id == Registration.id)
+        .where(
+            Registration.event_id == event.id,
+            Registration.status.in_(SEAT_STATUSES),
+            Registration.interpretation.not_in((interpreting.NO_INTERPRETATION, "")),
+        )
+        .group_by(Registration.interpretation, RegistrationDay.day)
+    ).all()
+    counts = {(channel, day): count for channel, day, count in counted}
+    offered = interpreting.event_channels(event)
+    others = sorted({channel for channel, _day, _count in counted} - set(offered))
+    days = event.day_list
+    return Receivers(
+        days=days,
+        rows=[
+            ChannelRow(channel, [counts.get((channel, day), 0) for day in days])
+            for channel in [*offered, *others]
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -27,6 +84,7 @@ class Dashboard:
     status_totals: dict[str, int]
     checkins: list[tuple[date, int]]
     activity: list[AuditEntry]
+    interpretation: Receivers
 
     @property
     def left(self) -> int | None:
@@ -79,4 +137,5 @@ def event_dashboard(event: Event) -> Dashboard:
         status_totals=totals,
         checkins=[(day, per_day.get(day, 0)) for day in event.day_list],
         activity=activity,
+        interpretation=interpretation_receivers(event),
     )

@@ -29,6 +29,7 @@ from nkhr_events.audit.services import Actor, record
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
+from nkhr_events.registrations import interpretation as interpreting
 from nkhr_events.registrations.categories import QUESTIONS, Category, category_label
 from nkhr_events.registrations.models import (
     CancelReason,
@@ -36,6 +37,7 @@ from nkhr_events.registrations.models import (
     RegistrationDay,
     RegistrationStatus,
 )
+from nkhr_events.registrations.participants import name_order
 from nkhr_events.roster.services import RosterFilters, iterate_selected
 
 #: Characters that make a spreadsheet read a cell as a formula (or hide one behind a tab).
@@ -89,6 +91,8 @@ def _label(language: str, kind: str, value: str) -> str:
         return category_label(value)
     if kind == "status":
         return status_text(value)
+    if kind == "interpretation":
+        return interpreting.label(value)
     return _yes_no(value == "1")
 
 
@@ -145,7 +149,11 @@ COLUMNS: dict[str, Column] = {
         Column("category", _l("Category"), lambda r, x: _text("category", r.category)),
         Column("status", _l("Status"), lambda r, x: _text("status", r.status)),
         Column("days", _l("Days"), lambda r, x: _dates(x.days.get(r.id, []))),
-        Column("interpretation", _l("Interpretation"), lambda r, x: r.interpretation),
+        Column(
+            "interpretation",
+            _l("Interpretation"),
+            lambda r, x: _text("interpretation", r.interpretation),
+        ),
         Column("answers", _l("Category answers"), lambda r, x: _answers(r)),
         Column("publish_name", _l("Participant list"), lambda r, x: _consent(r.publish_name)),
         Column("photo_consent", _l("Photos and video"), lambda r, x: _consent(r.photo_consent)),
@@ -306,8 +314,11 @@ def export_filename(event: Event, extension: str, today: date) -> str:
 # --- badges and sign-in sheets ----------------------------------------------------------------
 
 
-def confirmed_attendees(event: Event, day: date | None = None) -> list[Registration]:
-    """Confirmed registrations, by family name, optionally of those who attend `day`."""
+def confirmed_attendees(
+    event: Event, day: date | None = None, language: str | None = None
+) -> list[Registration]:
+    """Confirmed registrations, by family name in the collation of a reader of `language` (by
+    default the current reader), optionally of those who attend `day`."""
     query = db.select(Registration).where(
         Registration.event_id == event.id,
         Registration.status == RegistrationStatus.CONFIRMED,
@@ -318,11 +329,7 @@ def confirmed_attendees(event: Event, day: date | None = None) -> list[Registrat
         )
     return list(
         db.session.scalars(
-            query.order_by(
-                db.func.lower(Registration.family_name),
-                db.func.lower(Registration.given_name),
-                Registration.id,
-            )
+            query.order_by(*name_order(language), Registration.id)
         )
     )
 

@@ -29,7 +29,12 @@ DOMAIN_PATTERN = r"^@?(?:[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?\.)+[^\W\d_]{2,63}$"
 
 
 #: The settings staff edit per category, as the form names them ("<category>-<setting>").
-CATEGORY_SETTINGS = ("enabled", "needs_review", "seat_cap", "extra_question", "extra_question_ko")
+CATEGORY_SETTINGS = (
+    "enabled", "needs_review", "seat_cap", "extra_question", "extra_question_ko",
+    "extra_question_ja",
+)
+#: The extra question's text in each language, by setting name.
+EXTRA_QUESTIONS = ("extra_question", "extra_question_ko", "extra_question_ja")
 SEAT_CAP_MESSAGE = _l("Enter a whole number of seats, or leave it empty.")
 
 
@@ -50,9 +55,7 @@ class CategorySettingsForm(Form):
                 "enabled": bool(row["enabled"].data),
                 "seat_cap": row["seat_cap"].data,
                 "needs_review": bool(row["needs_review"].data),
-                "extra_question": (row["extra_question"].data or "").strip() or None,
-                "extra_question_ko": (row["extra_question_ko"].data or "").strip() or None,
-            }
+            } | {name: (row[name].data or "").strip() or None for name in EXTRA_QUESTIONS}
         return values
 
 
@@ -72,16 +75,18 @@ def category_settings_form(settings: dict[str, CategorySettings]) -> CategorySet
                 invalid_value_message=SEAT_CAP_MESSAGE,
                 render_kw={"inputmode": "numeric", "maxlength": 6},
             ),
-            "extra_question": StringField(
-                _l("Extra question (optional)"),
-                validators=[Length(max=300, message=_l("Use at most 300 characters."))],
-                render_kw={"maxlength": 300},
-            ),
-            "extra_question_ko": StringField(
-                _l("Extra question in Korean"),
-                validators=[Length(max=300, message=_l("Use at most 300 characters."))],
-                render_kw={"maxlength": 300},
-            ),
+            **{
+                name: StringField(
+                    label,
+                    validators=[Length(max=300, message=_l("Use at most 300 characters."))],
+                    render_kw={"maxlength": 300, "lang": language},
+                )
+                for name, label, language in (
+                    ("extra_question", _l("Extra question in English (optional)"), "en"),
+                    ("extra_question_ko", _l("Extra question in Korean"), "ko"),
+                    ("extra_question_ja", _l("Extra question in Japanese"), "ja"),
+                )
+            },
         }
         for name, field in fields.items():
             # The HTML name (and id) keeps the "<category>-<setting>" form of the page.

@@ -49,8 +49,8 @@ from nkhr_events.roster.services import (
     GroupMessage,
     RosterFilters,
     apply_decision,
-    count_selected,
     decide_many,
+    reader_counts,
     record_person_view,
     record_view,
     roster_query,
@@ -198,28 +198,37 @@ def sign_in_sheet(event_id: int) -> str:
 
 @bp.route("/events/<int:event_id>/registrations/message", methods=["GET", "POST"])
 def message(event_id: int) -> Response | str:
-    """Write to everyone the filters select: write, confirm (with the count), send. Audited."""
+    """Write to everyone the filters select: write (a subject and a text per language someone
+    selected reads), confirm (with the counts), send. Refused at sending, it is written again
+    with the languages now read. Audited."""
     event = db.get_or_404(Event, event_id)
     filters = _filters(event)
     text = GroupMessage.from_form(request.form)
-    errors: dict[str, str] = {}
     step = request.form.get("step", "write") if request.method == "POST" else "write"
-    if step in {"confirm", "send"}:
-        errors = text.errors()
-        if errors:
-            step = "write"
     if step == "send":
-        sent = send_group_message(event, filters, text, actor=current_actor())
-        db.session.commit()
-        flash(
-            ngettext(
-                "The message is queued for %(num)d person.",
-                "The message is queued for %(num)d people.",
-                sent,
-            ),
-            "success",
-        )
-        return redirect(url_for(".registrations", event_id=event.id, **filters.params()), code=303)
+        try:
+            sent = send_group_message(event, filters, text, actor=current_actor())
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            step = "check"
+        else:
+            db.session.commit()
+            flash(
+                ngettext(
+                    "The message is queued for %(num)d person.",
+                    "The message is queued for %(num)d people.",
+                    sent,
+                ),
+                "success",
+            )
+            return redirect(
+                url_for(".registrations", event_id=event.id, **filters.params()), code=303
+            )
+    readers = reader_counts(event, filters)
+    errors = text.errors(readers) if step in {"confirm", "check"} else {}
+    if errors or step != "confirm":
+        step = "write"
     return render_template(
         "roster/message.html",
         event=event,
@@ -227,7 +236,8 @@ def message(event_id: int) -> Response | str:
         text=text,
         errors=errors,
         step=step,
-        count=count_selected(event, filters),
+        readers=readers,
+        count=sum(readers.values()),
     )
 
 

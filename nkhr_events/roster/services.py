@@ -7,7 +7,7 @@ same parameters select the rows of the list, the export and a group message alik
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import date
 from enum import StrEnum
@@ -31,8 +31,10 @@ from nkhr_events.registrations.models import (
     RegistrationDay,
     RegistrationStatus,
 )
+from nkhr_events.registrations.participants import name_order
 from nkhr_events.registrations.seats import seats_taken
 from nkhr_events.validators import (
+    LANGUAGES,
     NUL_MESSAGE,
     SINGLE_LINE_MESSAGE,
     has_layout_characters,
@@ -44,7 +46,9 @@ YES_NO = ("yes", "no")
 
 #: Sortable columns: the only names a `sort` parameter may carry (a "-" prefix reverses).
 SORTS: dict[str, tuple[Any, ...]] = {
-    "name": (func.lower(Registration.family_name), func.lower(Registration.given_name)),
+    # By family name (names.name_sort_key); `_order` puts the reader's own script first
+    # (participants.name_order).
+    "name": (Registration.name_sort,),
     "registered": (Registration.created_at,),
     "status": (Registration.status,),
     "category": (Registration.category,),
@@ -118,8 +122,11 @@ def _checked_in(day: date | None = None) -> ColumnElement[bool]:
     return exists().where(condition)
 
 
-def roster_query(event: Event, filters: RosterFilters) -> Select[Registration]:
-    """Registrations of `event` that the filters select, in the order they ask for."""
+def roster_query(
+    event: Event, filters: RosterFilters, language: str | None = None
+) -> Select[Registration]:
+    """Registrations of `event` that the filters select, in the order they ask for; names in
+    the collation of a reader of `language` (by default the current reader)."""
     query = select(Registration).where(Registration.event_id == event.id)
     if filters.status:
         query = query.where(Registration.status == filters.status)
@@ -156,10 +163,10 @@ def roster_query(event: Event, filters: RosterFilters) -> Select[Registration]:
                 func.lower(Registration.organization).like(like, escape="\\"),
             )
         )
-    return query.order_by(*_order(filters))
+    return query.order_by(*_order(filters, language))
 
 
-def _order(filters: RosterFilters) -> tuple[Any, ...]:
+def _order(filters: RosterFilters, language: str | None = None) -> tuple[Any, ...]:
     if not filters.sort:
         # The waitlist reads in its own order: who has waited longest comes first.
         if filters.status == RegistrationStatus.WAITLISTED:
@@ -167,7 +174,8 @@ def _order(filters: RosterFilters) -> tuple[Any, ...]:
         return (Registration.created_at, Registration.id)
     name = filters.sort.removeprefix("-")
     descending = filters.sort.startswith("-")
-    columns = (*SORTS[name], Registration.id)
+    sorts = name_order(language) if name == "name" else SORTS[name]
+    columns = (*sorts, Registration.id)
     return tuple(c.desc() for c in columns) if descending else columns
 
 
@@ -177,12 +185,12 @@ def count_selected(event: Event, filters: RosterFilters) -> int:
 
 
 def iterate_selected(
-    event: Event, filters: RosterFilters, chunk: int = 500
+    event: Event, filters: RosterFilters, chunk: int = 500, language: str | None = None
 ) -> Iterator[list[Registration]]:
     """The selected registrations in chunks, read with a server-side cursor where there is one,
     so that tens of thousands of rows never sit in memory at once."""
     result = db.session.scalars(
-        roster_query(event, filters).execution_options(yield_per=chunk)
+        roster_query(event, filters, language).execution_options(yield_per=chunk)
     )
     for part in result.partitions():
         yield list(part)
@@ -271,46 +279,89 @@ def status_history(registration: Registration) -> list[AuditEntry]:
 # --- a message to a filtered group --------------------------------------------------------------
 
 
+def reader_counts(event: Event, filters: RosterFilters) -> dict[str, int]:
+    """How many of the people the filters select read each language, in the order of
+    LANGUAGES, leaving out the languages nobody reads: only those need a text. One grouped
+    query. A code that is not ours counts as English, the language such a person is sent."""
+    selected = roster_query(event, filters).order_by(None).subquery()
+    rows = db.session.execute(
+        select(selected.c.language, func.count()).group_by(selected.c.language)
+    )
+    counts = dict.fromkeys(LANGUAGES, 0)
+    for language, count in rows:
+        counts[known_language(language)] += count
+    return {language: count for language, count in counts.items() if count}
+
+
+def _required_messages() -> dict[str, str]:
+    """What an empty field says, per field (translated when asked, in the reader's locale)."""
+    return {
+        "subject_en": _("Enter a subject in English."),
+        "body_en": _("Enter the message in English."),
+        "subject_ko": _("Enter a subject in Korean."),
+        "body_ko": _("Enter the message in Korean."),
+        "subject_ja": _("Enter a subject in Japanese."),
+        "body_ja": _("Enter the message in Japanese."),
+    }
+
+
 @dataclass(frozen=True)
 class GroupMessage:
-    """An organizer's message, in both languages; each person gets the one they chose."""
+    """An organizer's message: a subject and a text per language. Each person gets the one in
+    their language, so a language needs a text only when someone selected reads it."""
 
     subject_en: str = ""
     body_en: str = ""
     subject_ko: str = ""
     body_ko: str = ""
+    subject_ja: str = ""
+    body_ja: str = ""
 
     @classmethod
     def from_form(cls, form: Mapping[str, str]) -> GroupMessage:
-        return cls(
-            subject_en=form.get("subject_en", "").strip()[:200],
-            body_en=form.get("body_en", "").strip()[:10000],
-            subject_ko=form.get("subject_ko", "").strip()[:200],
-            body_ko=form.get("body_ko", "").strip()[:10000],
-        )
-
-    def errors(self) -> dict[str, str]:
-        """The fields at fault, each with its message: both languages are required, a subject
-        is one line of plain text, and no field holds a NUL character."""
-        messages = {
-            "subject_en": _("Enter a subject in English."),
-            "body_en": _("Enter the message in English."),
-            "subject_ko": _("Enter a subject in Korean."),
-            "body_ko": _("Enter the message in Korean."),
-        }
-        found = {name: message for name, message in messages.items() if not getattr(self, name)}
-        for name in messages.keys() - found.keys():
-            value = getattr(self, name)
-            if "\x00" in value:
-                found[name] = str(NUL_MESSAGE)
-            elif name.startswith("subject") and has_layout_characters(value):
-                found[name] = str(SINGLE_LINE_MESSAGE)
-        return found
+        values: dict[str, str] = {}
+        for language in LANGUAGES:
+            subject, body = f"subject_{language}", f"body_{language}"
+            values[subject] = form.get(subject, "").strip()[:200]
+            values[body] = form.get(body, "").strip()[:10000]
+        return cls(**values)
 
     def for_language(self, language: str) -> tuple[str, str]:
-        if language == "ko":
-            return self.subject_ko, self.body_ko
-        return self.subject_en, self.body_en
+        """The subject and the text for a reader of `language` (not ours: English)."""
+        language = known_language(language)
+        subject: str = getattr(self, f"subject_{language}")
+        body: str = getattr(self, f"body_{language}")
+        return subject, body
+
+    def errors(self, languages: Iterable[str]) -> dict[str, str]:
+        """The fields of `languages` at fault, each with its message: a subject and a text are
+        required, a subject is one line of plain text, and no field holds a NUL character.
+        The fields of other languages are not asked for, so they are not checked."""
+        required = _required_messages()
+        found: dict[str, str] = {}
+        for language in map(known_language, languages):
+            for name in (f"subject_{language}", f"body_{language}"):
+                value = getattr(self, name)
+                if not value:
+                    found[name] = required[name]
+                elif "\x00" in value:
+                    found[name] = str(NUL_MESSAGE)
+                elif name.startswith("subject") and has_layout_characters(value):
+                    found[name] = str(SINGLE_LINE_MESSAGE)
+        return found
+
+    def unwritten(self, languages: Iterable[str]) -> list[str]:
+        """The languages among `languages` with neither a subject nor a text."""
+        return [language for language in languages if not any(self.for_language(language))]
+
+
+def _reader_without_text() -> DomainError:
+    return DomainError(
+        _(
+            "Nothing was sent: since you checked the message, someone who reads a language it"
+            " is not written in joined the group. Write the message in that language too."
+        )
+    )
 
 
 def send_group_message(
@@ -318,18 +369,33 @@ def send_group_message(
 ) -> int:
     """Queue the message to every registration the filters select, each in their language.
 
-    Returns how many were queued. Raises DomainError when a language is missing.
+    The readers are counted again here: people may have registered, or changed their
+    language, since the organizer checked the text. Raises DomainError when nobody is
+    selected, a language someone reads has no text, or a text is at fault; the caller rolls
+    back (a late refusal comes after some emails are queued). Returns how many were queued.
     """
-    if message.errors():
-        raise DomainError(_("Write the subject and the message in both languages."))
+    readers = reader_counts(event, filters)
+    if not readers:
+        raise DomainError(_("Nothing was sent: the filters you chose select nobody now."))
+    if message.unwritten(readers):
+        raise _reader_without_text()
+    if message.errors(readers):
+        raise DomainError(_("Nothing was sent: correct the message first."))
+    ready = set(readers)
     sent = 0
     for chunk in iterate_selected(event, filters):
         for registration in chunk:
-            subject, body = message.for_language(registration.language)
+            language = known_language(registration.language)
+            if language not in ready:
+                # Registered between the count and this read: never send them another language.
+                if message.errors([language]):
+                    raise _reader_without_text()
+                ready.add(language)
+            subject, body = message.for_language(language)
             enqueue_email(
                 to=registration.email,
                 template="group_message",
-                language=known_language(registration.language),
+                language=language,
                 context={
                     "registration": registration,
                     "event": event,

@@ -57,7 +57,7 @@ def test_history_lists_the_ten_past_conferences_and_switches_to_korean_for_good(
     years = page.locator("table.history tbody th[scope=row]")
     expect(years).to_have_text(HISTORY_YEARS)
     row_2004 = _history_row(page, "2004")
-    expect(row_2004).to_contain_text("February 29 – March 2, 2004")
+    expect(row_2004).to_contain_text("Sun, Feb 29 – Tue, Mar 2, 2004")
     expect(row_2004).to_contain_text("Helsinki Foundation for Human Rights")
     screenshot(page, "history-en")
 
@@ -67,7 +67,7 @@ def test_history_lists_the_ten_past_conferences_and_switches_to_korean_for_good(
     expect(page.locator("html")).to_have_attribute("lang", "ko")
     expect(page.locator("h1")).to_have_text(korean("History of the past conferences"))
     expect(page.locator("table.history tbody th[scope=row]")).to_have_text(HISTORY_YEARS)
-    expect(_history_row(page, "2004")).to_contain_text("2004년 2월 29일~3월 2일")
+    expect(_history_row(page, "2004")).to_contain_text("2004년 2월 29일 (일)~3월 2일 (화)")
     expect(page.get_by_role("button", name="한국어")).to_have_attribute("aria-pressed", "true")
     screenshot(page, "history-ko")
 

@@ -54,11 +54,11 @@ def test_organizer_fixes_a_refused_event_form_then_publishes_the_event(
     page.get_by_label("Series").select_option(
         label="International Conference on North Korean Human Rights and Refugees"
     )
-    page.get_by_label("Title", exact=True).fill(TITLE)
+    page.get_by_label("Title in English", exact=True).fill(TITLE)
     page.get_by_label("Web address").fill("icnkhr-2030-bergen")
     page.get_by_label("First day").fill("2030-11-06")
     page.get_by_label("Last day").fill("2030-11-04")
-    page.get_by_label("City", exact=True).fill("Bergen")
+    page.get_by_label("City in English", exact=True).fill("Bergen")
     page.get_by_label("Country").select_option("NO")
     page.get_by_label("Time zone").select_option("Europe/Oslo")
     page.get_by_role("button", name="Create draft").click()
@@ -72,9 +72,9 @@ def test_organizer_fixes_a_refused_event_form_then_publishes_the_event(
     expect(page.locator("#error-summary")).to_contain_text(
         "The last day cannot be before the first."
     )
-    expect(page.get_by_label("Title", exact=True)).to_have_value(TITLE)
+    expect(page.get_by_label("Title in English", exact=True)).to_have_value(TITLE)
     expect(page.get_by_label("Web address")).to_have_value("icnkhr-2030-bergen")
-    expect(page.get_by_label("City", exact=True)).to_have_value("Bergen")
+    expect(page.get_by_label("City in English", exact=True)).to_have_value("Bergen")
     expect(page.get_by_label("Country")).to_have_value("NO")
     expect(page.get_by_label("Time zone")).to_have_value("Europe/Oslo")
     with app.app_context():
@@ -109,5 +109,5 @@ def test_organizer_fixes_a_refused_event_form_then_publishes_the_event(
     page.wait_for_url("**/events/icnkhr-2030-bergen")
     expect(page.locator("h1")).to_have_text(TITLE)
     facts = page.locator("dl.facts")
-    expect(facts).to_contain_text("November 6 – 8, 2030")
+    expect(facts).to_contain_text("Wed, Nov 6 – Fri, Nov 8, 2030")
     expect(facts).to_contain_text("Bergen, Norway")
