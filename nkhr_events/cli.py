@@ -9,7 +9,12 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from nkhr_events.accounts.models import StaffRole
-from nkhr_events.accounts.services import create_staff, generate_password, has_admin
+from nkhr_events.accounts.services import (
+    AccountKind,
+    create_staff,
+    generate_password,
+    has_admin,
+)
 from nkhr_events.errors import DomainError
 from nkhr_events.events.history import import_history
 from nkhr_events.extensions import db
@@ -28,17 +33,18 @@ def history_import() -> None:
 
 @staff_cli.command("create")
 @click.argument("email")
-@click.option("--role", type=click.Choice([r.value for r in StaffRole]), default="organizer")
+@click.option("--role", type=click.Choice([k.value for k in AccountKind]), default="organizer",
+              help="admin, organizer (of every event) or staff (rights from event teams only).")
 @click.option("--name", default="", help="Display name (defaults to the address).")
 @click.password_option(help="Prompted for when not given.")
 def staff_create(email: str, role: str, name: str, password: str) -> None:
     """Create a staff account."""
     try:
-        user = create_staff(email, name, password, StaffRole(role))
+        user = create_staff(email, name, password, AccountKind(role))
     except DomainError as error:
         raise click.ClickException(error.message) from error
     db.session.commit()
-    click.echo(f"Created {user.role} account {user.email}.")
+    click.echo(f"Created {role} account {user.email}.")
 
 
 @staff_cli.command("bootstrap")

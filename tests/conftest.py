@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -23,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from nkhr_events import PROJECT_ROOT, create_app
 from nkhr_events import config as app_config
-from nkhr_events.accounts.models import StaffRole, StaffUser
+from nkhr_events.accounts.models import StaffRole, StaffUser, TeamMember
 from nkhr_events.accounts.services import create_staff
 from nkhr_events.config import database_url
 from nkhr_events.extensions import db, limiter
@@ -196,6 +197,10 @@ def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 
 
+#: A team membership that makes an organizer of every event, new ones included.
+EVERY_EVENT: dict[str, Any] = {"event_id": None, "role": "organizer"}
+
+
 class AuthActions:
     """Create staff accounts and sign in through the real sign-in form."""
 
@@ -204,20 +209,31 @@ class AuthActions:
         self._client = client
 
     def create(
-        self, email: str = "organizer@example.org", role: StaffRole = StaffRole.ORGANIZER
+        self, email: str = "organizer@example.org", role: StaffRole = StaffRole.STAFF,
+        teams: tuple[dict[str, Any], ...] | None = None,
     ) -> StaffUser:
+        """A staff account; `teams` are its memberships, each the columns of a TeamMember;
+        by default a staff account is an organizer of every event (`EVERY_EVENT`)."""
+        if teams is None:
+            teams = (EVERY_EVENT,) if role == StaffRole.STAFF else ()
         with self._app.app_context():
             user = create_staff(email, "Test Staff", STAFF_PASSWORD, role)
+            db.session.flush()
+            for team in teams:
+                db.session.add(TeamMember(user_id=user.id, **team))
             db.session.commit()
             db.session.refresh(user)
             db.session.expunge(user)
             return user
 
-    def sign_in(self, email: str = "organizer@example.org", role: StaffRole = StaffRole.ORGANIZER):
+    def sign_in(
+        self, email: str = "organizer@example.org", role: StaffRole = StaffRole.STAFF,
+        teams: tuple[dict[str, Any], ...] | None = None,
+    ):
         with self._app.app_context():
             exists = db.session.scalar(db.select(StaffUser).where(StaffUser.email == email))
         if exists is None:
-            self.create(email, role)
+            self.create(email, role, teams)
         response = self._client.post("/sign-in", data={"email": email, "password": STAFF_PASSWORD})
         assert response.status_code == 303, response.get_data(as_text=True)
         return response
@@ -226,7 +242,15 @@ class AuthActions:
         return self.sign_in("admin@example.org", StaffRole.ADMIN)
 
     def organizer(self):
-        return self.sign_in("organizer@example.org", StaffRole.ORGANIZER)
+        """An organizer of every event (as every organizer was before event teams)."""
+        return self.sign_in("organizer@example.org", StaffRole.STAFF, (EVERY_EVENT,))
+
+    def member(self, event_id: int | None, role: str, email: str = "", **grants: Any):
+        """A staff member with one role on one event's team (`grants`: categories, sees_needs,
+        can_export)."""
+        address = email or f"{role}-{event_id}@example.org"
+        return self.sign_in(address, StaffRole.STAFF,
+                            ({"event_id": event_id, "role": role, **grants},))
 
     def sign_out(self):
         return self._client.post("/sign-out")

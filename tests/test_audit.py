@@ -415,7 +415,7 @@ def test_the_audit_page_is_paginated(
 def test_staff_account_page_links_to_its_audit_entries(
     app: Flask, client: FlaskClient, auth: AuthActions
 ) -> None:
-    organizer = auth.create("organizer@example.org", StaffRole.ORGANIZER)
+    organizer = auth.create("organizer@example.org", StaffRole.STAFF)
     auth.admin()
     page = parse(client.get(f"/manage/staff/{organizer.id}").get_data(as_text=True))
     link = page.one("a", href=f"/manage/audit/?object_type=staff_user&object_id={organizer.id}")

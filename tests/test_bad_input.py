@@ -224,7 +224,7 @@ def site(app: Flask, request: pytest.FixtureRequest) -> Site:
         )
         token = links.issue_manage_token(registration)
         if form is None or form.name in STAFF_FORMS:
-            create_staff(STAFF_EMAIL, "Test Staff", STAFF_PASSWORD, StaffRole.ORGANIZER)
+            create_staff(STAFF_EMAIL, "Test Staff", STAFF_PASSWORD, StaffRole.STAFF)
         db.session.commit()
         return Site(event.slug, [d.isoformat() for d in event.day_list], token, registration.id)
 

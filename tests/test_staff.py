@@ -16,7 +16,7 @@ from markup import Element, form_values, parse, ticked
 from werkzeug.routing import Rule
 
 from nkhr_events.accounts.models import StaffRole, StaffUser
-from nkhr_events.accounts.services import authenticate
+from nkhr_events.accounts.services import account_kind, authenticate
 from nkhr_events.events.models import Event, EventStatus
 from nkhr_events.extensions import db
 
@@ -206,7 +206,7 @@ def test_wrong_password_and_unknown_email_get_the_identical_answer(
 def test_sign_in_lands_on_the_page_that_asked_for_it(
     client: FlaskClient, auth: AuthActions
 ) -> None:
-    auth.create()
+    auth.create(teams=({"event_id": None, "role": "organizer"},))
     redirect_to_sign_in = client.get("/manage/events/new").headers["Location"]
     page = parse(client.get(redirect_to_sign_in).get_data(as_text=True))
     values = form_values(page.one("form", class_="form narrow"))
@@ -288,7 +288,7 @@ def test_signed_in_staff_are_sent_from_the_sign_in_page_to_manage(
 def staff_rows(app: Flask) -> list[tuple[str, str, str, bool]]:
     with app.app_context():
         return [
-            (u.email, u.name, u.role, u.active)
+            (u.email, u.name, str(account_kind(u)), u.active)
             for u in db.session.scalars(db.select(StaffUser).order_by(StaffUser.id))
         ]
 
@@ -394,7 +394,8 @@ def test_staff_bootstrap_adds_an_admin_beside_organizers_but_not_beside_an_admin
 ) -> None:
     monkeypatch.setenv("NKHR_ADMIN_EMAIL", "first-admin@example.org")
     monkeypatch.setenv("NKHR_ADMIN_PASSWORD", STAFF_PASSWORD)
-    auth.create("organizer@example.org", StaffRole.ORGANIZER)
+    auth.create("organizer@example.org", StaffRole.STAFF,
+                ({"event_id": None, "role": "organizer"},))
     assert runner.invoke(args=["staff", "bootstrap"]).exit_code == 0
     monkeypatch.setenv("NKHR_ADMIN_EMAIL", "second-admin@example.org")
     assert "nothing to do" in runner.invoke(args=["staff", "bootstrap"]).output

@@ -105,7 +105,7 @@ def seeded(app: Flask) -> Seeded:
         partner = find_or_add_partner("Citizens' Alliance", country="KR")
         ensure_approved_partnership(partner, event, PartnershipRole.CO_ORGANIZER)
         other = create_staff("other@example.org", "Other Staff", "correct horse battery staple",
-                             StaffRole.ORGANIZER)
+                             StaffRole.STAFF)
         db.session.commit()
         message = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)).first()
         attachment = db.session.scalars(

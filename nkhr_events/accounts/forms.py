@@ -9,7 +9,11 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from nkhr_events.validators import Form, email_address
 
-ROLE_CHOICES = [SelectChoice("organizer", _l("Organizer")), SelectChoice("admin", _l("Admin"))]
+ROLE_CHOICES = [
+    SelectChoice("organizer", _l("Organizer of every event")),
+    SelectChoice("staff", _l("Staff: rights only from the teams of single events")),
+    SelectChoice("admin", _l("Admin")),
+]
 
 
 class SignInForm(Form):

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from nkhr_events.accounts import services, sessions, throttle
 from nkhr_events.accounts.forms import ChangePasswordForm, NewStaffForm, RoleForm
-from nkhr_events.accounts.models import StaffRole, StaffUser
+from nkhr_events.accounts.models import StaffUser
 from nkhr_events.accounts.roles import admin_required, require_staff
 from nkhr_events.accounts.views import SESSION_TOKEN_KEY
 from nkhr_events.dbtypes import utcnow
@@ -55,7 +55,8 @@ def password() -> Response | str:
 def staff_list() -> str:
     """Staff accounts (admins only)."""
     users = db.session.scalars(db.select(StaffUser).order_by(StaffUser.email)).all()
-    return render_template("accounts/staff.html", users=users)
+    return render_template("accounts/staff.html", users=users,
+                           kinds={user.id: services.account_kind(user) for user in users})
 
 
 @bp.route("/staff/new", methods=["GET", "POST"])
@@ -67,7 +68,7 @@ def staff_new() -> Response | str:
         data = services.NewStaff(
             email=form.email.data or "",
             name=form.name.data or "",
-            role=StaffRole(form.role.data),
+            role=services.AccountKind(form.role.data),
             password=form.password.data or "",
         )
         try:
@@ -93,9 +94,11 @@ def staff_account(user_id: int) -> str:
     user = db.get_or_404(StaffUser, user_id)
     now = utcnow()
     return render_template(
-        "accounts/staff_account.html", user=user, role_form=RoleForm(role=user.role),
+        "accounts/staff_account.html", user=user,
+        role_form=RoleForm(role=services.account_kind(user)),
         failures=throttle.recent_failures(user.email, now),
-        live_sessions=sessions.live_session_count(user, now), roles=StaffRole,
+        live_sessions=sessions.live_session_count(user, now), roles=services.AccountKind,
+        kind=services.account_kind(user),
     )
 
 
@@ -118,7 +121,7 @@ def staff_role(user_id: int) -> Response:
     form = RoleForm()
     if not form.validate_on_submit():
         abort(400)
-    role = StaffRole(form.role.data)
+    role = services.AccountKind(form.role.data)
     return _staff_change(
         user_id,
         lambda user, actor: services.change_role(user, role, actor=actor),

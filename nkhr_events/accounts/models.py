@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -16,18 +16,30 @@ from nkhr_events.extensions import Model
 
 
 class StaffRole(StrEnum):
+    """An account's global standing: admins hold every right (accounts, settings, every event);
+    staff hold what their teams give them (`TeamMember`)."""
+
     ADMIN = "admin"
-    ORGANIZER = "organizer"
+    STAFF = "staff"
+
+
+class TeamRole(StrEnum):
+    """What a member of an event's team does there (accounts/access.py says what each may)."""
+
+    ORGANIZER = "organizer"  # everything about the event
+    REVIEWER = "reviewer"  # sees and decides registrations of chosen categories
+    DOOR = "door"  # checks people in
+    LIAISON = "liaison"  # partner applications and recognition
 
 
 class StaffUser(UserMixin, Model):
-    __table_args__ = (CheckConstraint("role in ('admin', 'organizer')", name="role"),)
+    __table_args__ = (CheckConstraint("role in ('admin', 'staff')", name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(256))
-    role: Mapped[str] = mapped_column(String(16), default=StaffRole.ORGANIZER)
+    role: Mapped[str] = mapped_column(String(16), default=StaffRole.STAFF)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -105,3 +117,41 @@ class StaffSession(Model):
 
     def __repr__(self) -> str:
         return f"<StaffSession {self.id} of {self.user_id}>"
+
+
+class TeamMember(Model):
+    """A staff member's place on the team of one event, or of every event (`event_id` NULL: new
+    events included), with one role there."""
+
+    __tablename__ = "team_member"
+    __table_args__ = (
+        UniqueConstraint("user_id", "event_id"),
+        CheckConstraint(
+            "role in (" + ", ".join(f"'{r.value}'" for r in TeamRole) + ")", name="role"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    #: A reviewer's categories, space-separated ("journalist government"); "" for every one.
+    categories: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    #: A reviewer who may also read needs (accessibility, diet) and internal notes.
+    sees_needs: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: A reviewer who may also export lists and print badges and sign-in sheets.
+    can_export: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[StaffUser] = relationship()
+
+    @property
+    def category_list(self) -> list[str]:
+        return self.categories.split()
+
+    def __repr__(self) -> str:
+        return f"<TeamMember {self.user_id} {self.role} of {self.event_id or 'every event'}>"

@@ -17,6 +17,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from flask import current_app
 from flask_babel import format_timedelta
@@ -25,7 +26,14 @@ from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from nkhr_events.accounts import sessions, throttle
-from nkhr_events.accounts.models import PasswordResetToken, SessionEnd, StaffRole, StaffUser
+from nkhr_events.accounts.models import (
+    PasswordResetToken,
+    SessionEnd,
+    StaffRole,
+    StaffUser,
+    TeamMember,
+    TeamRole,
+)
 from nkhr_events.accounts.throttle import PASSWORD_RESET, SIGN_IN, SIGN_IN_FAILED
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.audit.services import Actor, record, status_detail
@@ -82,19 +90,60 @@ def check_new_password(password: str, field: str = "password") -> None:
         raise DomainError(_("Use at most %(n)d characters.", n=MAX_PASSWORD_LENGTH), field)
 
 
-def create_staff(email: str, name: str, password: str, role: StaffRole) -> StaffUser:
-    """Add a staff account; raises DomainError for a bad address, short password or duplicate."""
+class AccountKind(StrEnum):
+    """What an admin chooses for an account: an admin; an organizer of every event (new ones
+    included); or staff whose rights come only from the teams of single events."""
+
+    ADMIN = "admin"
+    ORGANIZER = "organizer"
+    STAFF = "staff"
+
+
+def account_kind(user: StaffUser) -> AccountKind:
+    if user.is_admin:
+        return AccountKind.ADMIN
+    every = db.session.scalar(
+        select(TeamMember.id).where(
+            TeamMember.user_id == user.id, TeamMember.event_id.is_(None),
+            TeamMember.role == TeamRole.ORGANIZER,
+        )
+    )
+    return AccountKind.ORGANIZER if every is not None else AccountKind.STAFF
+
+
+def _set_kind(user: StaffUser, kind: AccountKind) -> None:
+    """Make the account `kind`: its global role, and its place on the team of every event."""
+    user.role = StaffRole.ADMIN if kind == AccountKind.ADMIN else StaffRole.STAFF
+    every = db.session.scalar(
+        select(TeamMember).where(TeamMember.user_id == user.id, TeamMember.event_id.is_(None))
+    )
+    if kind == AccountKind.ORGANIZER:
+        if every is None:
+            db.session.add(TeamMember(user_id=user.id, event_id=None, role=TeamRole.ORGANIZER))
+        else:
+            every.role = TeamRole.ORGANIZER
+    elif kind == AccountKind.STAFF and every is not None:
+        db.session.delete(every)
+    db.session.flush()
+
+
+def create_staff(
+    email: str, name: str, password: str, role: StaffRole | AccountKind | str
+) -> StaffUser:
+    """Add a staff account of a kind (`AccountKind`; `StaffRole.STAFF` is staff without a team);
+    raises DomainError for a bad address, short password or duplicate."""
     email = normalize_email(email)
     if not _EMAIL.match(email):
         raise DomainError(_("Enter a valid email address."), "email")
     check_new_password(password)
     if staff_by_email(email) is not None:
         raise DomainError(_("A staff account with this address exists."), "email")
-    user = StaffUser(email=email, name=name.strip() or email, role=role)
+    user = StaffUser(email=email, name=name.strip() or email, role=StaffRole.STAFF)
     user.set_password(password)
     user.password_changed_at = utcnow()
     db.session.add(user)
     db.session.flush()
+    _set_kind(user, AccountKind(str(role)))
     return user
 
 
@@ -210,7 +259,7 @@ def active_admin_count() -> int:
 class NewStaff:
     email: str
     name: str
-    role: StaffRole
+    role: AccountKind
     #: Empty: the person is emailed a link to choose their own password.
     password: str = ""
 
@@ -224,7 +273,7 @@ def add_staff_account(data: NewStaff, language: str, *, actor: Actor) -> StaffUs
         "account.create",
         object_type="staff_user",
         object_id=user.id,
-        detail={"email": user.email, "role": str(user.role), "invited": invited},
+        detail={"email": user.email, "role": str(data.role), "invited": invited},
         actor=actor,
     )
     if invited:
@@ -237,17 +286,16 @@ def _refuse_removing_last_admin(user: StaffUser) -> None:
         raise DomainError(_("This is the last active admin; make another admin first."))
 
 
-def change_role(user: StaffUser, role: StaffRole, *, actor: Actor) -> None:
+def change_role(user: StaffUser, role: AccountKind, *, actor: Actor) -> None:
     """Raises DomainError when an admin would demote themself or the last admin would go."""
-    if role == user.role:
+    before = account_kind(user)
+    if role == before:
         return
     if user.id == actor.staff_id:
         raise DomainError(_("You cannot change your own role; ask another admin."))
-    if role != StaffRole.ADMIN:
+    if role != AccountKind.ADMIN:
         _refuse_removing_last_admin(user)
-    before = user.role
-    user.role = role
-    db.session.flush()
+    _set_kind(user, role)
     record("account.role_change", object_type="staff_user", object_id=user.id,
            detail=status_detail(before, role), actor=actor)
 

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from nkhr_events.accounts.access import Permission, can, event_for
 from nkhr_events.accounts.roles import require_staff
 from nkhr_events.checkin import services as checkin
 from nkhr_events.events.models import Event
@@ -46,8 +47,10 @@ def _helpers(event: Event) -> dict[str, Any]:
 
 
 def _registration_or_404(reference: str) -> Registration:
+    """The registration of a check-in code, if the signed-in person checks people in at its
+    event; else 404, as for a code that does not exist."""
     found = checkin.registration_for_reference(reference)
-    if found is None:
+    if found is None or not can(found.event_id, Permission.CHECK_IN):
         abort(404)
     return found
 
@@ -135,7 +138,7 @@ def _door_day(event: Event, value: str | None) -> date | None:
 @bp.get("/events/<int:event_id>/door")
 def door(event_id: int) -> str:
     """Door mode: find a person by name, organization or email and check them in."""
-    event = db.get_or_404(Event, event_id)
+    event = event_for(event_id, Permission.CHECK_IN)
     day = _door_day(event, request.args.get("day"))
     term = request.args.get("q", "").strip()[:100]
     found = checkin.search_registrations(event, term)
@@ -157,7 +160,7 @@ def door(event_id: int) -> str:
 @bp.post("/events/<int:event_id>/door")
 def door_act(event_id: int) -> Response:
     """Check in or undo one person from the door list, then return to the same search."""
-    event = db.get_or_404(Event, event_id)
+    event = event_for(event_id, Permission.CHECK_IN)
     registration_id = whole_number(request.form.get("registration_id"))
     registration = db.session.get(Registration, registration_id) if registration_id else None
     if registration is None or registration.event_id != event.id:

@@ -10,6 +10,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from nkhr_events.accounts.access import (
+    Permission,
+    can_create_events,
+    event_for,
+    visible_event_ids_any,
+)
 from nkhr_events.accounts.roles import require_staff
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
@@ -118,6 +124,8 @@ def _save(form: EventForm, event: Event | None) -> Event | None:
 
 @bp.route("/events/new", methods=["GET", "POST"])
 def create() -> Response | str:
+    if not can_create_events():
+        abort(404)
     form = _prepared_form()
     saved = _save(form, None)
     if saved is not None:
@@ -128,7 +136,7 @@ def create() -> Response | str:
 
 @bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
 def edit(event_id: int) -> Response | str:
-    event = db.get_or_404(Event, event_id)
+    event = event_for(event_id, Permission.EDIT_EVENT)
     form = _prepared_form(event)
     saved = _save(form, event)
     if saved is not None:
@@ -143,7 +151,7 @@ def edit(event_id: int) -> Response | str:
 @bp.post("/events/<int:event_id>/status")
 def change_status(event_id: int) -> Response:
     """Publish, archive or return an event to draft."""
-    event = db.get_or_404(Event, event_id)
+    event = event_for(event_id, Permission.EDIT_EVENT)
     try:
         status = EventStatus(request.form.get("status", ""))
     except ValueError:
@@ -169,8 +177,13 @@ def change_status(event_id: int) -> Response:
 
 @bp.get("/")
 def home() -> str:
-    """The staff home: every event, drafts included, newest first."""
-    events = db.session.scalars(db.select(Event).order_by(Event.start_date.desc())).all()
+    """The staff home: the signer's events (an admin's: every one), drafts included, newest
+    first."""
+    query = db.select(Event).order_by(Event.start_date.desc())
+    visible = visible_event_ids_any()
+    if visible is not None:
+        query = query.where(Event.id.in_(visible))
+    events = db.session.scalars(query).all()
     counts = registration_services.status_counts_by_event([e.id for e in events])
     return render_template(
         "events/manage_home.html", events=events, counts=counts, today=utcnow().date()

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from nkhr_events.accounts.access import Permission, visible_event_ids
 from nkhr_events.accounts.roles import require_staff
 from nkhr_events.audit.services import record
 from nkhr_events.errors import DomainError
@@ -33,7 +34,8 @@ def index() -> str:
         status = ""
     recipient = request.args.get("recipient", "").strip()[:254]
     page = db.paginate(
-        services.messages_query(status or None, recipient or None, admin=_admin()),
+        services.messages_query(status or None, recipient or None, admin=_admin(),
+                                event_ids=visible_event_ids(Permission.OUTBOX)),
         page=int_arg("page", 1),
         per_page=PER_PAGE,
         error_out=False,
@@ -41,7 +43,8 @@ def index() -> str:
     return render_template(
         "outbox/index.html",
         page=page,
-        counts=services.status_counts(admin=_admin()),
+        counts=services.status_counts(admin=_admin(),
+                                      event_ids=visible_event_ids(Permission.OUTBOX)),
         status=status,
         recipient=recipient,
         statuses=OutboxStatus,
@@ -53,7 +56,8 @@ def _admin() -> bool:
 
 
 def _visible_or_404(message_id: int) -> OutboxMessage:
-    found = services.visible_message(message_id, admin=_admin())
+    found = services.visible_message(message_id, admin=_admin(),
+                                     event_ids=visible_event_ids(Permission.OUTBOX))
     if found is None:
         abort(404)
     return found

@@ -16,12 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 
 from nkhr_events.audit.services import Actor, record, status_detail
 from nkhr_events.database import rowcount
@@ -231,14 +231,41 @@ def enqueue_email(
 # --- staff pages ------------------------------------------------------------------------------
 
 
-def messages_query(
-    status: str | None = None, recipient: str | None = None, admin: bool = False
-) -> Select[OutboxMessage]:
-    """Messages, newest first, optionally of one status and to addresses containing `recipient`;
-    messages about staff accounts only for an admin."""
-    query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+def _of_events(event_ids: set[int]) -> ColumnElement[bool]:
+    """Messages about a registration or a partnership of one of `event_ids`."""
+    from nkhr_events.partners.models import Partnership
+    from nkhr_events.registrations.models import Registration
+
+    return or_(
+        OutboxMessage.registration_id.in_(
+            select(Registration.id).where(Registration.event_id.in_(event_ids))
+        ),
+        OutboxMessage.partnership_id.in_(
+            select(Partnership.id).where(Partnership.event_id.in_(event_ids))
+        ),
+    )
+
+
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
+
+
+def _readable(query: _Query, admin: bool, event_ids: set[int] | None) -> _Query:
+    """`query` narrowed to what the reader may see: messages about staff accounts only for an
+    admin; with `event_ids`, only messages about those events' registrations and partners."""
     if not admin:
         query = query.where(OutboxMessage.admin_only.is_(False))
+    if event_ids is not None:
+        query = query.where(_of_events(event_ids))
+    return query
+
+
+def messages_query(
+    status: str | None = None, recipient: str | None = None, admin: bool = False,
+    event_ids: set[int] | None = None,
+) -> Select[OutboxMessage]:
+    """Messages, newest first, optionally of one status and to addresses containing `recipient`;
+    messages about staff accounts only for an admin; with `event_ids`, only those events'."""
+    query = _readable(select(OutboxMessage).order_by(OutboxMessage.id.desc()), admin, event_ids)
     if status:
         query = query.where(OutboxMessage.status == status)
     if recipient:
@@ -261,19 +288,22 @@ def messages_about(
     return list(db.session.scalars(query))
 
 
-def visible_message(message_id: int, admin: bool) -> OutboxMessage | None:
-    """The message, unless it is about a staff account and the reader is not an admin."""
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None or (message.admin_only and not admin):
-        return None
-    return message
+def visible_message(
+    message_id: int, admin: bool, event_ids: set[int] | None = None
+) -> OutboxMessage | None:
+    """The message, if the reader may see it (see `messages_query`)."""
+    found: OutboxMessage | None = db.session.scalar(
+        _readable(select(OutboxMessage).where(OutboxMessage.id == message_id), admin, event_ids)
+    )
+    return found
 
 
-def status_counts(admin: bool = False) -> dict[str, int]:
+def status_counts(admin: bool = False, event_ids: set[int] | None = None) -> dict[str, int]:
     """How many messages the reader may see are in each status (every status, zero included)."""
-    query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-    if not admin:
-        query = query.where(OutboxMessage.admin_only.is_(False))
+    query = _readable(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status), admin,
+        event_ids,
+    )
     rows = db.session.execute(query).all()
     counts = {status.value: 0 for status in OutboxStatus}
     counts.update({status: count for status, count in rows})

@@ -16,6 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from nkhr_events.accounts.access import Permission, event_for, visible_event_ids
 from nkhr_events.accounts.roles import require_staff
 from nkhr_events.audit.services import history_for
 from nkhr_events.errors import DomainError
@@ -43,10 +44,14 @@ def applications() -> str:
     status = status if status in services.STATUS_LABELS else ""
     role = request.args.get("role", "")
     role = role if role in services.ROLE_LABELS else ""
-    rows = db.session.scalars(
-        services.applications_query(event_id, status or None, role or None).limit(500)
-    ).all()
-    events = db.session.scalars(db.select(Event).order_by(Event.start_date.desc())).all()
+    visible = visible_event_ids(Permission.PARTNERS)
+    query = services.applications_query(event_id, status or None, role or None)
+    events_query = db.select(Event).order_by(Event.start_date.desc())
+    if visible is not None:
+        query = query.where(Partnership.event_id.in_(visible))
+        events_query = events_query.where(Event.id.in_(visible))
+    rows = db.session.scalars(query.limit(500)).all()
+    events = db.session.scalars(events_query).all()
     return render_template(
         "partners/manage_list.html",
         rows=rows,
@@ -60,7 +65,10 @@ def applications() -> str:
 
 
 def _partnership(partnership_id: int) -> Partnership:
-    return db.get_or_404(Partnership, partnership_id)
+    """The application, if the signed-in person handles its event's partners; else 404."""
+    found = db.get_or_404(Partnership, partnership_id)
+    event_for(found.event_id, Permission.PARTNERS)
+    return found
 
 
 def _render_one(
@@ -191,7 +199,7 @@ def logo(partnership_id: int) -> Response:
 @bp.route("/events/<int:event_id>/sponsor-tiers", methods=["GET", "POST"])
 def tiers(event_id: int) -> Response | str:
     """The event's sponsor tiers, one per line; none means the default tiers."""
-    event = db.get_or_404(Event, event_id)
+    event = event_for(event_id, Permission.PARTNERS)
     form = forms.TiersForm()
     if request.method == "GET":
         custom = db.session.scalar(

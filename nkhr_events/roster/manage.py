@@ -24,6 +24,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from nkhr_events.accounts.access import Permission, event_for, registration_for
 from nkhr_events.accounts.roles import require_staff
 from nkhr_events.audit.services import record
 from nkhr_events.dbtypes import utcnow
@@ -35,7 +36,7 @@ from nkhr_events.outbox.services import messages_about
 from nkhr_events.privacy.services import registration_data
 from nkhr_events.registrations import forms, services
 from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
-from nkhr_events.registrations.models import Registration, RegistrationStatus
+from nkhr_events.registrations.models import RegistrationStatus
 from nkhr_events.registrations.seats import moved_up_message
 from nkhr_events.roster import exports, flood
 from nkhr_events.roster.dashboard import event_dashboard
@@ -74,7 +75,7 @@ bp.add_app_template_global(mixes_lookalike_scripts, "lookalike_name")
 @bp.get("/events/<int:event_id>")
 def dashboard(event_id: int) -> str:
     """An event at a glance: seats, statuses by category, reviews waiting, check-ins, activity."""
-    event = db.get_or_404(Event, event_id)
+    event = event_for(event_id, Permission.VIEW_ROSTER)
     return render_template(
         "roster/dashboard.html",
         event=event,
@@ -93,7 +94,7 @@ def _filters(event: Event) -> RosterFilters:
 @bp.get("/events/<int:event_id>/registrations")
 def registrations(event_id: int) -> str:
     """The roster: filtered, searched, sorted and paged through GET parameters. Audited."""
-    event = db.get_or_404(Event, event_id)
+    event = event_for(event_id, Permission.VIEW_ROSTER)
     filters = _filters(event)
     # Record the look first: committing after loading the page would expire every row on it
     # and reload each one while the template renders.
@@ -124,7 +125,7 @@ def registrations(event_id: int) -> str:
 @bp.get("/events/<int:event_id>/registrations/export")
 def export(event_id: int) -> Response:
     """The filtered roster as CSV or XLSX with the ticked columns, streamed. Audited."""
-    event = db.get_or_404(Event, event_id)
+    event = event_for(event_id, Permission.EXPORT)
     filters = _filters(event)
     kind = request.args.get("format", "csv")
     if kind not in {"csv", "xlsx"}:
@@ -162,7 +163,7 @@ def _day(event: Event) -> date | None:
 
 
 def _printable(event_id: int, template: str, kind: str) -> str:
-    event = db.get_or_404(Event, event_id)
+    event = event_for(event_id, Permission.EXPORT)
     day = _day(event)
     people = exports.confirmed_attendees(event, day)
     record(
@@ -201,7 +202,7 @@ def message(event_id: int) -> Response | str:
     """Write to everyone the filters select: write (a subject and a text per language someone
     selected reads), confirm (with the counts), send. Refused at sending, it is written again
     with the languages now read. Audited."""
-    event = db.get_or_404(Event, event_id)
+    event = event_for(event_id, Permission.MESSAGE)
     filters = _filters(event)
     text = GroupMessage.from_form(request.form)
     step = request.form.get("step", "write") if request.method == "POST" else "write"
@@ -245,7 +246,7 @@ def message(event_id: int) -> Response | str:
 def registration(registration_id: int) -> str:
     """A person's page: what they entered, notes, status history and every email sent.
     Audited."""
-    found = db.get_or_404(Registration, registration_id)
+    found = registration_for(registration_id, Permission.VIEW_ROSTER)
     record_person_view(found, actor=current_actor())
     db.session.commit()
     emails = messages_about(registration_id=found.id)
@@ -266,7 +267,7 @@ def registration(registration_id: int) -> str:
 def data_download(registration_id: int) -> Response:
     """Everything stored about the person (what they can download through their link), e.g.
     to answer a request for it by letter. Audited."""
-    found = db.get_or_404(Registration, registration_id)
+    found = registration_for(registration_id, Permission.EXPORT)
     record_person_view(found, PERSON_DATA_DOWNLOAD, actor=current_actor())
     db.session.commit()
     response = current_app.response_class(
@@ -282,7 +283,7 @@ def data_download(registration_id: int) -> Response:
 @bp.post("/registrations/<int:registration_id>/notes")
 def notes(registration_id: int) -> Response:
     """Save the internal notes (staff only; never shown to the person)."""
-    found = db.get_or_404(Registration, registration_id)
+    found = registration_for(registration_id, Permission.READ_NEEDS)
     if save_internal_notes(
         found, request.form.get("internal_notes", "")[:10000], actor=current_actor()
     ):
@@ -297,7 +298,7 @@ def notes(registration_id: int) -> Response:
 def edit(registration_id: int) -> Response | str:
     """Staff change the details an attendee may change; the attendee is emailed a summary.
     Opening the form is audited (it shows the needs); saving it unchanged records nothing."""
-    found = db.get_or_404(Registration, registration_id)
+    found = registration_for(registration_id, Permission.EDIT_REGISTRATION)
     if request.method == "GET":
         record_person_view(found, PERSON_EDIT_VIEW, actor=current_actor())
         db.session.commit()
@@ -336,7 +337,7 @@ def _decision() -> Decision:
 @bp.post("/registrations/<int:registration_id>/decision")
 def decide(registration_id: int) -> Response:
     """Approve, reject (with an optional reason, sent to the person) or move to the waitlist."""
-    found = db.get_or_404(Registration, registration_id)
+    found = registration_for(registration_id, Permission.DECIDE)
     reason = request.form.get("reason", "")[:1000]
     try:
         promoted = apply_decision(found, _decision(), reason, actor=current_actor())
@@ -361,7 +362,7 @@ def decide(registration_id: int) -> Response:
 @bp.post("/events/<int:event_id>/registrations/bulk")
 def bulk(event_id: int) -> Response:
     """Apply one decision to the ticked registrations; each is decided on its own."""
-    event = db.get_or_404(Event, event_id)
+    event = event_for(event_id, Permission.DECIDE)
     decision = _decision()
     ids = [n for n in map(whole_number, request.form.getlist("ids")) if n is not None][:500]
     outcome = decide_many(
@@ -392,7 +393,7 @@ def bulk(event_id: int) -> Response:
 @bp.route("/events/<int:event_id>/categories", methods=["GET", "POST"])
 def categories(event_id: int) -> Response | str:
     """Which categories may register, their seat caps, review and an extra question."""
-    event = db.get_or_404(Event, event_id)
+    event = event_for(event_id, Permission.EDIT_EVENT)
     form = category_settings_form(services.category_settings(event))
     if form.validate_on_submit():
         try:
@@ -419,7 +420,7 @@ def categories(event_id: int) -> Response | str:
 def flood_cancel(event_id: int) -> Response | str:
     """Cancel a flood of registrations: filter, preview the count and the first rows, tick that
     you understand, then cancel in one transaction. Refuses if the count changed. Audited."""
-    event = db.get_or_404(Event, event_id)
+    event = event_for(event_id, Permission.MESSAGE)
     form = FloodCancelForm()
     preview = None
     if form.validate_on_submit():

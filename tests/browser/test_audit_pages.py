@@ -152,7 +152,7 @@ def seed_site(app: Flask) -> Site:
     with app.app_context():
         admin = create_staff(ADMIN_EMAIL, "Site Admin", PASSWORD, StaffRole.ADMIN)
         organizer = create_staff("organizer@example.org", "Organizer", PASSWORD,
-                                 StaffRole.ORGANIZER)
+                                 StaffRole.STAFF)
         series = make_series(
             slug="international-conference",
             name="International Conference on North Korean Human Rights and Refugees",

@@ -34,7 +34,7 @@ ORGANIZER_PASSWORD = "correct horse battery staple"
 def scanned(app: Flask) -> dict[str, object]:
     """A confirmed attendee of an event held today in Seoul, and an organizer account."""
     with app.app_context():
-        create_staff(ORGANIZER_EMAIL, "Organizer", ORGANIZER_PASSWORD, StaffRole.ORGANIZER)
+        create_staff(ORGANIZER_EMAIL, "Organizer", ORGANIZER_PASSWORD, StaffRole.STAFF)
         today = utcnow().astimezone(ZoneInfo("Asia/Seoul")).date()
         event = make_event(days=[today, today + timedelta(days=1)], title="Seoul Conference")
         registration = services.register_attendee(

@@ -42,7 +42,7 @@ def conference(app: Flask) -> dict[str, object]:
     """An event held today in Seoul with a pending journalist and a confirmed member of the
     public."""
     with app.app_context():
-        create_staff(EMAIL, "Organizer", PASSWORD, StaffRole.ORGANIZER)
+        create_staff(EMAIL, "Organizer", PASSWORD, StaffRole.STAFF)
         today = utcnow().astimezone(ZoneInfo("Asia/Seoul")).date()
         event = make_event(days=[today, today + timedelta(days=1)], capacity=10)
         journalist = services.register_attendee(

@@ -36,7 +36,7 @@ def app_settings(smtp_server):
 @pytest.fixture
 def event_slug(app: Flask) -> str:
     with app.app_context():
-        create_staff(EMAIL, "Organizer", PASSWORD, StaffRole.ORGANIZER)
+        create_staff(EMAIL, "Organizer", PASSWORD, StaffRole.STAFF)
         event = make_event(title="Berlin Conference 2027")
         db.session.commit()
         return event.slug

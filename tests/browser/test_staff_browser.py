@@ -22,7 +22,7 @@ TITLE = "Bergen Conference on North Korean Refugees"
 @pytest.fixture
 def organizer(app: Flask) -> None:
     with app.app_context():
-        create_staff(ORGANIZER_EMAIL, "Organizer", ORGANIZER_PASSWORD, StaffRole.ORGANIZER)
+        create_staff(ORGANIZER_EMAIL, "Organizer", ORGANIZER_PASSWORD, StaffRole.STAFF)
         db.session.add(
             Series(
                 slug="international-conference",
