@@ -65,6 +65,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     # In every package, views.py holds the public pages and manage.py the staff pages.
     from nkhr_events.accounts import manage as accounts_manage
+    from nkhr_events.accounts import team_manage as accounts_teams
     from nkhr_events.accounts import views as accounts_views
     from nkhr_events.audit import manage as audit_manage
     from nkhr_events.checkin import manage as checkin_manage
@@ -81,6 +82,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(events_views.bp)
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(accounts_manage.bp)
+    app.register_blueprint(accounts_teams.bp)
     app.register_blueprint(audit_manage.bp)
     app.register_blueprint(events_manage.bp)
     app.register_blueprint(inquiries_views.bp)

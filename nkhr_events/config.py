@@ -14,6 +14,7 @@ from typing import Any
 #: Environment variables read as they are (name -> setting name).
 _PLAIN = {
     "SECRET_KEY": "SECRET_KEY",
+    "NKHR_TWO_FACTOR": "NKHR_TWO_FACTOR",
     "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
     "MAIL_SERVER": "MAIL_SERVER",
     "MAIL_USERNAME": "MAIL_USERNAME",
@@ -39,6 +40,8 @@ _INTEGER = {
     "NKHR_TRUSTED_PROXIES": "NKHR_TRUSTED_PROXIES",
     "NKHR_PAGE_CACHE_SIZE": "NKHR_PAGE_CACHE_SIZE",
     "NKHR_SEAT_LOCK_TIMEOUT_MS": "NKHR_SEAT_LOCK_TIMEOUT_MS",
+    "NKHR_STAFF_IDLE_MINUTES": "NKHR_STAFF_IDLE_MINUTES",
+    "NKHR_STAFF_SESSION_HOURS": "NKHR_STAFF_SESSION_HOURS",
 }
 #: PostgreSQL connection pool, per process (name -> create_engine() argument).
 _POOL = {

@@ -7,12 +7,16 @@ the app reads are removed before the first test (see `pytest_configure`)."""
 from __future__ import annotations
 
 import os
+import re
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
+import pyotp
 import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -21,17 +25,21 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from smtp import smtp_server  # noqa: F401  (a real SMTP server on a free local port)
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from werkzeug.test import TestResponse
 
 from nkhr_events import PROJECT_ROOT, create_app
 from nkhr_events import config as app_config
 from nkhr_events.accounts.models import StaffRole, StaffUser, TeamMember
 from nkhr_events.accounts.services import create_staff
 from nkhr_events.config import database_url
+from nkhr_events.dbtypes import utcnow
 from nkhr_events.extensions import db, limiter
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith(("postgresql", "postgres:"))
 STAFF_PASSWORD = "correct horse battery staple"
+#: The one-time code secret every account made by `AuthActions.create` is enrolled with.
+STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 TRANSLATIONS = PROJECT_ROOT / "nkhr_events" / "translations"
 
 
@@ -197,6 +205,55 @@ def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 
 
+def next_code(app: Flask, email: str) -> str:
+    """A one-time code of the account's secret that it has not used yet: the earliest step of
+    the accepted window (the one before now, now, the next) after the last one used, waiting
+    for the next step when all three are used (a code works only once)."""
+    with app.app_context():
+        user = db.session.scalar(db.select(StaffUser).where(StaffUser.email == email))
+        assert user is not None and user.totp_secret, f"{email} has no two-factor secret"
+        secret, last = user.totp_secret, user.totp_last_step
+    totp = pyotp.TOTP(secret)
+    while True:
+        current = totp.timecode(utcnow())
+        step = current - 1 if last is None else max(current - 1, last + 1)
+        if step <= current + 1:
+            return totp.generate_otp(step)
+        time.sleep(totp.interval - time.time() % totp.interval + 0.05)
+
+
+def enrol(browser: FlaskClient, **kwargs: Any) -> TestResponse:
+    """Set up two-factor sign-in on the enrolment page as a person does: read the key shown
+    for typing by hand, answer with the app's current code. The page of recovery codes."""
+    page = browser.get("/sign-in/two-factor", **kwargs).get_data(as_text=True)
+    found = re.search(r'<code id="two-factor-secret"[^>]*>([A-Z2-7 ]+)</code>', page)
+    assert found is not None, page
+    code = pyotp.TOTP(found.group(1).replace(" ", "")).now()
+    response = browser.post("/sign-in/two-factor", data={"code": code}, **kwargs)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response
+
+
+def post_sign_in(
+    app: Flask, browser: FlaskClient, data: dict[str, str], **kwargs: Any
+) -> TestResponse:
+    """Sign in through the form as a browser does: the password, then (for an account that
+    asks for one) the current one-time code. The answer of the last step."""
+    response = browser.post("/sign-in", data=data, **kwargs)
+    location = urlsplit(response.headers.get("Location", ""))
+    if response.status_code == 303 and location.path == "/sign-in/two-factor":
+        return enrol(browser, **kwargs)
+    if response.status_code != 303 or location.path != "/sign-in/code":
+        return response
+    second = {"code": next_code(app, data["email"].strip().lower())}
+    if "csrf_token" in data:
+        page = browser.get("/sign-in/code", **kwargs).get_data(as_text=True)
+        found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        assert found is not None, page
+        second["csrf_token"] = found.group(1)
+    return browser.post("/sign-in/code", data=second, **kwargs)
+
+
 #: A team membership that makes an organizer of every event, new ones included.
 EVERY_EVENT: dict[str, Any] = {"event_id": None, "role": "organizer"}
 
@@ -210,14 +267,18 @@ class AuthActions:
 
     def create(
         self, email: str = "organizer@example.org", role: StaffRole = StaffRole.STAFF,
-        teams: tuple[dict[str, Any], ...] | None = None,
+        teams: tuple[dict[str, Any], ...] | None = None, two_factor: bool = True,
     ) -> StaffUser:
         """A staff account; `teams` are its memberships, each the columns of a TeamMember;
-        by default a staff account is an organizer of every event (`EVERY_EVENT`)."""
+        by default a staff account is an organizer of every event (`EVERY_EVENT`). Unless
+        `two_factor` is False, it is enrolled for two-factor sign-in with STAFF_TOTP_SECRET."""
         if teams is None:
             teams = (EVERY_EVENT,) if role == StaffRole.STAFF else ()
         with self._app.app_context():
             user = create_staff(email, "Test Staff", STAFF_PASSWORD, role)
+            if two_factor:
+                user.totp_secret = STAFF_TOTP_SECRET
+                user.two_factor_enrolled_at = utcnow()
             db.session.flush()
             for team in teams:
                 db.session.add(TeamMember(user_id=user.id, **team))
@@ -234,9 +295,15 @@ class AuthActions:
             exists = db.session.scalar(db.select(StaffUser).where(StaffUser.email == email))
         if exists is None:
             self.create(email, role, teams)
-        response = self._client.post("/sign-in", data={"email": email, "password": STAFF_PASSWORD})
+        response = self.post_sign_in({"email": email, "password": STAFF_PASSWORD})
         assert response.status_code == 303, response.get_data(as_text=True)
         return response
+
+    def post_sign_in(
+        self, data: dict[str, str], browser: FlaskClient | None = None, **kwargs: Any
+    ) -> TestResponse:
+        """`post_sign_in` with this app (and this client unless `browser` is given)."""
+        return post_sign_in(self._app, browser or self._client, data, **kwargs)
 
     def admin(self):
         return self.sign_in("admin@example.org", StaffRole.ADMIN)

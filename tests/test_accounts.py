@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import STAFF_PASSWORD, AuthActions
+from conftest import STAFF_PASSWORD, AuthActions, post_sign_in
 from flask import Flask
 from flask.testing import FlaskClient
 from markup import parse
@@ -111,7 +111,7 @@ def test_a_reset_link_works_once_stores_only_a_hash_and_ends_other_sessions(
 ) -> None:
     auth.create("known@example.org")
     other_browser = app.test_client()
-    assert other_browser.post("/sign-in", data={"email": "known@example.org",
+    assert post_sign_in(app, other_browser, data={"email": "known@example.org",
                                                 "password": STAFF_PASSWORD}).status_code == 303
     assert is_signed_in(other_browser)
 
@@ -134,7 +134,7 @@ def test_a_reset_link_works_once_stores_only_a_hash_and_ends_other_sessions(
 
     assert not is_signed_in(other_browser)  # the session from before the reset has ended
     assert attempt(client, "known@example.org", STAFF_PASSWORD) == WRONG_CREDENTIALS
-    assert client.post("/sign-in", data={"email": "known@example.org",
+    assert post_sign_in(app, client, data={"email": "known@example.org",
                                          "password": NEW_PASSWORD}).status_code == 303
     auth.sign_out()
 
@@ -142,7 +142,7 @@ def test_a_reset_link_works_once_stores_only_a_hash_and_ends_other_sessions(
     again = client.get(link)
     assert parse(again.get_data(as_text=True)).one("h1").text == "This link no longer works"
     client.post(link, data={"password": "yet another passphrase"})
-    assert client.post("/sign-in", data={"email": "known@example.org",
+    assert post_sign_in(app, client, data={"email": "known@example.org",
                                          "password": NEW_PASSWORD}).status_code == 303
 
 
@@ -160,7 +160,7 @@ def test_a_reset_link_expires_after_an_hour(
         as_text=True)
     client.post(link, data={"password": NEW_PASSWORD})
     assert attempt(client, "known@example.org", NEW_PASSWORD) == WRONG_CREDENTIALS
-    assert client.post("/sign-in", data={"email": "known@example.org",
+    assert post_sign_in(app, client, data={"email": "known@example.org",
                                          "password": STAFF_PASSWORD}).status_code == 303
 
 
@@ -189,7 +189,7 @@ def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(
 ) -> None:
     auth.organizer()
     other_browser = app.test_client()
-    other_browser.post("/sign-in", data={"email": "organizer@example.org",
+    post_sign_in(app, other_browser, data={"email": "organizer@example.org",
                                          "password": STAFF_PASSWORD})
     assert is_signed_in(other_browser)
 
@@ -210,7 +210,7 @@ def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(
     assert not is_signed_in(other_browser)
     auth.sign_out()
     assert attempt(client, "organizer@example.org", STAFF_PASSWORD) == WRONG_CREDENTIALS
-    assert client.post("/sign-in", data={"email": "organizer@example.org",
+    assert post_sign_in(app, client, data={"email": "organizer@example.org",
                                          "password": NEW_PASSWORD}).status_code == 303
 
 
@@ -233,7 +233,7 @@ def test_organizers_get_403_on_every_account_page_and_change_nothing(
         ("GET", "/manage/staff", {}),
         ("GET", "/manage/staff/new", {}),
         ("POST", "/manage/staff/new", {"name": "X", "email": "x@example.org",
-                                       "role": "admin", "password": NEW_PASSWORD}),
+                                       "role": "admin", "language": "en"}),
         ("GET", f"/manage/staff/{admin.id}", {}),
         ("POST", f"/manage/staff/{admin.id}/role", {"role": "organizer"}),
         ("POST", f"/manage/staff/{admin.id}/active", {"active": "0"}),
@@ -247,20 +247,22 @@ def test_organizers_get_403_on_every_account_page_and_change_nothing(
         "admin", True)
 
 
-def test_an_admin_creates_an_account_with_an_initial_password(
+def test_an_admin_never_types_a_password_for_a_new_account(
     app: Flask, client: FlaskClient, auth: AuthActions
 ) -> None:
     auth.admin()
+    form = parse(client.get("/manage/staff/new").get_data(as_text=True))
+    assert not form.find_all("input", type="password")
     response = client.post("/manage/staff/new", data={
         "name": "Lee Seo-yeon", "email": " Lee@Example.org", "role": "organizer",
-        "password": NEW_PASSWORD})
+        "password": NEW_PASSWORD})  # a password sent anyway is not used
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "The account lee@example.org is created." in page
-    assert reset_emails(app, "lee@example.org") == []
+    assert ("The account lee@example.org is created and a link to choose a password is on its "
+            "way.") in page
+    assert len(reset_emails(app, "lee@example.org")) == 1
     auth.sign_out()
-    assert client.post("/sign-in", data={"email": "lee@example.org",
-                                         "password": NEW_PASSWORD}).status_code == 303
+    assert attempt(client, "lee@example.org", NEW_PASSWORD) == WRONG_CREDENTIALS
 
 
 def test_an_admin_creates_an_account_with_an_emailed_set_password_link(
@@ -268,7 +270,7 @@ def test_an_admin_creates_an_account_with_an_emailed_set_password_link(
 ) -> None:
     auth.admin()
     response = client.post("/manage/staff/new", data={
-        "name": "Park Ji-hoon", "email": "park@example.org", "role": "admin", "password": ""})
+        "name": "Park Ji-hoon", "email": "park@example.org", "role": "admin"})
     assert response.status_code == 303
     [message] = reset_emails(app, "park@example.org")
     assert message.subject == "Choose a password for your staff account"
@@ -277,8 +279,9 @@ def test_an_admin_creates_an_account_with_an_emailed_set_password_link(
     auth.sign_out()
     link = emailed_link(app, smtp_server, "park@example.org")
     assert client.post(link, data={"password": NEW_PASSWORD}).status_code == 303
-    assert client.post("/sign-in", data={"email": "park@example.org",
-                                         "password": NEW_PASSWORD}).status_code == 303
+    enrolled = post_sign_in(app, client, data={"email": "park@example.org",
+                                               "password": NEW_PASSWORD})
+    assert "Your recovery codes" in enrolled.get_data(as_text=True)  # two-factor set up
     assert client.get("/manage/staff").status_code == 200  # an admin
 
 
@@ -287,7 +290,6 @@ def test_an_admin_creates_an_account_with_an_emailed_set_password_link(
     [
         ({"email": "admin@example.org"}, "A staff account with this address exists."),
         ({"email": "not-an-address"}, "Enter a valid email address."),
-        ({"password": "short"}, "Use at least 12 characters."),
     ],
 )
 def test_a_refused_new_account_keeps_the_typed_values_and_adds_nothing(
@@ -295,7 +297,7 @@ def test_a_refused_new_account_keeps_the_typed_values_and_adds_nothing(
 ) -> None:
     auth.admin()
     typed = {"name": "Someone", "email": "someone@example.org", "role": "organizer",
-             "password": NEW_PASSWORD, **changes}
+             **changes}
     response = client.post("/manage/staff/new", data=typed)
     assert response.status_code == 200
     page = parse(response.get_data(as_text=True))
@@ -312,7 +314,7 @@ def test_an_admin_changes_roles_and_deactivates_but_never_themself(
     auth.admin()
     admin = staff(app, "admin@example.org")
     organizer_browser = app.test_client()
-    organizer_browser.post("/sign-in", data={"email": "organizer@example.org",
+    post_sign_in(app, organizer_browser, data={"email": "organizer@example.org",
                                              "password": STAFF_PASSWORD})
     assert is_signed_in(organizer_browser)
 
@@ -342,7 +344,7 @@ def test_an_admin_changes_roles_and_deactivates_but_never_themself(
         WRONG_CREDENTIALS)
     assert "The account is active again." in post(f"/manage/staff/{organizer.id}/active",
                                                   {"active": "1"})
-    assert organizer_browser.post("/sign-in", data={
+    assert post_sign_in(app, organizer_browser, data={
         "email": "organizer@example.org", "password": STAFF_PASSWORD}).status_code == 303
 
     page = parse(client.get("/manage/staff").get_data(as_text=True))
@@ -380,8 +382,8 @@ def test_the_last_active_admin_can_never_be_demoted_or_deactivated(
 # --- the session cookie ---------------------------------------------------------------------------
 
 
-def session_cookie_header(client: FlaskClient, base_url: str = "http://localhost") -> str:
-    response = client.post("/sign-in", base_url=base_url, data={
+def session_cookie_header(auth: AuthActions, base_url: str = "http://localhost") -> str:
+    response = auth.post_sign_in(base_url=base_url, data={
         "email": "organizer@example.org", "password": STAFF_PASSWORD})
     assert response.status_code == 303
     return next(v for v in response.headers.getlist("Set-Cookie") if v.startswith("session="))
@@ -391,14 +393,14 @@ def test_the_session_cookie_is_httponly_samesite_and_not_secure_over_plain_http(
     client: FlaskClient, auth: AuthActions
 ) -> None:
     auth.create()
-    cookie = session_cookie_header(client)
+    cookie = session_cookie_header(auth)
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Secure" not in cookie
 
 
 def test_the_session_cookie_is_secure_over_https(client: FlaskClient, auth: AuthActions) -> None:
     auth.create()
-    assert "Secure" in session_cookie_header(client, "https://localhost")
+    assert "Secure" in session_cookie_header(auth, "https://localhost")
 
 
 @pytest.mark.parametrize("app_settings", [{"SESSION_COOKIE_SECURE": True}])
@@ -406,4 +408,4 @@ def test_the_session_cookie_is_secure_when_configured(
     client: FlaskClient, auth: AuthActions
 ) -> None:
     auth.create()
-    assert "Secure" in session_cookie_header(client)
+    assert "Secure" in session_cookie_header(auth)

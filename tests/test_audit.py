@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import STAFF_PASSWORD, AuthActions
+from conftest import STAFF_PASSWORD, AuthActions, post_sign_in
 from factories import make_event, make_registration, make_series
 from flask import Flask
 from flask.testing import FlaskClient
@@ -76,18 +76,20 @@ def test_sign_in_success_failure_and_sign_out_are_recorded_without_passwords(
     app: Flask, client: FlaskClient, auth: AuthActions
 ) -> None:
     user = auth.create("known@example.org")
-    client.post("/sign-in", data={"email": "  Known@Example.ORG ", "password": "my secret guess"},
+    post_sign_in(app, client, data={"email": "  Known@Example.ORG ", "password": "my secret guess"},
                 environ_base={"REMOTE_ADDR": "198.51.100.4"})
-    client.post("/sign-in", data={"email": "Nobody@Example.org", "password": "another guess"})
-    client.post("/sign-in", data={"email": "known@example.org", "password": STAFF_PASSWORD})
+    post_sign_in(app, client, data={"email": "Nobody@Example.org", "password": "another guess"})
+    post_sign_in(app, client, data={"email": "known@example.org", "password": STAFF_PASSWORD})
     client.post("/sign-out")
     assert summary(app) == [
         ("auth.sign_in_failed", "known@example.org", {"reason": "wrong_password"}),
         ("auth.sign_in_failed", "nobody@example.org", {"reason": "unknown_address"}),
-        ("auth.sign_in", "known@example.org", {}),
+        ("auth.password_accepted", "known@example.org", {}),
+        ("auth.sign_in", "known@example.org", {"second_factor": "code"}),
         ("auth.sign_out", "known@example.org", {}),
     ]
-    failed, unknown, success, out = entries(app)
+    failed, unknown, accepted, success, out = entries(app)
+    assert accepted.actor_id == user.id
     assert failed.ip == "198.51.100.4" and failed.actor_id is None
     assert (failed.object_type, failed.object_id) == ("staff_user", user.id)
     assert unknown.object_id is None
@@ -101,16 +103,16 @@ def test_account_changes_are_recorded_by_the_admin_who_made_them(
 ) -> None:
     auth.admin()
     client.post("/manage/staff/new", data={"name": "Kim", "email": "kim@example.org",
-                                           "role": "organizer", "password": NEW_PASSWORD})
+                                           "role": "organizer"})
     client.post("/manage/staff/new", data={"name": "Lee", "email": "lee@example.org",
-                                           "role": "organizer", "password": ""})
+                                           "role": "organizer"})
     kim = db_user(app, "kim@example.org")
     client.post(f"/manage/staff/{kim}/role", data={"role": "admin"})
     client.post(f"/manage/staff/{kim}/active", data={"active": "0"})
     client.post(f"/manage/staff/{kim}/active", data={"active": "1"})
     assert summary(app, "account.") == [
         ("account.create", "admin@example.org",
-         {"email": "kim@example.org", "role": "organizer", "invited": False}),
+         {"email": "kim@example.org", "role": "organizer", "invited": True}),
         ("account.create", "admin@example.org",
          {"email": "lee@example.org", "role": "organizer", "invited": True}),
         ("account.role_change", "admin@example.org", {"from": "organizer", "to": "admin"}),

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import STAFF_PASSWORD, AuthActions
+from conftest import STAFF_PASSWORD, AuthActions, post_sign_in
 from factories import make_event, make_registration
 from flask import Flask
 from flask.testing import FlaskClient
@@ -167,9 +167,8 @@ def test_an_anonymous_scanner_signs_in_and_comes_back_to_the_checkin_page(
     assert "MJ Kim" not in response.get_data(as_text=True)
 
     auth.create()
-    signed_in = client.post(
-        "/sign-in",
-        data={"email": "organizer@example.org", "password": STAFF_PASSWORD, "next": path},
+    signed_in = auth.post_sign_in(
+        {"email": "organizer@example.org", "password": STAFF_PASSWORD, "next": path},
     )
     assert signed_in.status_code == 303
     assert signed_in.headers["Location"] == path
@@ -369,7 +368,7 @@ def test_a_double_click_from_two_clients_gives_no_error_page_and_one_row(
     for n, staff_client in enumerate(clients):
         email = f"door{n}@example.org"
         AuthActions(app, staff_client).create(email)
-        staff_client.post("/sign-in", data={"email": email, "password": STAFF_PASSWORD})
+        post_sign_in(app, staff_client, {"email": email, "password": STAFF_PASSWORD})
     barrier = threading.Barrier(2)
     statuses: list[int] = []
 

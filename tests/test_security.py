@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import STAFF_PASSWORD, AuthActions
+from conftest import STAFF_PASSWORD, AuthActions, post_sign_in
 from factories import make_event
 from flask import Flask
 from flask.testing import FlaskClient
@@ -136,10 +136,10 @@ def test_session_cookie_is_http_only_and_same_site_lax(
 
 @pytest.mark.parametrize("app_settings", [{"SESSION_COOKIE_SECURE": True}])
 def test_session_cookie_is_secure_when_configured(
-    client: FlaskClient, auth: AuthActions
+    app: Flask, client: FlaskClient, auth: AuthActions
 ) -> None:
     auth.create()
-    response = client.post("/sign-in", base_url="https://localhost",
+    response = post_sign_in(app, client, base_url="https://localhost",
                            data={"email": "organizer@example.org", "password": STAFF_PASSWORD})
     assert response.status_code == 303
     attributes = cookie_attributes(response, "session")

@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+import pyotp
 import pytest
-from conftest import STAFF_PASSWORD, AuthActions, make_test_app
+from conftest import STAFF_PASSWORD, STAFF_TOTP_SECRET, AuthActions, make_test_app, post_sign_in
 from flask import Flask
 from flask.testing import FlaskClient
 from markup import parse
 
-from nkhr_events.accounts import services, throttle
+from nkhr_events.accounts import services, throttle, twofactor
 from nkhr_events.accounts.models import PasswordResetToken, StaffUser
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.dbtypes import utcnow
@@ -33,8 +34,9 @@ def waiting(minutes: int) -> str:
 def post(client: FlaskClient, email: str, password: str = "not the password",
          ip: str = "127.0.0.1") -> tuple[int, str]:
     """Status and page of a sign-in attempt from `ip`."""
-    response = client.post("/sign-in", data={"email": email, "password": password},
-                           environ_base={"REMOTE_ADDR": ip})
+    response = post_sign_in(client.application, client,
+                            {"email": email, "password": password},
+                            environ_base={"REMOTE_ADDR": ip})
     return response.status_code, response.get_data(as_text=True)
 
 
@@ -120,7 +122,10 @@ def sign_in_at(app: Flask, now: datetime, password: str = "not the password",
     """What the service answers at `now`: "signed in" or the message of its refusal."""
     with app.test_request_context():
         try:
-            services.sign_in(email, password, client, now=now)
+            user = services.sign_in(email, password, client, now=now)
+            if twofactor.second_step_needed(user):  # the code, as the next page asks for it
+                code = pyotp.TOTP(STAFF_TOTP_SECRET).at(now)
+                services.sign_in_second_step(user, code, client, now=now)
         except services.SignInDelayed as delayed:
             answer = f"wait: {delayed.message}"
         except services.SignInRefused as refused:

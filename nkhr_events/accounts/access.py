@@ -176,6 +176,29 @@ def visible_event_ids_any() -> set[int] | None:
     return found
 
 
+def can_somewhere(permission: Permission | str) -> bool:
+    """Whether the signed-in person may do `permission` at one event at least (templates
+    offer the pages that span events, such as the outbox, only then)."""
+    ids = visible_event_ids(Permission(permission))
+    return ids is None or bool(ids)
+
+
+def categories_of(event_id: int) -> frozenset[str] | None:
+    """The categories the signed-in person reaches at event `event_id` (None: every one)."""
+    found = grant(event_id)
+    return found.categories if found is not None else frozenset()
+
+
+def door_only() -> bool:
+    """Whether the signed-in person holds door roles and nothing else: their staff home is
+    the door page."""
+    user = _signed_in()
+    if user is None or user.is_admin:
+        return False
+    members = memberships(user)
+    return bool(members) and all(m.role == TeamRole.DOOR for m in members)
+
+
 def can_create_events(user: StaffUser | None = None) -> bool:
     """Admins and organizers of every event create events."""
     user = user or _signed_in()

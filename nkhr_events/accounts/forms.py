@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, HiddenField, PasswordField, RadioField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from nkhr_events.validators import Form, email_address
+from nkhr_events.registrations.categories import CATEGORY_LABELS
+from nkhr_events.validators import Form, MultiCheckboxField, email_address, language_choices
 
 ROLE_CHOICES = [
     SelectChoice("organizer", _l("Organizer of every event")),
@@ -73,17 +81,61 @@ class NewStaffForm(Form):
     )
     role = RadioField(_l("Role"), choices=ROLE_CHOICES, default="organizer",
                       validators=[DataRequired(_l("Choose a role."))])
-    password = PasswordField(
-        _l("Initial password"),
-        validators=[Optional(), Length(max=200)],
-        description=_l(
-            "Leave empty to email the person a link to choose their own password (valid 48 "
-            "hours). Otherwise at least 12 characters; give it to them in person."
-        ),
-        render_kw={"autocomplete": "new-password"},
+    language = RadioField(
+        _l("Language of the email"), choices=language_choices(), default="en",
+        validators=[DataRequired(_l("Choose a language."))],
+        description=_l("The person gets a link to choose their own password (valid 48 hours)."),
     )
 
 
 class RoleForm(Form):
     role = RadioField(_l("Role"), choices=ROLE_CHOICES,
                       validators=[DataRequired(_l("Choose a role."))])
+
+
+TEAM_ROLE_CHOICES = [
+    SelectChoice("organizer", _l("Event organizer: everything about this event")),
+    SelectChoice("reviewer", _l("Reviewer: sees and decides registrations of chosen categories")),
+    SelectChoice("door", _l("Door: checks people in")),
+    SelectChoice("liaison", _l("Partner liaison: partner applications and recognition")),
+]
+
+
+class TeamInviteForm(Form):
+    """Invite a person to an event's team, or give a member of it another role."""
+
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(_l("Enter an email address.")), Length(max=254), email_address()],
+    )
+    name = StringField(
+        _l("Name"), validators=[Optional(), Length(max=200)],
+        description=_l("For someone who has no staff account yet."),
+    )
+    role = RadioField(_l("Role"), choices=TEAM_ROLE_CHOICES, default="reviewer",
+                      validators=[DataRequired(_l("Choose a role."))])
+    categories = MultiCheckboxField(
+        _l("Categories a reviewer sees"),
+        choices=[SelectChoice(category.value, label)
+                 for category, label in CATEGORY_LABELS.items()],
+        description=_l("None ticked: every category."),
+    )
+    sees_needs = BooleanField(_l("May read needs and internal notes"))
+    can_export = BooleanField(_l("May export lists and print badges"))
+    language = RadioField(
+        _l("Language of the email"), choices=language_choices(), default="en",
+        validators=[DataRequired(_l("Choose a language."))],
+        description=_l("Someone who already has an account gets the email in the language of "
+                       "the emails they had before."),
+    )
+
+
+class CodeForm(Form):
+    """The second step of sign-in, enrolment and new recovery codes."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(_l("Enter the code.")), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text",
+                   "autocapitalize": "off", "spellcheck": "false"},
+    )

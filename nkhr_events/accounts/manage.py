@@ -1,4 +1,5 @@
-"""Staff pages of accounts: changing one's own password, and the staff accounts (admins)."""
+"""Staff pages of accounts: changing one's own password, one's own sessions, and the staff
+accounts (admins)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,22 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from nkhr_events.accounts import services, sessions, throttle
+from nkhr_events.accounts import services, sessions, team_services, throttle
 from nkhr_events.accounts.forms import ChangePasswordForm, NewStaffForm, RoleForm
-from nkhr_events.accounts.models import StaffUser
+from nkhr_events.accounts.models import SessionEnd, StaffUser
 from nkhr_events.accounts.roles import admin_required, require_staff
 from nkhr_events.accounts.views import SESSION_TOKEN_KEY
+from nkhr_events.audit.services import record
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db
-from nkhr_events.validators import show_error
+from nkhr_events.registrations.categories import CATEGORY_LABELS
+from nkhr_events.tokens import token_hash
+from nkhr_events.validators import known_language, show_error
 from nkhr_events.web import current_actor, current_language
 
 bp = require_staff(Blueprint("accounts_manage", __name__, url_prefix="/manage"))
@@ -47,6 +52,48 @@ def password() -> Response | str:
     return render_template("accounts/password.html", form=form)
 
 
+@bp.get("/sessions")
+def my_sessions() -> str:
+    """One's own live sessions, this browser's marked, each with a button that ends it."""
+    user = db.session.get_one(StaffUser, current_user.id)
+    here = token_hash(session.get(SESSION_TOKEN_KEY, ""))
+    return render_template("accounts/sessions.html", here=here,
+                           live=sessions.live_sessions(user, utcnow()))
+
+
+@bp.post("/sessions/<int:session_id>/end")
+def end_my_session(session_id: int) -> Response:
+    """End one of one's own sessions (this browser's too: that signs it out)."""
+    user = db.session.get_one(StaffUser, current_user.id)
+    here = session.get(SESSION_TOKEN_KEY, "")
+    ended_here = any(s.id == session_id and s.token_hash == token_hash(here)
+                     for s in sessions.live_sessions(user))
+    if not sessions.end_session_of(user, session_id, SessionEnd.SIGN_OUT):
+        abort(404)  # not theirs, or over already
+    record("auth.session_end", object_type="staff_user", object_id=user.id,
+           actor=current_actor(), detail={"session": session_id})
+    db.session.commit()
+    if ended_here:
+        flash(_("You are signed out."), "info")
+        return redirect(url_for("accounts.sign_in"), code=303)
+    flash(_("The session is ended."), "success")
+    return redirect(url_for(".my_sessions"), code=303)
+
+
+@bp.post("/sessions/end-others")
+def end_my_other_sessions() -> Response:
+    """End every session of one's own but this browser's."""
+    user = db.session.get_one(StaffUser, current_user.id)
+    here = session.get(SESSION_TOKEN_KEY, "")
+    ended = sessions.end_sessions(user, SessionEnd.SIGN_OUT, keep=here)
+    record("auth.session_end_others", object_type="staff_user", object_id=user.id,
+           actor=current_actor(), detail={"ended": ended})
+    db.session.commit()
+    flash(ngettext("%(num)d other session is ended.", "%(num)d other sessions are ended.",
+                   ended), "success")
+    return redirect(url_for(".my_sessions"), code=303)
+
+
 # --- staff accounts (admins) --------------------------------------------------------------------
 
 
@@ -62,27 +109,25 @@ def staff_list() -> str:
 @bp.route("/staff/new", methods=["GET", "POST"])
 @admin_required
 def staff_new() -> Response | str:
-    """Create an account with an initial password or an emailed set-password link."""
-    form = NewStaffForm()
+    """Create an account; the person is emailed a link to choose their own password."""
+    form = NewStaffForm(language=current_language())
     if form.validate_on_submit():
         data = services.NewStaff(
             email=form.email.data or "",
             name=form.name.data or "",
             role=services.AccountKind(form.role.data),
-            password=form.password.data or "",
         )
         try:
-            user = services.add_staff_account(data, current_language(), actor=current_actor())
+            user = services.add_staff_account(
+                data, known_language(form.language.data), actor=current_actor()
+            )
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
         else:
             db.session.commit()
-            if data.password:
-                flash(_("The account %(email)s is created.", email=user.email), "success")
-            else:
-                flash(_("The account %(email)s is created and a link to choose a password is "
-                        "on its way.", email=user.email), "success")
+            flash(_("The account %(email)s is created and a link to choose a password is "
+                    "on its way.", email=user.email), "success")
             return redirect(url_for(".staff_account", user_id=user.id), code=303)
     return render_template("accounts/staff_new.html", form=form)
 
@@ -95,6 +140,7 @@ def staff_account(user_id: int) -> str:
     now = utcnow()
     return render_template(
         "accounts/staff_account.html", user=user,
+        memberships=team_services.memberships_of(user), category_labels=CATEGORY_LABELS,
         role_form=RoleForm(role=services.account_kind(user)),
         failures=throttle.recent_failures(user.email, now),
         live_sessions=sessions.live_session_count(user, now), roles=services.AccountKind,
@@ -141,3 +187,7 @@ def staff_active(user_id: int) -> Response:
         _("The account is active again.") if active == "1"
         else _("The account is deactivated; its sessions have ended."),
     )
+
+
+# The two-factor pages (their routes are on `bp`; imported last, as they import this module).
+from nkhr_events.accounts import twofactor_manage  # noqa: E402, F401

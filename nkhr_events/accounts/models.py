@@ -7,11 +7,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from nkhr_events.dbtypes import UTCDateTime, utcnow
+from nkhr_events.dbtypes import EncryptedText, UTCDateTime, utcnow
 from nkhr_events.extensions import Model
 
 
@@ -44,6 +44,12 @@ class StaffUser(UserMixin, Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The shared secret of one-time codes (accounts/twofactor.py), encrypted at rest; set when
+    #: enrolment begins, in use once `two_factor_enrolled_at` is set.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    two_factor_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The time step of the last code accepted: no code of that step or an earlier one works.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -78,6 +84,21 @@ class PasswordResetToken(Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class RecoveryCode(Model):
+    """A single-use code that stands in for a one-time code (a lost phone); only its SHA-256
+    is stored. Ten are made at enrolment and shown once."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class SessionEnd(StrEnum):
     """Why a staff session was ended before it ran out (accounts/sessions.py)."""
 
@@ -85,6 +106,7 @@ class SessionEnd(StrEnum):
     PASSWORD_CHANGE = "password_change"  # every other session of the person
     PASSWORD_RESET = "password_reset"
     DEACTIVATION = "deactivation"
+    TWO_FACTOR_RESET = "two_factor_reset"  # an admin reset the person's second factor
 
 
 class StaffSession(Model):

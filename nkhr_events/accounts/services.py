@@ -15,9 +15,11 @@ from __future__ import annotations
 import math
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from flask import current_app
 from flask_babel import format_timedelta
@@ -25,7 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from nkhr_events.accounts import sessions, throttle
+from nkhr_events.accounts import sessions, throttle, twofactor
 from nkhr_events.accounts.models import (
     PasswordResetToken,
     SessionEnd,
@@ -56,6 +58,9 @@ _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
 
 #: An attempt refused unchecked while its client must wait (not counted as a failure).
 SIGN_IN_DELAYED = "auth.sign_in_delayed"
+#: A correct password of an account that signs in with a second factor: not yet a sign-in (so
+#: the throttle keeps counting failed codes until the second step succeeds).
+PASSWORD_ACCEPTED = "auth.password_accepted"
 #: The kind of mail request (outbox/requests.py) that a reset request becomes.
 PASSWORD_RESET_REQUEST = "password_reset"
 #: The private links (outbox/services.py, `LateSecret`) of password and invitation emails.
@@ -202,7 +207,8 @@ def _record_attempt(
 
 def sign_in(email: str, password: str, client: str, now: datetime | None = None) -> StaffUser:
     """Check a sign-in attempt from `client` (its IP address) and record it; return the user,
-    or raise.
+    or raise. For a user who signs in with a second factor (`twofactor.second_step_needed`)
+    this is only the first step: `sign_in_second_step` completes it.
 
     Raises SignInDelayed while this client must wait before it tries this address again (the
     password is not even checked) and on the failure that makes it wait; SignInRefused for any
@@ -223,6 +229,9 @@ def sign_in(email: str, password: str, client: str, now: datetime | None = None)
         reason = "wrong_password"
     elif not user.active:
         reason = "inactive"
+    elif twofactor.second_step_needed(user):
+        _record_attempt(PASSWORD_ACCEPTED, user, address, client, now, proven=True)
+        return user
     else:
         user.last_sign_in_at = now
         _record_attempt(SIGN_IN, user, address, client, now, proven=True)
@@ -232,6 +241,38 @@ def sign_in(email: str, password: str, client: str, now: datetime | None = None)
     if until is not None:
         raise SignInDelayed(wait_message(until - now))
     raise SignInRefused(_("The email address or password is not correct."))
+
+
+def sign_in_second_step(
+    user: StaffUser, code: str, client: str, now: datetime | None = None
+) -> str:
+    """Check the code (one-time or recovery) of a user whose password was just accepted, and
+    record the attempt as `sign_in` does, so that the throttle counts failed codes with failed
+    passwords. Returns how the step was made (`twofactor.BY_CODE`...); raises SignInDelayed
+    while the client must wait, CodeRefused for a wrong code. The caller commits either way."""
+    now = now or utcnow()
+    until = throttle.wait_until(user.email, client, now)
+    if until is not None:
+        _record_attempt(SIGN_IN_DELAYED, user, user.email, client, now)
+        raise SignInDelayed(wait_message(until - now))
+    actor = Actor.staff(user, throttle.client_ip(client))
+    by = twofactor.verify(user, code, actor=actor, now=now) if user.active else None
+    if by is None:
+        _record_attempt(SIGN_IN_FAILED, user, user.email, client, now, {"reason": "wrong_code"})
+        until = throttle.wait_until(user.email, client, now)
+        if until is not None:
+            raise SignInDelayed(wait_message(until - now))
+        raise twofactor.CodeRefused(
+            _("The code is not correct. Type the current code from your app, or a recovery "
+              "code."), "code")
+    complete_sign_in(user, client, now, by)
+    return by
+
+
+def complete_sign_in(user: StaffUser, client: str, now: datetime, by: str) -> None:
+    """Record the sign-in of a user who has passed both steps (or just enrolled)."""
+    user.last_sign_in_at = now
+    _record_attempt(SIGN_IN, user, user.email, client, now, {"second_factor": by}, proven=True)
 
 
 def wait_message(wait: timedelta) -> str:
@@ -260,25 +301,32 @@ class NewStaff:
     email: str
     name: str
     role: AccountKind
-    #: Empty: the person is emailed a link to choose their own password.
-    password: str = ""
 
 
 def add_staff_account(data: NewStaff, language: str, *, actor: Actor) -> StaffUser:
-    """Create an account with the given password, or email a set-password link."""
-    invited = not data.password
-    password = data.password or secrets.token_urlsafe(32)
-    user = create_staff(data.email, data.name, password, data.role)
+    """Create an account and email the person a link to choose their own password: nobody
+    types a password for someone else (the account's password is random and never shown)."""
+    user = create_staff(data.email, data.name, secrets.token_urlsafe(32), data.role)
     record(
         "account.create",
         object_type="staff_user",
         object_id=user.id,
-        detail={"email": user.email, "role": str(data.role), "invited": invited},
+        detail={"email": user.email, "role": str(data.role), "invited": True},
         actor=actor,
     )
-    if invited:
-        _send_password_link(user, language, INVITATION_LINK_LIFETIME, invitation=True)
+    send_invitation_link(user, language)
     return user
+
+
+def send_invitation_link(
+    user: StaffUser, language: str, template: str = "password_reset",
+    context: Mapping[str, Any] | None = None,
+) -> None:
+    """Email a new account's person the link to choose their own password (single use, only
+    its hash stored, valid INVITATION_LINK_LIFETIME); `template` may say more, e.g. which
+    event's team they join."""
+    _send_password_link(user, language, INVITATION_LINK_LIFETIME, invitation=True,
+                        template=template, context=context)
 
 
 def _refuse_removing_last_admin(user: StaffUser) -> None:
@@ -369,16 +417,23 @@ def _invitation_token(user_id: int) -> str:
 
 
 def _send_password_link(
-    user: StaffUser, language: str, lifetime: timedelta, invitation: bool = False
+    user: StaffUser,
+    language: str,
+    lifetime: timedelta,
+    invitation: bool = False,
+    template: str = "password_reset",
+    context: Mapping[str, Any] | None = None,
 ) -> None:
-    """Queue the email; the outbox worker makes the link when it sends it (never stored), and
-    only admins see the message on the staff pages."""
+    """Queue the email (`template`, with `context` beside the link); the outbox worker makes
+    the link when it sends it (never stored), and only admins see the message on the staff
+    pages."""
     base_url = current_app.config["NKHR_BASE_URL"].rstrip("/")
     enqueue_email(
         to=user.email,
-        template="password_reset",
+        template=template,
         language=language,
         context={
+            **(context or {}),
             "name": user.name,
             "link": f"{base_url}/reset-password/{SECRET_PLACEHOLDER}",
             "hours": int(lifetime.total_seconds() // 3600),

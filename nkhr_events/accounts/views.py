@@ -3,6 +3,7 @@ behind the cookie. The signed-in pages of accounts are in manage.py."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import cast
 
 from flask import (
@@ -25,14 +26,15 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from nkhr_events.accounts import services, sessions
+from nkhr_events.accounts import services, sessions, twofactor
 from nkhr_events.accounts.forms import (
     ForgotPasswordForm,
     ResetPasswordForm,
     SignInForm,
 )
-from nkhr_events.accounts.models import SessionEnd, StaffUser
+from nkhr_events.accounts.models import SessionEnd, StaffSession, StaffUser
 from nkhr_events.audit.services import record
+from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db, limiter, login
 from nkhr_events.outbox.requests import request_mail
@@ -44,10 +46,15 @@ bp = Blueprint("accounts", __name__)
 login.login_view = "accounts.sign_in"
 login.login_message = _l("Please sign in to see this page.")
 login.login_message_category = "info"
-login.session_protection = "strong"
+# Not tied to the client's address and browser string: a door phone moving from Wi-Fi to
+# mobile data stays signed in. A copied cookie is limited by rotation instead (sessions.py).
+login.session_protection = None
 
 #: Session key holding the token of the signed-in user's server-side session (sessions.py).
 SESSION_TOKEN_KEY = "_staff_session"
+#: Session key holding when that token was handed out (seconds since 1970; absent for the
+#: sign-in's own token), for its rotation.
+SESSION_ISSUED_KEY = "_staff_session_at"
 
 
 class StaffSessionInterface(SecureCookieSessionInterface):
@@ -62,6 +69,7 @@ class StaffSessionInterface(SecureCookieSessionInterface):
 def _use_staff_sessions(state: BlueprintSetupState) -> None:
     # Blueprints are registered on a Flask app (the setup state types it as the sansio App).
     cast(Flask, state.app).session_interface = StaffSessionInterface()
+    sessions.check_settings(state.app.config)
 
 
 @login.user_loader
@@ -74,19 +82,46 @@ def load_user(user_id: str) -> StaffUser | None:
     if found is None:
         return None
     g.staff_session_seen = sessions.mark_seen(found)
+    g.staff_session = found
     return found.user
 
 
 @bp.before_app_request
 def _check_the_staff_session() -> None:
-    """Load the signed-in user before any view runs: a session marked as seen (every few
-    minutes) is committed on its own, and a cookie whose session has ended forgets it."""
+    """Load the signed-in user before any view runs: a session marked as seen (every minute
+    or so) or given a new token is committed on its own, and a cookie whose session has ended
+    forgets it."""
     if request.endpoint == "static" or SESSION_TOKEN_KEY not in session:
         return
+    token = session.get(SESSION_TOKEN_KEY)
     if not current_user.is_authenticated:
-        _end_session_here()
-    elif g.pop("staff_session_seen", False):
+        # A token replaced by rotation is left alone: it belongs to a request that raced the
+        # one replacing it, whose answer brings this browser the new token.
+        if not isinstance(token, str) or sessions.known_token(token):
+            _end_session_here()
+        return
+    changed = g.pop("staff_session_seen", False)
+    found = g.pop("staff_session", None)
+    if found is not None and isinstance(token, str):
+        changed = _rotate_token(found, token) or changed
+    if changed:
         db.session.commit()
+
+
+def _rotate_token(found: StaffSession, token: str) -> bool:
+    """Give the browser a new token when its own has served ROTATE_INTERVAL; True when the
+    row changed (the caller commits)."""
+    now = utcnow()
+    issued = session.get(SESSION_ISSUED_KEY)
+    issued_at = datetime.fromtimestamp(issued, UTC) if isinstance(issued, int) else None
+    if not sessions.rotation_due(found, issued_at, now):
+        return False
+    fresh = sessions.rotate(found, token)
+    if fresh is None:
+        return False
+    session[SESSION_TOKEN_KEY] = fresh
+    session[SESSION_ISSUED_KEY] = int(now.timestamp())
+    return True
 
 
 def _start_session(user: StaffUser, token: str) -> None:
@@ -100,6 +135,7 @@ def _end_session_here() -> None:
     caller's commit)."""
     logout_user()
     session.pop(SESSION_TOKEN_KEY, None)
+    session.pop(SESSION_ISSUED_KEY, None)
 
 
 def _typed_email() -> str:
@@ -128,10 +164,14 @@ def sign_in() -> Response | str:
             db.session.commit()  # keep the failure on the trail: the throttle counts it
             error = refused.message
         else:
+            next_url = safe_next(form.next.data, url_for("events_manage.home"))
+            if twofactor.second_step_needed(user):
+                db.session.commit()
+                return twofactor_views.begin_second_step(user, next_url)
             token = sessions.start_session(user)
             db.session.commit()
             _start_session(user, token)
-            return redirect(safe_next(form.next.data, url_for("events_manage.home")), code=303)
+            return redirect(next_url, code=303)
     return render_template("accounts/sign_in.html", form=form, error=error)
 
 
@@ -191,3 +231,7 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
             flash(_("Your new password is set. Sign in with it."), "success")
             return redirect(url_for(".sign_in"), code=303)
     return render_template("accounts/reset_password.html", form=form)
+
+
+# The second step of sign-in (its routes are on `bp`; imported last, as it imports this module).
+from nkhr_events.accounts import twofactor_views  # noqa: E402

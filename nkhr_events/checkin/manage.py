@@ -141,7 +141,9 @@ def door(event_id: int) -> str:
     event = event_for(event_id, Permission.CHECK_IN)
     day = _door_day(event, request.args.get("day"))
     term = request.args.get("q", "").strip()[:100]
-    found = checkin.search_registrations(event, term)
+    found = checkin.search_registrations(
+        event, term, by_email=can(event.id, Permission.VIEW_ROSTER)
+    )
     return render_template(
         "checkin/door.html",
         event=event,

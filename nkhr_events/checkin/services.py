@@ -272,12 +272,13 @@ def undo_check_in(registration: Registration, day: date, *, actor: Actor) -> boo
 
 
 def search_registrations(
-    event: Event, term: str, language: str | None = None
+    event: Event, term: str, language: str | None = None, by_email: bool = True
 ) -> list[Registration]:
     """Registrations of `event` whose name (in either order, with or without spaces, any case
-    or accents: names.name_search_key), badge name, organization or email contains `term`;
-    by family name in the collation of a reader of `language` (by default the current
-    reader)."""
+    or accents: names.name_search_key), badge name, organization or (with `by_email`) email
+    contains `term`; by family name in the collation of a reader of `language` (by default the
+    current reader). A door volunteer searches without `by_email`: the door must not become a
+    way to learn whether an address is registered."""
     term = term.strip()[:100]
     if not term:
         return []
@@ -293,7 +294,7 @@ def search_registrations(
                     Registration.name_search.contains(folded) if folded else false(),
                     func.lower(Registration.badge_name).like(like, escape="\\"),
                     func.lower(Registration.organization).like(like, escape="\\"),
-                    Registration.email_key.like(like, escape="\\"),
+                    Registration.email_key.like(like, escape="\\") if by_email else false(),
                 ),
             )
             .order_by(*name_order(language), Registration.id)

@@ -13,10 +13,14 @@ from werkzeug.wrappers import Response
 from nkhr_events.accounts.access import (
     Permission,
     can_create_events,
+    categories_of,
+    door_only,
     event_for,
+    visible_event_ids,
     visible_event_ids_any,
 )
 from nkhr_events.accounts.roles import require_staff
+from nkhr_events.checkin.services import event_today
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events import services
@@ -33,6 +37,7 @@ from nkhr_events.extensions import db
 from nkhr_events.registrations import services as registration_services
 from nkhr_events.registrations.holds import set_email_confirmation
 from nkhr_events.registrations.seats import moved_up_message
+from nkhr_events.roster.services import status_counts
 from nkhr_events.validators import show_error
 from nkhr_events.web import country_choices, current_actor, localized
 
@@ -175,16 +180,38 @@ def change_status(event_id: int) -> Response:
 # --- the staff home -----------------------------------------------------------------------------
 
 
+def _door_event() -> Event | None:
+    """Where a door-only account works: the event held today (in its own time zone) among
+    theirs, else the next one to come; None when there is neither."""
+    query = db.select(Event).where(Event.status != EventStatus.ARCHIVED)
+    visible = visible_event_ids(Permission.CHECK_IN)
+    if visible is not None:
+        query = query.where(Event.id.in_(visible))
+    events = db.session.scalars(query.order_by(Event.start_date, Event.id)).all()
+    today = next((e for e in events if event_today(e) in e.day_list), None)
+    if today is not None:
+        return today
+    return next((e for e in events if e.end_date >= event_today(e)), None)
+
+
 @bp.get("/")
-def home() -> str:
+def home() -> Response | str:
     """The staff home: the signer's events (an admin's: every one), drafts included, newest
-    first."""
+    first. An account that only checks people in lands on the door page of today's event."""
+    if door_only():
+        door_event = _door_event()
+        if door_event is not None:
+            return redirect(url_for("checkin_manage.door", event_id=door_event.id))
     query = db.select(Event).order_by(Event.start_date.desc())
     visible = visible_event_ids_any()
     if visible is not None:
         query = query.where(Event.id.in_(visible))
     events = db.session.scalars(query).all()
     counts = registration_services.status_counts_by_event([e.id for e in events])
+    for event in events:
+        reached = categories_of(event.id)
+        if reached is not None:  # a reviewer counts only the categories they review
+            counts[event.id] = status_counts(event.id, reached)
     return render_template(
         "events/manage_home.html", events=events, counts=counts, today=utcnow().date()
     )

@@ -28,7 +28,10 @@ PER_PAGE = 50
 
 @bp.get("/")
 def index() -> str:
-    """Messages newest first, filtered by status and recipient, with counts by status."""
+    """Messages newest first, filtered by status and recipient, with counts by status; for a
+    role that reads no event's emails (the door, a reviewer), nothing here (404)."""
+    if visible_event_ids(Permission.OUTBOX) == set():
+        abort(404)
     status = request.args.get("status", "")
     if status not in {s.value for s in OutboxStatus}:
         status = ""

@@ -38,7 +38,10 @@ bp = require_staff(Blueprint("partners_manage", __name__, url_prefix="/manage"))
 
 @bp.get("/partners")
 def applications() -> str:
-    """Applications, newest first, filtered by event, status and role."""
+    """Applications, newest first, filtered by event, status and role; for a role that handles
+    no event's partners, nothing here (404)."""
+    if visible_event_ids(Permission.PARTNERS) == set():
+        abort(404)
     event_id = int_arg("event_id")
     status = request.args.get("status", "")
     status = status if status in services.STATUS_LABELS else ""
@@ -187,6 +190,7 @@ def edit_partner(partnership_id: int) -> Response | str:
 @bp.get("/partners/<int:partnership_id>/logo")
 def logo(partnership_id: int) -> Response:
     """The logo sent with an application, for review before it is public."""
+    _partnership(partnership_id)  # 404 unless the signed-in person handles its event
     found = db.session.get(PartnerLogo, partnership_id)
     if found is None:
         abort(404)

@@ -1,6 +1,9 @@
 """The figures of one event's dashboard: seats, counts by status and category, reviews waiting,
 check-ins per day, interpretation receivers per channel and day, and recent activity. A handful
-of grouped queries, whatever the roster size."""
+of grouped queries, whatever the roster size.
+
+A reviewer's dashboard counts only the categories they review (`categories`); the seats taken
+stay the event's, as its capacity is."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from nkhr_events.registrations.models import (
     RegistrationStatus,
 )
 from nkhr_events.registrations.seats import seats_taken
+from nkhr_events.roster.services import Categories, in_categories
 
 RECENT_ACTIVITY = 20
 
@@ -48,19 +52,24 @@ class Receivers:
         return [sum(column) for column in zip(*(r.per_day for r in self.rows), strict=True)]
 
 
-def interpretation_receivers(event: Event) -> Receivers:
-    """Count the seat holders per channel and day they attend, in one grouped query. Waitlisted,
-    cancelled and rejected registrations need no receiver; nor does a day the event no longer
-    holds."""
+def interpretation_receivers(event: Event, categories: Categories = None) -> Receivers:
+    """Count the seat holders (of `categories` when given) per channel and day they attend, in
+    one grouped query. Waitlisted, cancelled and rejected registrations need no receiver; nor
+    does a day the event no longer holds."""
     counted = db.session.execute(
-        db.select(Registration.interpretation, RegistrationDay.day, func.count(Registration.id))
-        .join(RegistrationDay, RegistrationDay.registration_id == Registration.id)
-        .where(
-            Registration.event_id == event.id,
-            Registration.status.in_(SEAT_STATUSES),
-            Registration.interpretation.not_in((interpreting.NO_INTERPRETATION, "")),
+        in_categories(
+            db.select(
+                Registration.interpretation, RegistrationDay.day, func.count(Registration.id)
+            )
+            .join(RegistrationDay, RegistrationDay.registration_id == Registration.id)
+            .where(
+                Registration.event_id == event.id,
+                Registration.status.in_(SEAT_STATUSES),
+                Registration.interpretation.not_in((interpreting.NO_INTERPRETATION, "")),
+            )
+            .group_by(Registration.interpretation, RegistrationDay.day),
+            categories,
         )
-        .group_by(Registration.interpretation, RegistrationDay.day)
     ).all()
     counts = {(channel, day): count for channel, day, count in counted}
     offered = interpreting.event_channels(event)
@@ -103,33 +112,51 @@ class Dashboard:
         return sum(self.status_totals.values())
 
 
-def event_dashboard(event: Event) -> Dashboard:
+def _activity(event: Event, categories: Categories) -> list[AuditEntry]:
+    """The latest entries about the event; with `categories`, only those about its
+    registrations of those categories (a reviewer sees nothing of the others)."""
+    query = db.select(AuditEntry).where(AuditEntry.event_id == event.id)
+    if categories is not None:
+        reached = in_categories(
+            db.select(Registration.id).where(Registration.event_id == event.id), categories
+        )
+        query = query.where(
+            AuditEntry.object_type == "registration", AuditEntry.object_id.in_(reached)
+        )
+    return list(
+        db.session.scalars(
+            query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(RECENT_ACTIVITY)
+        )
+    )
+
+
+def event_dashboard(event: Event, categories: Categories = None) -> Dashboard:
+    """The dashboard of `event`, counting only `categories` when given."""
     counts: dict[str, dict[str, int]] = {}
     totals: dict[str, int] = {}
     rows = db.session.execute(
-        db.select(Registration.category, Registration.status, func.count(Registration.id))
-        .where(Registration.event_id == event.id)
-        .group_by(Registration.category, Registration.status)
+        in_categories(
+            db.select(Registration.category, Registration.status, func.count(Registration.id))
+            .where(Registration.event_id == event.id)
+            .group_by(Registration.category, Registration.status),
+            categories,
+        )
     )
     for category, status, count in rows:
         counts.setdefault(category, {})[status] = count
         totals[status] = totals.get(status, 0) + count
-    per_day = dict(
+    per_day: dict[date, int] = dict(
         db.session.execute(
-            db.select(RegistrationCheckin.day, func.count(RegistrationCheckin.id))
-            .join(Registration, Registration.id == RegistrationCheckin.registration_id)
-            .where(Registration.event_id == event.id)
-            .group_by(RegistrationCheckin.day)
+            in_categories(
+                db.select(RegistrationCheckin.day, func.count(RegistrationCheckin.id))
+                .join(Registration, Registration.id == RegistrationCheckin.registration_id)
+                .where(Registration.event_id == event.id)
+                .group_by(RegistrationCheckin.day),
+                categories,
+            )
         ).all()
     )
-    activity = list(
-        db.session.scalars(
-            db.select(AuditEntry)
-            .where(AuditEntry.event_id == event.id)
-            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-            .limit(RECENT_ACTIVITY)
-        )
-    )
+    activity = _activity(event, categories)
     return Dashboard(
         taken=seats_taken(event.id)[None],
         capacity=event.capacity,
@@ -137,5 +164,5 @@ def event_dashboard(event: Event) -> Dashboard:
         status_totals=totals,
         checkins=[(day, per_day.get(day, 0)) for day in event.day_list],
         activity=activity,
-        interpretation=interpretation_receivers(event),
+        interpretation=interpretation_receivers(event, categories),
     )

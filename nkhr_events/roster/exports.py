@@ -38,7 +38,12 @@ from nkhr_events.registrations.models import (
     RegistrationStatus,
 )
 from nkhr_events.registrations.participants import name_order
-from nkhr_events.roster.services import RosterFilters, iterate_selected
+from nkhr_events.roster.services import (
+    Categories,
+    RosterFilters,
+    in_categories,
+    iterate_selected,
+)
 
 #: Characters that make a spreadsheet read a cell as a formula (or hide one behind a tab).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -185,13 +190,20 @@ def _masked(column: Column, registration: Registration, include_protected: bool)
     )
 
 
-def chosen_columns(keys: Iterable[str]) -> list[Column]:
+def offered_columns(with_needs: bool = True) -> dict[str, Column]:
+    """The columns one may tick: the needs columns only for those who read needs."""
+    return {key: c for key, c in COLUMNS.items() if with_needs or not c.sensitive}
+
+
+def chosen_columns(keys: Iterable[str], with_needs: bool = True) -> list[Column]:
     """The ticked columns in their list order; the defaults when none is ticked. Needs columns
-    come only from an explicit tick: they are never among the defaults."""
-    wanted = set(keys) & COLUMNS.keys()
+    come only from an explicit tick: they are never among the defaults, and never at all
+    without `with_needs`."""
+    offered = offered_columns(with_needs)
+    wanted = set(keys) & offered.keys()
     if not wanted:
         wanted = set(DEFAULT_COLUMNS)
-    return [column for key, column in COLUMNS.items() if key in wanted]
+    return [column for key, column in offered.items() if key in wanted]
 
 
 def neutralise(text: str) -> str:
@@ -229,13 +241,15 @@ def rows(
     filters: RosterFilters,
     columns: list[Column],
     include_protected: bool = False,
+    categories: Categories = None,
 ) -> Iterator[list[str]]:
-    """The selected registrations as rows of neutralised text, read chunk by chunk.
+    """The selected registrations (of `categories` when given) as rows of neutralised text,
+    read chunk by chunk.
 
     A person who asked not to be published is masked unless an admin included them.
     """
     protected = _("(protected)")
-    for chunk in iterate_selected(event, filters):
+    for chunk in iterate_selected(event, filters, categories=categories):
         extras = _extras(chunk, columns)
         for registration in chunk:
             yield [
@@ -269,6 +283,7 @@ def stream_csv(
     columns: list[Column],
     language: str,
     include_protected: bool = False,
+    categories: Categories = None,
 ) -> Iterator[bytes]:
     """The CSV export as a lazy generator with an application context of its own.
 
@@ -281,7 +296,7 @@ def stream_csv(
         if event is None:
             return
         yield from csv_chunks(
-            header(columns), rows(event, filters, columns, include_protected)
+            header(columns), rows(event, filters, columns, include_protected, categories)
         )
 
 
@@ -315,13 +330,20 @@ def export_filename(event: Event, extension: str, today: date) -> str:
 
 
 def confirmed_attendees(
-    event: Event, day: date | None = None, language: str | None = None
+    event: Event,
+    day: date | None = None,
+    language: str | None = None,
+    categories: Categories = None,
 ) -> list[Registration]:
     """Confirmed registrations, by family name in the collation of a reader of `language` (by
-    default the current reader), optionally of those who attend `day`."""
-    query = db.select(Registration).where(
-        Registration.event_id == event.id,
-        Registration.status == RegistrationStatus.CONFIRMED,
+    default the current reader), optionally of those who attend `day`, only of `categories`
+    when given."""
+    query = in_categories(
+        db.select(Registration).where(
+            Registration.event_id == event.id,
+            Registration.status == RegistrationStatus.CONFIRMED,
+        ),
+        categories,
     )
     if day is not None:
         query = query.where(

@@ -24,7 +24,14 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from nkhr_events.accounts.access import Permission, event_for, registration_for
+from nkhr_events.accounts import access
+from nkhr_events.accounts.access import (
+    Permission,
+    can,
+    categories_of,
+    event_for,
+    registration_for,
+)
 from nkhr_events.accounts.roles import require_staff
 from nkhr_events.audit.services import record
 from nkhr_events.dbtypes import utcnow
@@ -70,6 +77,16 @@ from nkhr_events.web import country_choices, current_actor, int_arg
 bp = require_staff(Blueprint("roster_manage", __name__, url_prefix="/manage"))
 bp.add_app_template_global(exports.hold_text, "hold_text")
 bp.add_app_template_global(mixes_lookalike_scripts, "lookalike_name")
+# Staff pages offer only the links, buttons and sections the signed-in person's role allows.
+bp.add_app_template_global(access.can, "can")
+bp.add_app_template_global(access.can_somewhere, "can_somewhere")
+bp.add_app_template_global(access.can_create_events, "can_create_events")
+
+
+def _offered_categories(event: Event) -> list[Category]:
+    """The categories the signed-in person reaches at `event`, for the category filter."""
+    reached = categories_of(event.id)
+    return [c for c in Category if reached is None or c.value in reached]
 
 
 @bp.get("/events/<int:event_id>")
@@ -79,10 +96,10 @@ def dashboard(event_id: int) -> str:
     return render_template(
         "roster/dashboard.html",
         event=event,
-        board=event_dashboard(event),
+        board=event_dashboard(event, categories_of(event.id)),
         statuses=RegistrationStatus,
         status_label=status_label,
-        categories=Category,
+        categories=_offered_categories(event),
         category_labels=CATEGORY_LABELS,
     )
 
@@ -100,10 +117,14 @@ def registrations(event_id: int) -> str:
     # and reload each one while the template renders.
     record_view(event, filters, actor=current_actor())
     db.session.commit()
+    reached = categories_of(event.id)
     page = db.paginate(
-        roster_query(event, filters), page=int_arg("page", 1), per_page=PAGE_SIZE, error_out=False
+        roster_query(event, filters, categories=reached),
+        page=int_arg("page", 1),
+        per_page=PAGE_SIZE,
+        error_out=False,
     )
-    summary = roster_summary(event)
+    summary = roster_summary(event, reached)
     return render_template(
         "roster/list.html",
         event=event,
@@ -116,8 +137,9 @@ def registrations(event_id: int) -> str:
         statuses=RegistrationStatus,
         status_label=status_label,
         categories=Category,
+        offered_categories=_offered_categories(event),
         category_labels=CATEGORY_LABELS,
-        columns=exports.COLUMNS,
+        columns=exports.offered_columns(can(event, Permission.READ_NEEDS)),
         default_columns=exports.DEFAULT_COLUMNS,
     )
 
@@ -130,7 +152,10 @@ def export(event_id: int) -> Response:
     kind = request.args.get("format", "csv")
     if kind not in {"csv", "xlsx"}:
         abort(400)
-    columns = exports.chosen_columns(request.args.getlist("columns"))
+    columns = exports.chosen_columns(
+        request.args.getlist("columns"), with_needs=can(event, Permission.READ_NEEDS)
+    )
+    reached = categories_of(event.id)
     include_protected = bool(request.args.get("include_protected")) and current_user.is_admin
     exports.record_export(event, filters, columns, kind, include_protected, actor=current_actor())
     db.session.commit()
@@ -144,10 +169,12 @@ def export(event_id: int) -> Response:
             columns,
             str(get_locale() or "en"),
             include_protected,
+            reached,
         )
         return StreamedResponse(body, mimetype="text/csv; charset=utf-8", headers=disposition)
     spool = exports.xlsx_file(
-        exports.header(columns), exports.rows(event, filters, columns, include_protected)
+        exports.header(columns),
+        exports.rows(event, filters, columns, include_protected, reached),
     )
     return StreamedResponse(
         exports.file_chunks(spool),
@@ -165,7 +192,7 @@ def _day(event: Event) -> date | None:
 def _printable(event_id: int, template: str, kind: str) -> str:
     event = event_for(event_id, Permission.EXPORT)
     day = _day(event)
-    people = exports.confirmed_attendees(event, day)
+    people = exports.confirmed_attendees(event, day, categories=categories_of(event.id))
     record(
         "roster.print",
         object_type="event",
@@ -266,8 +293,11 @@ def registration(registration_id: int) -> str:
 @bp.get("/registrations/<int:registration_id>/data.json")
 def data_download(registration_id: int) -> Response:
     """Everything stored about the person (what they can download through their link), e.g.
-    to answer a request for it by letter. Audited."""
+    to answer a request for it by letter. It holds the needs and notes, so it is only for
+    those who read them too. Audited."""
     found = registration_for(registration_id, Permission.EXPORT)
+    if not can(found.event_id, Permission.READ_NEEDS):
+        abort(404)
     record_person_view(found, PERSON_DATA_DOWNLOAD, actor=current_actor())
     db.session.commit()
     response = current_app.response_class(
@@ -366,7 +396,12 @@ def bulk(event_id: int) -> Response:
     decision = _decision()
     ids = [n for n in map(whole_number, request.form.getlist("ids")) if n is not None][:500]
     outcome = decide_many(
-        event, ids, decision, request.form.get("reason", "")[:1000], actor=current_actor()
+        event,
+        ids,
+        decision,
+        request.form.get("reason", "")[:1000],
+        categories_of(event.id),
+        actor=current_actor(),
     )
     db.session.commit()
     flash(

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select
@@ -122,12 +122,31 @@ def _checked_in(day: date | None = None) -> ColumnElement[bool]:
     return exists().where(condition)
 
 
+#: The categories a staff member reaches (accounts.access.Grant.categories); None: every one.
+Categories = frozenset[str] | None
+_Row = TypeVarTuple("_Row")
+
+
+def in_categories(
+    query: Select[*_Row], categories: Categories
+) -> Select[*_Row]:
+    """`query` narrowed to registrations of `categories` (a reviewer's); unchanged for None."""
+    if categories is None:
+        return query
+    return query.where(Registration.category.in_(sorted(categories)))
+
+
 def roster_query(
-    event: Event, filters: RosterFilters, language: str | None = None
+    event: Event,
+    filters: RosterFilters,
+    language: str | None = None,
+    categories: Categories = None,
 ) -> Select[Registration]:
     """Registrations of `event` that the filters select, in the order they ask for; names in
-    the collation of a reader of `language` (by default the current reader)."""
-    query = select(Registration).where(Registration.event_id == event.id)
+    the collation of a reader of `language` (by default the current reader); only those of
+    `categories` when given (a reviewer sees no other)."""
+    query = in_categories(select(Registration).where(Registration.event_id == event.id),
+                          categories)
     if filters.status:
         query = query.where(Registration.status == filters.status)
     if filters.category:
@@ -179,18 +198,24 @@ def _order(filters: RosterFilters, language: str | None = None) -> tuple[Any, ..
     return tuple(c.desc() for c in columns) if descending else columns
 
 
-def count_selected(event: Event, filters: RosterFilters) -> int:
-    query = roster_query(event, filters).order_by(None)
+def count_selected(
+    event: Event, filters: RosterFilters, categories: Categories = None
+) -> int:
+    query = roster_query(event, filters, categories=categories).order_by(None)
     return db.session.scalar(db.select(func.count()).select_from(query.subquery())) or 0
 
 
 def iterate_selected(
-    event: Event, filters: RosterFilters, chunk: int = 500, language: str | None = None
+    event: Event,
+    filters: RosterFilters,
+    chunk: int = 500,
+    language: str | None = None,
+    categories: Categories = None,
 ) -> Iterator[list[Registration]]:
     """The selected registrations in chunks, read with a server-side cursor where there is one,
     so that tens of thousands of rows never sit in memory at once."""
     result = db.session.scalars(
-        roster_query(event, filters, language).execution_options(yield_per=chunk)
+        roster_query(event, filters, language, categories).execution_options(yield_per=chunk)
     )
     for part in result.partitions():
         yield list(part)
@@ -444,20 +469,31 @@ class BulkOutcome:
     """What a decision for a ticked group did."""
 
     done: int
-    skipped: int  # not of this event, gone, or its status does not allow the decision
+    skipped: int  # not of this event or its categories, gone, or its status does not allow it
     promoted: int  # moved up from the waitlist by the seats the decisions freed
 
 
 def decide_many(
-    event: Event, ids: list[int], decision: Decision, reason: str = "", *, actor: Actor
+    event: Event,
+    ids: list[int],
+    decision: Decision,
+    reason: str = "",
+    categories: Categories = None,
+    *,
+    actor: Actor,
 ) -> BulkOutcome:
     """Apply one decision to each registration of `event` among `ids`, each on its own: one
-    that its status does not allow is skipped, and the rest go on. If the seat lock stays busy,
-    `Busy` is raised and the caller rolls the whole group back."""
+    that its status does not allow, or outside `categories` (a reviewer's), is skipped, and the
+    rest go on. If the seat lock stays busy, `Busy` is raised and the caller rolls the whole
+    group back."""
     done = skipped = promoted = 0
     for registration_id in ids:
         found = db.session.get(Registration, registration_id)
-        if found is None or found.event_id != event.id:
+        if (
+            found is None
+            or found.event_id != event.id
+            or (categories is not None and found.category not in categories)
+        ):
             skipped += 1
             continue
         try:
@@ -482,13 +518,31 @@ class RosterSummary:
     countries: list[str]  # the countries people gave, for the filter
 
 
-def roster_summary(event: Event) -> RosterSummary:
-    counts = services.status_counts_by_event([event.id])[event.id]
+def status_counts(event_id: int, categories: Categories = None) -> dict[str, int]:
+    """How many registrations of the event, in `categories` when given, hold each status."""
+    if categories is None:
+        return services.status_counts_by_event([event_id])[event_id]
+    query = in_categories(
+        select(Registration.status, func.count(Registration.id))
+        .where(Registration.event_id == event_id)
+        .group_by(Registration.status),
+        categories,
+    )
+    return {status: count for status, count in db.session.execute(query)}
+
+
+def roster_summary(event: Event, categories: Categories = None) -> RosterSummary:
+    """The figures above the roster; the counts and countries of `categories` when given (the
+    seats taken are the event's, as its capacity is)."""
+    counts = status_counts(event.id, categories)
     countries = db.session.scalars(
-        db.select(Registration.country)
-        .where(Registration.event_id == event.id, Registration.country != "")
-        .distinct()
-        .order_by(Registration.country)
+        in_categories(
+            db.select(Registration.country)
+            .where(Registration.event_id == event.id, Registration.country != "")
+            .distinct()
+            .order_by(Registration.country),
+            categories,
+        )
     ).all()
     return RosterSummary(
         counts=counts, taken=seats_taken(event.id), countries=list(countries)

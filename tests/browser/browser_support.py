@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, Request, Route
@@ -58,3 +59,28 @@ class RequestGuard:
 
 def chromium_path() -> str:
     return os.environ.get("CHROMIUM_PATH") or DEFAULT_CHROMIUM
+
+
+def enrolled_organizer(email: str, name: str, password: str) -> None:
+    """An organizer of every event, enrolled for two-factor sign-in with the tests' known
+    secret (call inside an app context; the caller commits)."""
+    from nkhr_events.accounts.services import create_staff
+    from nkhr_events.dbtypes import utcnow
+    from tests.conftest import STAFF_TOTP_SECRET
+
+    user = create_staff(email, name, password, "organizer")
+    user.totp_secret = STAFF_TOTP_SECRET
+    user.two_factor_enrolled_at = utcnow()
+
+
+def finish_sign_in(page: Any, app: Any, email: str) -> None:
+    """After the password: type the authenticator's current code, as the person does, when the
+    page asks for one."""
+    from tests.conftest import next_code
+
+    page.wait_for_load_state()
+    if urlsplit(page.url).path != "/sign-in/code":
+        return
+    page.locator("#code").fill(next_code(app, email))
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state()

@@ -45,6 +45,7 @@ from nkhr_events.partners.models import PartnershipRole
 from nkhr_events.registrations import services as registrations
 from nkhr_events.registrations.links import issue_manage_token
 from nkhr_events.web import LANGUAGE_COOKIE
+from tests.conftest import STAFF_TOTP_SECRET, next_code
 from tests.factories import make_event, make_series, past_days
 
 pytestmark = pytest.mark.browser
@@ -80,6 +81,8 @@ class Site:
     partner_id: int
     series_slug: str
     days: tuple[date, ...]
+    #: The admin's next one-time code, for the second step of signing in.
+    code: Callable[[], str]
 
 
 @dataclass(frozen=True)
@@ -90,9 +93,13 @@ class Visit:
     name: str
     path: str
     marker: str
-    form: tuple[tuple[str, str], ...] | None = None
+    #: A value may be a function, called when the form is sent (a one-time code).
+    form: tuple[tuple[str, Any], ...] | None = None
     status: int = 200
     staff: bool = False
+
+    def fields(self) -> list[tuple[str, str]]:
+        return [(name, value() if callable(value) else value) for name, value in self.form or ()]
 
 
 def seoul_today() -> date:
@@ -151,8 +158,10 @@ def seed_site(app: Flask) -> Site:
     a public participant list and registrations; a past edition; staff; mail; applications."""
     with app.app_context():
         admin = create_staff(ADMIN_EMAIL, "Site Admin", PASSWORD, StaffRole.ADMIN)
-        organizer = create_staff("organizer@example.org", "Organizer", PASSWORD,
-                                 StaffRole.STAFF)
+        organizer = create_staff("organizer@example.org", "Organizer", PASSWORD, "organizer")
+        for person in (admin, organizer):
+            person.totp_secret = STAFF_TOTP_SECRET
+            person.two_factor_enrolled_at = utcnow()
         series = make_series(
             slug="international-conference",
             name="International Conference on North Korean Human Rights and Refugees",
@@ -216,6 +225,7 @@ def seed_site(app: Flask) -> Site:
             partner_id=co_organizer.id,
             series_slug=series.slug,
             days=tuple(event.day_list),
+            code=lambda: next_code(app, ADMIN_EMAIL),
         )
 
 
@@ -285,8 +295,10 @@ def visits(site: Site, language: str) -> list[Visit]:
               form=(("email", ADMIN_EMAIL), ("password", "wrong password"))),
     ]
     staff = [
-        Visit("staff-events", "/sign-in", f"/manage/events/{site.event_id}",
+        Visit("two-factor-code", "/sign-in", 'name="code"',
               form=(("email", ADMIN_EMAIL), ("password", PASSWORD))),
+        Visit("staff-events", "/sign-in/code", f"/manage/events/{site.event_id}",
+              form=(("code", site.code),)),
         Visit("event-new", "/manage/events/new", 'name="slug"'),
         Visit("event-new-errors", "/manage/events/new", 'aria-invalid="true"',
               form=(("title", ""), ("slug", "Not A Slug"))),
@@ -372,7 +384,7 @@ def open_visit(page: Page, visit: Visit) -> tuple[int, str]:
         response = page.goto(visit.path)
     else:
         with page.expect_navigation() as navigation:
-            page.evaluate(POST_FORM, {"path": visit.path, "fields": list(visit.form)})
+            page.evaluate(POST_FORM, {"path": visit.path, "fields": visit.fields()})
         response = navigation.value
     assert response is not None
     return response.status, response.text()
@@ -422,7 +434,7 @@ def fetch(client: FlaskClient, visit: Visit) -> tuple[int, str]:
     if visit.form is None:
         response = client.get(visit.path)
     else:
-        response = client.post(visit.path, data=MultiDict(visit.form), follow_redirects=True)
+        response = client.post(visit.path, data=MultiDict(visit.fields()), follow_redirects=True)
     return response.status_code, response.get_data(as_text=True)
 
 

@@ -12,8 +12,6 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from nkhr_events.accounts.models import StaffRole
-from nkhr_events.accounts.services import create_staff
 from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.checkin import services as checkin
 from nkhr_events.checkin.models import RegistrationCheckin
@@ -22,6 +20,7 @@ from nkhr_events.extensions import db
 from nkhr_events.registrations import services
 from nkhr_events.registrations.links import issue_manage_token
 from nkhr_events.registrations.services import RegistrationInput
+from tests.browser.browser_support import enrolled_organizer, finish_sign_in
 from tests.factories import make_event
 
 pytestmark = pytest.mark.browser
@@ -34,7 +33,7 @@ ORGANIZER_PASSWORD = "correct horse battery staple"
 def scanned(app: Flask) -> dict[str, object]:
     """A confirmed attendee of an event held today in Seoul, and an organizer account."""
     with app.app_context():
-        create_staff(ORGANIZER_EMAIL, "Organizer", ORGANIZER_PASSWORD, StaffRole.STAFF)
+        enrolled_organizer(ORGANIZER_EMAIL, "Organizer", ORGANIZER_PASSWORD)
         today = utcnow().astimezone(ZoneInfo("Asia/Seoul")).date()
         event = make_event(days=[today, today + timedelta(days=1)], title="Seoul Conference")
         registration = services.register_attendee(
@@ -67,6 +66,7 @@ def test_organizer_scans_a_code_signs_in_and_checks_the_person_in(
     page.get_by_label("Email").fill(ORGANIZER_EMAIL)
     page.get_by_label("Password").fill(ORGANIZER_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    finish_sign_in(page, app, ORGANIZER_EMAIL)
     page.wait_for_url(f"**{scanned['path']}")
 
     expect(page.locator("h1")).to_have_text("Min-ji Kim")

@@ -12,8 +12,6 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from nkhr_events.accounts.models import StaffRole
-from nkhr_events.accounts.services import create_staff
 from nkhr_events.audit.services import ATTENDEE
 from nkhr_events.checkin import services as checkin
 from nkhr_events.checkin.models import RegistrationCheckin
@@ -23,6 +21,7 @@ from nkhr_events.outbox.delivery import deliver_due
 from nkhr_events.registrations import services
 from nkhr_events.registrations.models import Registration
 from nkhr_events.registrations.services import RegistrationInput
+from tests.browser.browser_support import enrolled_organizer, finish_sign_in
 from tests.factories import make_event
 from tests.smtp import smtp_settings
 
@@ -42,7 +41,7 @@ def conference(app: Flask) -> dict[str, object]:
     """An event held today in Seoul with a pending journalist and a confirmed member of the
     public."""
     with app.app_context():
-        create_staff(EMAIL, "Organizer", PASSWORD, StaffRole.STAFF)
+        enrolled_organizer(EMAIL, "Organizer", PASSWORD)
         today = utcnow().astimezone(ZoneInfo("Asia/Seoul")).date()
         event = make_event(days=[today, today + timedelta(days=1)], capacity=10)
         journalist = services.register_attendee(
@@ -75,6 +74,7 @@ def test_organizer_filters_approves_checks_in_and_sees_the_dashboard_change(
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    finish_sign_in(page, app, EMAIL)
     expect(page.locator("h1")).to_have_text("Events")
 
     dashboard = f"/manage/events/{event_id}"

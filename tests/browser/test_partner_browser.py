@@ -13,11 +13,10 @@ from flask import Flask
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from nkhr_events.accounts.models import StaffRole
-from nkhr_events.accounts.services import create_staff
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import deliver_due
 from nkhr_events.partners.models import Partnership
+from tests.browser.browser_support import enrolled_organizer, finish_sign_in
 from tests.factories import make_event
 from tests.smtp import smtp_settings
 
@@ -36,7 +35,7 @@ def app_settings(smtp_server):
 @pytest.fixture
 def event_slug(app: Flask) -> str:
     with app.app_context():
-        create_staff(EMAIL, "Organizer", PASSWORD, StaffRole.STAFF)
+        enrolled_organizer(EMAIL, "Organizer", PASSWORD)
         event = make_event(title="Berlin Conference 2027")
         db.session.commit()
         return event.slug
@@ -87,6 +86,7 @@ def test_sponsor_applies_with_a_logo_is_approved_and_shows_under_its_tier(
     staff.get_by_label("Email").fill(EMAIL)
     staff.get_by_label("Password").fill(PASSWORD)
     staff.get_by_role("button", name="Sign in").click()
+    finish_sign_in(staff, app, EMAIL)
     expect(staff.locator("h1")).to_have_text("Events")
     staff.get_by_role("link", name="Partner applications").click()
     staff.get_by_role("link", name="Hanwha Foundation").click()

@@ -7,10 +7,9 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from nkhr_events.accounts.models import StaffRole
-from nkhr_events.accounts.services import create_staff
 from nkhr_events.events.models import Event, EventStatus, Series
 from nkhr_events.extensions import db
+from tests.browser.browser_support import enrolled_organizer, finish_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +21,7 @@ TITLE = "Bergen Conference on North Korean Refugees"
 @pytest.fixture
 def organizer(app: Flask) -> None:
     with app.app_context():
-        create_staff(ORGANIZER_EMAIL, "Organizer", ORGANIZER_PASSWORD, StaffRole.STAFF)
+        enrolled_organizer(ORGANIZER_EMAIL, "Organizer", ORGANIZER_PASSWORD)
         db.session.add(
             Series(
                 slug="international-conference",
@@ -33,12 +32,13 @@ def organizer(app: Flask) -> None:
         db.session.commit()
 
 
-def _sign_in(page: Page) -> None:
+def _sign_in(page: Page, app: Flask) -> None:
     page.goto("/manage/")
     expect(page.locator("h1")).to_have_text("Staff sign-in")
     page.get_by_label("Email").fill(ORGANIZER_EMAIL)
     page.get_by_label("Password").fill(ORGANIZER_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    finish_sign_in(page, app, ORGANIZER_EMAIL)
     page.wait_for_url("**/manage/")
     expect(page.locator("h1")).to_have_text("Events")
 
@@ -47,7 +47,7 @@ def _sign_in(page: Page) -> None:
 def test_organizer_fixes_a_refused_event_form_then_publishes_the_event(
     app: Flask, organizer: None, page: Page
 ) -> None:
-    _sign_in(page)
+    _sign_in(page, app)
     page.get_by_role("link", name="New event").click()
     expect(page.locator("h1")).to_have_text("New event")
 
