@@ -144,7 +144,8 @@ def test_rotate_key_re_encrypts_with_the_new_key_and_the_old_one_can_go(app, reg
     both = make_test_app(url, NKHR_ENCRYPTION_KEYS=f"{new_key},{old_key}")
     result = both.test_cli_runner().invoke(args=["privacy", "rotate-key"])
     assert result.exit_code == 0, result.output
-    assert "3 values re-encrypted, 0 plain values encrypted" in result.output
+    # Needs and notes, and the signed-in organizer's two-factor secret.
+    assert "4 values re-encrypted, 0 plain values encrypted" in result.output
     after = raw_values(both, registered)
     assert all(a != b and a.startswith(encryption.TOKEN_PREFIX) for a, b in zip(after, before,
                                                                             strict=True))
@@ -178,7 +179,8 @@ def test_rotate_key_encrypts_plain_values_written_before_encryption(app, registe
         assert db.session.get(Registration, registered).dietary_needs == "vegetarian"
     result = app.test_cli_runner().invoke(args=["privacy", "rotate-key"])
     assert result.exit_code == 0, result.output
-    assert "2 values re-encrypted, 1 plain values encrypted" in result.output
+    # Two of the needs and notes, and the organizer's two-factor secret; the plain one.
+    assert "3 values re-encrypted, 1 plain values encrypted" in result.output
     stored = raw_values(app, registered)[1]
     assert stored.startswith(encryption.TOKEN_PREFIX) and "vegetarian" not in stored
     with app.app_context():

@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 from wtforms.fields.core import UnboundField
 
-from nkhr_events.accounts.models import StaffRole
+from nkhr_events.accounts.models import StaffRole, TeamMember
 from nkhr_events.accounts.services import create_staff
 from nkhr_events.checkin import services as checkin
 from nkhr_events.extensions import db
@@ -106,6 +106,8 @@ def seeded(app: Flask) -> Seeded:
         ensure_approved_partnership(partner, event, PartnershipRole.CO_ORGANIZER)
         other = create_staff("other@example.org", "Other Staff", "correct horse battery staple",
                              StaffRole.STAFF)
+        member = TeamMember(user_id=other.id, event_id=event.id, role="door")
+        db.session.add(member)
         db.session.commit()
         message = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)).first()
         attachment = db.session.scalars(
@@ -120,6 +122,8 @@ def seeded(app: Flask) -> Seeded:
             "message_id": str(message.id),
             "attachment_id": str(attachment.id),
             "user_id": str(other.id),
+            "member_id": str(member.id),
+            "session_id": "999999",  # not the walker's own: ending it would sign them out
             "slug": event.slug,
             "token": token,
             "reference": reference,
