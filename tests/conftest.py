@@ -206,9 +206,10 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 
 def next_code(app: Flask, email: str) -> str:
-    """A one-time code of the account's secret that it has not used yet: the earliest step of
-    the accepted window (the one before now, now, the next) after the last one used, waiting
-    for the next step when all three are used (a code works only once)."""
+    """A one-time code of the account's secret that it has not used yet: the current step, or
+    the next one when the current was used, waiting for a new step when both were (a code
+    works only once). Never the step before now: the clock may pass into the next step before
+    the server checks it, and then that code has run out."""
     with app.app_context():
         user = db.session.scalar(db.select(StaffUser).where(StaffUser.email == email))
         assert user is not None and user.totp_secret, f"{email} has no two-factor secret"
@@ -216,7 +217,7 @@ def next_code(app: Flask, email: str) -> str:
     totp = pyotp.TOTP(secret)
     while True:
         current = totp.timecode(utcnow())
-        step = current - 1 if last is None else max(current - 1, last + 1)
+        step = current if last is None else max(current, last + 1)
         if step <= current + 1:
             return totp.generate_otp(step)
         time.sleep(totp.interval - time.time() % totp.interval + 0.05)
