@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from nkhr_events.accounts.access import Permission, visible_event_ids
+from nkhr_events.accounts.access import Permission, can_somewhere, visible_event_ids
 from nkhr_events.accounts.roles import require_staff
 from nkhr_events.audit.services import record
 from nkhr_events.errors import DomainError
@@ -30,7 +30,7 @@ PER_PAGE = 50
 def index() -> str:
     """Messages newest first, filtered by status and recipient, with counts by status; for a
     role that reads no event's emails (the door, a reviewer), nothing here (404)."""
-    if visible_event_ids(Permission.OUTBOX) == set():
+    if not can_somewhere(Permission.OUTBOX):
         abort(404)
     status = request.args.get("status", "")
     if status not in {s.value for s in OutboxStatus}:

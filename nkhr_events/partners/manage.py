@@ -16,7 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from nkhr_events.accounts.access import Permission, event_for, visible_event_ids
+from nkhr_events.accounts.access import Permission, can_somewhere, event_for, visible_event_ids
 from nkhr_events.accounts.roles import require_staff
 from nkhr_events.audit.services import history_for
 from nkhr_events.errors import DomainError
@@ -40,7 +40,7 @@ bp = require_staff(Blueprint("partners_manage", __name__, url_prefix="/manage"))
 def applications() -> str:
     """Applications, newest first, filtered by event, status and role; for a role that handles
     no event's partners, nothing here (404)."""
-    if visible_event_ids(Permission.PARTNERS) == set():
+    if not can_somewhere(Permission.PARTNERS):
         abort(404)
     event_id = int_arg("event_id")
     status = request.args.get("status", "")

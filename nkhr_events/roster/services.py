@@ -198,13 +198,6 @@ def _order(filters: RosterFilters, language: str | None = None) -> tuple[Any, ..
     return tuple(c.desc() for c in columns) if descending else columns
 
 
-def count_selected(
-    event: Event, filters: RosterFilters, categories: Categories = None
-) -> int:
-    query = roster_query(event, filters, categories=categories).order_by(None)
-    return db.session.scalar(db.select(func.count()).select_from(query.subquery())) or 0
-
-
 def iterate_selected(
     event: Event,
     filters: RosterFilters,
