@@ -42,6 +42,9 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "accounts_manage.password": STAFF,
     "accounts_manage.my_sessions": STAFF,
     "accounts_manage.two_factor": STAFF,
+    "accounts_manage.passkey_add_options": STAFF,
+    "accounts_manage.passkey_add": STAFF,
+    "accounts_manage.passkey_remove": STAFF,
     "accounts_manage.end_my_other_sessions": STAFF,
     # Walked with the id of another person's session: that is nobody's to end but its owner's.
     "accounts_manage.end_my_session": (),

@@ -124,6 +124,7 @@ def seeded(app: Flask) -> Seeded:
             "user_id": str(other.id),
             "member_id": str(member.id),
             "session_id": "999999",  # not the walker's own: ending it would sign them out
+            "passkey_id": "999999",
             "slug": event.slug,
             "token": token,
             "reference": reference,

@@ -190,4 +190,4 @@ def staff_active(user_id: int) -> Response:
 
 
 # The two-factor pages (their routes are on `bp`; imported last, as they import this module).
-from nkhr_events.accounts import twofactor_manage  # noqa: E402, F401
+from nkhr_events.accounts import passkey_manage, twofactor_manage  # noqa: E402, F401

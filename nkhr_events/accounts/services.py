@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -27,7 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from nkhr_events.accounts import sessions, throttle, twofactor
+from nkhr_events.accounts import passkeys, sessions, throttle, twofactor
 from nkhr_events.accounts.models import (
     PasswordResetToken,
     SessionEnd,
@@ -250,21 +250,48 @@ def sign_in_second_step(
     record the attempt as `sign_in` does, so that the throttle counts failed codes with failed
     passwords. Returns how the step was made (`twofactor.BY_CODE`...); raises SignInDelayed
     while the client must wait, CodeRefused for a wrong code. The caller commits either way."""
-    now = now or utcnow()
+    return _second_step(
+        user, client, now or utcnow(),
+        lambda actor, at: twofactor.verify(user, code, actor=actor, now=at),
+        "wrong_code",
+        _("The code is not correct. Type the current code from your app, or a recovery code."),
+    )
+
+
+def sign_in_with_passkey(
+    user: StaffUser, answer: object, client: str, now: datetime | None = None
+) -> str:
+    """The second step made with a passkey instead of a code: the same throttle and record.
+    Raises SignInDelayed or CodeRefused (a passkey that did not verify)."""
+    return _second_step(
+        user, client, now or utcnow(),
+        lambda actor, at: (
+            passkeys.BY_PASSKEY if passkeys.verify_passkey(user, answer, at) else None),
+        "passkey_refused",
+        _("The passkey was not accepted. Try again, or type a code from your app."),
+    )
+
+
+def _second_step(
+    user: StaffUser,
+    client: str,
+    now: datetime,
+    attempt: Callable[[Actor, datetime], str | None],
+    reason: str,
+    refused: str,
+) -> str:
     until = throttle.wait_until(user.email, client, now)
     if until is not None:
         _record_attempt(SIGN_IN_DELAYED, user, user.email, client, now)
         raise SignInDelayed(wait_message(until - now))
     actor = Actor.staff(user, throttle.client_ip(client))
-    by = twofactor.verify(user, code, actor=actor, now=now) if user.active else None
+    by = attempt(actor, now) if user.active else None
     if by is None:
-        _record_attempt(SIGN_IN_FAILED, user, user.email, client, now, {"reason": "wrong_code"})
+        _record_attempt(SIGN_IN_FAILED, user, user.email, client, now, {"reason": reason})
         until = throttle.wait_until(user.email, client, now)
         if until is not None:
             raise SignInDelayed(wait_message(until - now))
-        raise twofactor.CodeRefused(
-            _("The code is not correct. Type the current code from your app, or a recovery "
-              "code."), "code")
+        raise twofactor.CodeRefused(refused, "code")
     complete_sign_in(user, client, now, by)
     return by
 
@@ -314,7 +341,7 @@ def add_staff_account(data: NewStaff, language: str, *, actor: Actor) -> StaffUs
         detail={"email": user.email, "role": str(data.role), "invited": True},
         actor=actor,
     )
-    send_invitation_link(user, language)
+    send_invitation_link(user, language, context={"two_factor": twofactor.required(user)})
     return user
 
 

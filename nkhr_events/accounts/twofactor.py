@@ -27,7 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
 
 from nkhr_events.accounts import access, sessions
-from nkhr_events.accounts.models import RecoveryCode, SessionEnd, StaffUser
+from nkhr_events.accounts.models import RecoveryCode, SessionEnd, StaffPasskey, StaffUser
 from nkhr_events.audit.services import Actor, record
 from nkhr_events.database import rowcount
 from nkhr_events.dbtypes import utcnow
@@ -243,8 +243,8 @@ def regenerate_recovery_codes(
 
 
 def reset(user: StaffUser, *, actor: Actor) -> None:
-    """An admin turns off a person's second factor (a lost phone): the secret and recovery
-    codes go, every session of theirs ends, and they enrol again at their next sign-in."""
+    """An admin turns off a person's second factor (a lost phone): the secret, recovery codes
+    and passkeys go, every session of theirs ends, and they enrol again at their next sign-in."""
     if user.id == actor.staff_id:
         raise DomainError(_("You cannot reset your own two-factor sign-in; ask another admin."))
     was_enrolled = enrolled(user)
@@ -252,7 +252,14 @@ def reset(user: StaffUser, *, actor: Actor) -> None:
     user.two_factor_enrolled_at = None
     user.totp_last_step = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    removed = rowcount(db.session.execute(
+        delete(StaffPasskey).where(StaffPasskey.user_id == user.id)
+        .execution_options(synchronize_session=False)
+    ))
     ended = sessions.end_sessions(user, SessionEnd.TWO_FACTOR_RESET)
     db.session.flush()
+    detail: dict[str, object] = {"was_enrolled": was_enrolled, "sessions_ended": ended}
+    if removed:
+        detail["passkeys_removed"] = removed
     record("account.two_factor_reset", object_type="staff_user", object_id=user.id,
-           actor=actor, detail={"was_enrolled": was_enrolled, "sessions_ended": ended})
+           actor=actor, detail=detail)

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from nkhr_events.accounts import twofactor
+from nkhr_events.accounts import passkeys, twofactor
 from nkhr_events.accounts.forms import CodeForm
 from nkhr_events.accounts.manage import _staff_change, bp
 from nkhr_events.accounts.models import StaffUser
@@ -39,6 +39,7 @@ def two_factor() -> str:
     return render_template(
         "accounts/two_factor.html", form=form, user=user, enrolled=twofactor.enrolled(user),
         required=twofactor.required(user), left=twofactor.unused_recovery_codes(user),
+        passkeys=passkeys.passkeys_of(user), max_passkeys=passkeys.MAX_PASSKEYS,
     )
 
 

@@ -18,7 +18,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from nkhr_events.accounts import services, sessions, twofactor
+from nkhr_events.accounts import passkeys, services, sessions, twofactor
 from nkhr_events.accounts.forms import CodeForm
 from nkhr_events.accounts.models import StaffUser
 from nkhr_events.accounts.views import _start_session, bp
@@ -117,7 +117,8 @@ def two_factor_code() -> Response | str:
                                "You signed in with a recovery code; %(num)d are left. Make "
                                "new ones on your two-factor page.", left), "info")
             return redirect(next_url, code=303)
-    return render_template("accounts/two_factor_code.html", form=form, error=error)
+    return render_template("accounts/two_factor_code.html", form=form, error=error,
+                           passkey=passkeys.has_passkeys(user))
 
 
 def _enrolling() -> tuple[StaffUser | None, bool]:

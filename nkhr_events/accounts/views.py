@@ -233,5 +233,6 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
     return render_template("accounts/reset_password.html", form=form)
 
 
-# The second step of sign-in (its routes are on `bp`; imported last, as it imports this module).
-from nkhr_events.accounts import twofactor_views  # noqa: E402
+# The second step of sign-in, by code or passkey (routes on `bp`; imported last, as they import
+# this module).
+from nkhr_events.accounts import passkey_views, twofactor_views  # noqa: E402, F401
