@@ -23,9 +23,11 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from markupsafe import Markup
 from openpyxl import Workbook
 
 from nkhr_events.audit.services import Actor, record
+from nkhr_events.checkin import services as checkin
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
@@ -354,6 +356,89 @@ def confirmed_attendees(
             query.order_by(*name_order(language), Registration.id)
         )
     )
+
+
+#: Modules of a QR code's quiet zone (the white margin a scanner needs around it).
+QR_QUIET_ZONE = 4
+
+
+@dataclass(frozen=True)
+class BadgeLayout:
+    """A way to print badges: its key in the page's address, its name in the chooser and how
+    many badges one sheet holds (None: as many as fit, cut by hand). The sizes themselves, and
+    the `@page` each sheet is printed on, are in static/css/print.css."""
+
+    key: str
+    label: LazyString
+    per_sheet: int | None = None
+
+
+BADGE_LAYOUTS = {
+    layout.key: layout
+    for layout in (
+        BadgeLayout("cards", _l("Cards on any paper, cut by hand")),
+        BadgeLayout("a6", _l("A6 (105 × 148 mm), 4 per A4 sheet"), 4),
+        BadgeLayout("90x55", _l("90 × 55 mm, 10 per A4 sheet (2 × 5)"), 10),
+    )
+}
+DEFAULT_BADGE_LAYOUT = BADGE_LAYOUTS["cards"]
+
+
+def badge_layout(key: str | None) -> BadgeLayout:
+    """The layout `key` names; the default one for a missing or unknown key."""
+    return BADGE_LAYOUTS.get(key or "", DEFAULT_BADGE_LAYOUT)
+
+
+@dataclass(frozen=True)
+class Badge:
+    """What one badge prints: never the email address, the needs or the notes."""
+
+    registration_id: int
+    #: As the person writes it (their badge name, else their full name); only the given name
+    #: of someone who asked not to be published.
+    name: str
+    #: Empty for someone who asked not to be published.
+    organization: str
+    category: str
+    #: Declined photos, or asked not to be published (which includes photographs).
+    no_photos: bool
+    #: The check-in QR code as inline SVG (paths only), opening /manage/checkin/<reference>.
+    qr_svg: Markup
+
+
+def _qr_markup(registration: Registration) -> Markup:
+    buffer = io.BytesIO()
+    checkin.qr_code(registration).save(
+        buffer,
+        kind="svg",
+        xmldecl=False,
+        svgns=False,
+        omitsize=True,
+        svgclass="badge-qr",
+        lineclass=None,
+        border=QR_QUIET_ZONE,
+        light="#fff",
+        title=_("Check-in code"),
+        nl=False,
+    )
+    # segno writes the paths itself and escapes the title.
+    return Markup(buffer.getvalue().decode("utf-8"))
+
+
+def badges(people: Iterable[Registration]) -> list[Badge]:
+    """The badges of `people`, in their order. A registration without a check-in salt yet is
+    given one (the caller commits)."""
+    return [
+        Badge(
+            registration_id=r.id,
+            name=r.given_name if r.do_not_publish else (r.badge_name or r.full_name),
+            organization="" if r.do_not_publish else r.organization,
+            category=r.category,
+            no_photos=r.do_not_publish or not r.photo_consent,
+            qr_svg=_qr_markup(r),
+        )
+        for r in people
+    ]
 
 
 def record_export(

@@ -189,10 +189,16 @@ def _day(event: Event) -> date | None:
     return next((d for d in event.day_list if d.isoformat() == value), None)
 
 
-def _printable(event_id: int, template: str, kind: str) -> str:
+def _printable(
+    event_id: int, template: str, kind: str, layout: exports.BadgeLayout | None = None
+) -> str:
+    """A printout of the confirmed people the reader may see (their categories), optionally
+    of one day; with a badge `layout`, each person's badge with its check-in QR code."""
     event = event_for(event_id, Permission.EXPORT)
     day = _day(event)
     people = exports.confirmed_attendees(event, day, categories=categories_of(event.id))
+    # Before the commit: a person's first QR code gives them a check-in salt.
+    printed_badges = exports.badges(people) if layout is not None else []
     record(
         "roster.print",
         object_type="event",
@@ -207,6 +213,9 @@ def _printable(event_id: int, template: str, kind: str) -> str:
         event=event,
         day=day,
         people=people,
+        badges=printed_badges,
+        layout=layout,
+        layouts=exports.BADGE_LAYOUTS.values(),
         category_labels=CATEGORY_LABELS,
         categories=Category,
     )
@@ -214,8 +223,10 @@ def _printable(event_id: int, template: str, kind: str) -> str:
 
 @bp.get("/events/<int:event_id>/badges")
 def badges(event_id: int) -> str:
-    """Printable badges of confirmed registrations, optionally of one day."""
-    return _printable(event_id, "roster/badges.html", "badges")
+    """Printable badges of confirmed registrations, optionally of one day, in the layout the
+    page's chooser names (an unknown one falls back to the default)."""
+    layout = exports.badge_layout(request.args.get("layout"))
+    return _printable(event_id, "roster/badges.html", "badges", layout)
 
 
 @bp.get("/events/<int:event_id>/sign-in-sheet")
