@@ -1,4 +1,5 @@
-"""Command-line tasks: `flask history import`, `flask staff create`, `flask staff bootstrap`."""
+"""Command-line tasks: `flask history import`, `flask staff create`, `flask staff bootstrap`,
+`flask staff reset-two-factor`."""
 
 from __future__ import annotations
 
@@ -7,14 +8,19 @@ import os
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from sqlalchemy import select
 
+from nkhr_events.accounts import twofactor
 from nkhr_events.accounts.models import StaffRole
 from nkhr_events.accounts.services import (
     AccountKind,
     create_staff,
     generate_password,
     has_admin,
+    staff_by_email,
 )
+from nkhr_events.audit.models import AuditEntry
+from nkhr_events.audit.services import SYSTEM
 from nkhr_events.errors import DomainError
 from nkhr_events.events.history import import_history
 from nkhr_events.extensions import db
@@ -76,6 +82,39 @@ def staff_bootstrap() -> None:
     else:
         click.echo("    password: as given in NKHR_ADMIN_PASSWORD")
     click.echo("")
+
+
+@staff_cli.command("reset-two-factor")
+@click.argument("email")
+def staff_reset_two_factor(email: str) -> None:
+    """Turn off the two-factor sign-in of the account at EMAIL (a lost phone, and no other
+    admin to reset it on the staff pages): its secret, recovery codes and passkeys go, its
+    sessions end, and the person sets two-factor sign-in up again at their next sign-in.
+    Recorded on the audit trail as done by the system."""
+    user = staff_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No staff account has the address {email.strip()!r}.")
+    try:
+        twofactor.reset(user, actor=SYSTEM)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    # What the reset did, as the trail keeps it.
+    entry = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == "account.two_factor_reset",
+               AuditEntry.object_type == "staff_user", AuditEntry.object_id == user.id)
+        .order_by(AuditEntry.id.desc()).limit(1)
+    ).one()
+    db.session.commit()
+    state = "was on" if entry.detail.get("was_enrolled") else "was not set up"
+    click.echo(f"Two-factor sign-in of {user.email} {state}; it is reset now.")
+    click.echo(f"  Sessions ended: {entry.detail.get('sessions_ended', 0)}.")
+    if entry.detail.get("passkeys_removed"):
+        click.echo(f"  Passkeys removed: {entry.detail['passkeys_removed']}.")
+    click.echo("  At the next sign-in with their password, they set up an authenticator app "
+               "again.")
+    if not user.active:
+        click.echo("  The account is deactivated: an admin must reactivate it first.")
 
 
 def init_app(app: Flask) -> None:

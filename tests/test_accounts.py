@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from conftest import STAFF_PASSWORD, AuthActions, post_sign_in
+from factories import make_event
 from flask import Flask
 from flask.testing import FlaskClient
 from markup import parse
@@ -409,3 +410,54 @@ def test_the_session_cookie_is_secure_when_configured(
 ) -> None:
     auth.create()
     assert "Secure" in session_cookie_header(auth)
+
+
+# --- the list of staff accounts ------------------------------------------------------------------
+
+
+def test_the_staff_list_shows_two_factor_and_the_team_roles_of_staff(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    with app.app_context():
+        seoul, tokyo = make_event(title="Seoul Forum"), make_event(title="Tokyo Forum")
+        db.session.commit()
+        seoul_id, tokyo_id = seoul.id, tokyo.id
+    auth.create("door@example.org", teams=(
+        {"event_id": seoul_id, "role": "door"},
+        {"event_id": tokyo_id, "role": "liaison"}), two_factor=False)
+    # Reads needs: must set up two-factor sign-in, and has not yet.
+    auth.create("press@example.org", teams=(
+        {"event_id": seoul_id, "role": "reviewer", "sees_needs": True},), two_factor=False)
+    auth.create("nobody@example.org", teams=(), two_factor=False)
+    auth.create("every@example.org")  # an organizer of every event, enrolled
+    auth.admin()
+
+    page = parse(client.get("/manage/staff").get_data(as_text=True))
+    headers = [th.text for th in page.one("table").one("thead").find_all("th")]
+    assert "Two-factor sign-in" in headers
+
+    def row(email: str) -> tuple[str, str]:
+        found = page.one("tr", **{"data-account": email})
+        roles = found.one("td", class_="staff-roles").text
+        return roles, found.one("td", class_="staff-two-factor").text
+
+    assert row("admin@example.org") == ("Admin", "on")
+    assert row("every@example.org") == ("Organizer of every event", "on")
+    assert row("door@example.org") in {
+        ("Door · Seoul Forum; Partner liaison · Tokyo Forum", "off"),
+        ("Partner liaison · Tokyo Forum; Door · Seoul Forum", "off")}
+    assert row("press@example.org") == (
+        "Reviewer · Seoul Forum", "not set up yet: at the next sign-in")
+    assert row("nobody@example.org") == ("Staff, on no team yet", "off")
+
+
+@pytest.mark.parametrize(("role", "needs_app"), [("admin", True), ("staff", False)])
+def test_a_new_account_email_names_the_authenticator_app_only_when_the_role_needs_it(
+    app: Flask, client: FlaskClient, auth: AuthActions, role: str, needs_app: bool
+) -> None:
+    auth.admin()
+    assert client.post("/manage/staff/new", data={
+        "name": "Park", "email": "park@example.org", "role": role}).status_code == 303
+    [message] = reset_emails(app, "park@example.org")
+    assert ("an authenticator app on your phone" in message.text_body) is needs_app
+    assert ("two-factor sign-in" in message.text_body) is needs_app

@@ -15,8 +15,9 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from markup import Element, form_values, parse, ticked
 from werkzeug.routing import Rule
 
-from nkhr_events.accounts.models import StaffRole, StaffUser
+from nkhr_events.accounts.models import RecoveryCode, StaffRole, StaffSession, StaffUser
 from nkhr_events.accounts.services import account_kind, authenticate
+from nkhr_events.audit.models import AuditEntry
 from nkhr_events.events.models import Event, EventStatus
 from nkhr_events.extensions import db
 
@@ -412,6 +413,52 @@ def test_staff_bootstrap_refuses_a_short_password_from_the_environment(
     assert result.exit_code == 1
     assert "Use at least 12 characters." in result.output
     assert staff_rows(app) == []
+
+
+def test_staff_reset_two_factor_lets_a_lone_admin_back_in_after_a_lost_phone(
+    app: Flask, runner: FlaskCliRunner, client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.admin()  # enrolled, and signed in here with a code
+    assert is_signed_in(client)
+    with app.app_context():
+        admin = db.session.scalars(db.select(StaffUser)).one()
+        db.session.add(RecoveryCode(user_id=admin.id, code_hash="0" * 64))
+        db.session.commit()
+
+    result = runner.invoke(args=["staff", "reset-two-factor", " Admin@Example.org "])
+    assert result.exit_code == 0, result.output
+    assert "Two-factor sign-in of admin@example.org was on; it is reset now." in result.output
+    assert "Sessions ended: 1." in result.output
+    with app.app_context():
+        admin = db.session.scalars(db.select(StaffUser)).one()
+        assert admin.totp_secret is None and admin.two_factor_enrolled_at is None
+        assert db.session.scalar(db.select(db.func.count(RecoveryCode.id))) == 0
+        live = db.session.scalars(
+            db.select(StaffSession).where(StaffSession.ended_at.is_(None))).all()
+        assert live == []
+        [entry] = db.session.scalars(db.select(AuditEntry).where(
+            AuditEntry.action == "account.two_factor_reset")).all()
+        assert (entry.actor, entry.actor_id, entry.object_id) == ("system", None, admin.id)
+        assert entry.detail == {"was_enrolled": True, "sessions_ended": 1}
+    assert not is_signed_in(client)  # the session in this browser has ended
+
+    # The admin signs in with the password and sets up a new authenticator app.
+    again = post_sign_in(app, client, data={"email": "admin@example.org",
+                                           "password": STAFF_PASSWORD})
+    assert "Your recovery codes" in again.get_data(as_text=True)
+
+
+def test_staff_reset_two_factor_refuses_an_unknown_address_and_changes_nothing(
+    app: Flask, runner: FlaskCliRunner, auth: AuthActions
+) -> None:
+    auth.create("admin@example.org", StaffRole.ADMIN)
+    result = runner.invoke(args=["staff", "reset-two-factor", "nobody@example.org"])
+    assert result.exit_code == 1
+    assert "No staff account has the address 'nobody@example.org'." in result.output
+    with app.app_context():
+        assert db.session.scalars(db.select(StaffUser.totp_secret)).one() is not None
+        assert db.session.scalar(db.select(db.func.count(AuditEntry.id)).where(
+            AuditEntry.action == "account.two_factor_reset")) == 0
 
 
 # --- the event form -----------------------------------------------------------------------------

@@ -200,10 +200,33 @@ def test_a_removed_member_loses_the_event_on_their_next_request(
     with app.app_context():
         member_id = db.session.scalar(db.select(TeamMember.id).where(
             TeamMember.event_id == events["a"]))
-    team = client.get(f"/manage/events/{events['a']}/team").get_data(as_text=True)
-    assert f"/manage/events/{events['a']}/team/{member_id}/remove" in team
-    response = client.post(f"/manage/events/{events['a']}/team/{member_id}/remove")
+    remove_url = f"/manage/events/{events['a']}/team/{member_id}/remove"
+    team = parse(client.get(f"/manage/events/{events['a']}/team").get_data(as_text=True))
+    # A short button that still says, to a screen reader, whom it removes.
+    button = team.one("a", href=remove_url)
+    assert button.text == "Remove"
+    assert button.get("aria-label") == "Remove door@example.org from the team"
+
+    # The button opens a page that asks first; sent without its "Yes, remove", nobody goes.
+    confirm = parse(client.get(remove_url).get_data(as_text=True)).one("main")
+    assert confirm.one("h1").text == "Remove door@example.org from the team?"
+    assert "Door" in confirm.one("dl").text and "Seoul Forum" in confirm.one("dl").text
+    assert confirm.one("button", type="submit").text == "Yes, remove"
+    assert confirm.one("input", type="hidden", name="confirm").get("value") == "yes"
+    [keep] = [a for a in confirm.find_all("a") if a.text == "No, keep them"]
+    assert keep.get("href") == f"/manage/events/{events['a']}/team"
+    unconfirmed = client.post(remove_url)
+    assert unconfirmed.status_code == 200
+    assert "Remove door@example.org from the team?" in unconfirmed.get_data(as_text=True)
+    assert client.post(remove_url, data={"confirm": "no"}).status_code == 200
+    assert set(members(app, events["a"])) == {"door@example.org"}
+    assert trail(app) == []
+    assert door.get(door_page).status_code == 200
+
+    response = client.post(remove_url, data={"confirm": "yes"})
     assert response.status_code == 303
+    done = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "door@example.org is no longer on the team of this event." in done
     assert members(app, events["a"]) == {}
     assert trail(app) == [("team_member.remove", events["a"], "admin@example.org",
                            {"staff": "door@example.org", "role": "door"})]
@@ -218,7 +241,8 @@ def test_the_last_organizer_cannot_remove_themself_but_an_admin_can(
     with app.app_context():
         own = db.session.scalar(db.select(TeamMember.id).where(
             TeamMember.event_id == events["a"]))
-    response = client.post(f"/manage/events/{events['a']}/team/{own}/remove")
+    response = client.post(f"/manage/events/{events['a']}/team/{own}/remove",
+                           data={"confirm": "yes"})
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "You are the last organizer of this event" in page
     refused = invite(client, events["a"], email="lead@example.org", role="door")
@@ -228,7 +252,7 @@ def test_the_last_organizer_cannot_remove_themself_but_an_admin_can(
 
     # With a second organizer, they may leave.
     invite(client, events["a"], email="second@example.org", role="organizer")
-    client.post(f"/manage/events/{events['a']}/team/{own}/remove")
+    client.post(f"/manage/events/{events['a']}/team/{own}/remove", data={"confirm": "yes"})
     assert set(members(app, events["a"])) == {"second@example.org"}
     assert client.get(f"/manage/events/{events['a']}/team").status_code == 404
 
@@ -250,7 +274,8 @@ def test_other_roles_and_another_events_organizer_get_404_and_change_nothing(
         ("POST", f"/manage/events/{events['a']}/team", {"email": "x@example.org",
                                                         "role": "organizer", "language": "en"}),
         ("GET", f"/manage/events/{events['b']}/team", {}),
-        ("POST", f"/manage/events/{events['b']}/team/{b_member}/remove", {}),
+        ("GET", f"/manage/events/{events['b']}/team/{b_member}/remove", {}),
+        ("POST", f"/manage/events/{events['b']}/team/{b_member}/remove", {"confirm": "yes"}),
     ]:
         assert client.open(url, method=method, data=data).status_code == 404, (method, url)
     assert user_id(app, "x@example.org") is None
@@ -267,7 +292,9 @@ def test_an_organizer_of_one_event_cannot_reach_anothers_team_or_members(
     auth.member(events["a"], "organizer", "lead-a@example.org")
     assert client.get(f"/manage/events/{events['b']}/team").status_code == 404
     # Another event's member through this event's URL: not found either.
-    assert client.post(f"/manage/events/{events['a']}/team/{b_member}/remove").status_code == 404
+    for method in ("GET", "POST"):
+        assert client.open(f"/manage/events/{events['a']}/team/{b_member}/remove", method=method,
+                           data={"confirm": "yes"}).status_code == 404
     assert set(members(app, events["b"])) == {"lead-b@example.org"}
     page = client.get(f"/manage/events/{events['a']}/team")
     assert page.status_code == 200
@@ -315,3 +342,130 @@ def test_the_admin_new_account_form_has_no_password_and_sends_an_invitation(
     account = client.get(f"/manage/staff/{user.id}").get_data(as_text=True)
     assert f'href="/manage/events/{events["a"]}/team"' in account
     assert "Seoul Forum" in account
+
+
+# --- the invitation link's welcome ---------------------------------------------------------------
+
+TWO_FACTOR_NOTE = ("Your role needs two-factor sign-in: when you first sign in, you set it up with "
+                   "an authenticator app on your phone (any app for time-based one-time codes, "
+                   "RFC 6238). Have one ready.")
+
+
+def test_the_invitation_link_welcomes_the_person_with_their_events_roles_and_app_needed(
+    app: Flask, client: FlaskClient, auth: AuthActions, smtp_server: SMTPServer,
+    events: dict[str, Any],
+) -> None:
+    auth.admin()
+    # Reading needs makes the role one that signs in with a second factor.
+    invite(client, events["a"], email="press@example.org", categories=["journalist"],
+           sees_needs="y")
+    [email] = delivered(app, smtp_server, "press@example.org")
+    text = email.get_body(("plain",)).get_content()
+    assert TWO_FACTOR_NOTE in text
+    assert TWO_FACTOR_NOTE in " ".join(email.get_body(("html",)).get_content().split())
+    # The same person joins another event's team before they first sign in.
+    invite(client, events["b"], email="press@example.org", role="door")
+    link = re.search(r"http://localhost(/reset-password/[A-Za-z0-9_-]+)", text)
+    assert link is not None
+    auth.sign_out()
+
+    page = parse(client.get(link[1]).get_data(as_text=True))
+    main = page.one("main")
+    assert main.one("h1").text == "Welcome — choose your password"
+    assert main.one(id="welcome-account").text == (
+        "This is the staff account of press@example.org.")
+    assert main.one(id="welcome-roles-heading").text == "Your roles:"
+    assert sorted(li.text for li in main.one("ul", id="welcome-roles").find_all("li")) == [
+        "Seoul Forum: Reviewer (Journalist)", "Tokyo Forum: Door"]
+    assert main.one(id="welcome-two-factor").text == TWO_FACTOR_NOTE
+    assert "signs you out everywhere else" not in main.text
+    assert "Choose a new password" not in main.text
+
+    refused = parse(client.post(link[1], data={"password": "short"}).get_data(as_text=True))
+    assert refused.one("h1").text == "Welcome — choose your password"  # still welcomed
+    assert "Use at least 12 characters." in refused.one(id="error-summary").text
+    response = client.post(link[1], data={"password": NEW_PASSWORD})
+    assert response.status_code == 303
+    assert "Your password is set. Sign in with it." in client.get(
+        response.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_door_invitation_welcomes_without_asking_for_an_authenticator_app(
+    app: Flask, client: FlaskClient, auth: AuthActions, smtp_server: SMTPServer,
+    events: dict[str, Any],
+) -> None:
+    auth.member(events["a"], "organizer", "lead@example.org")
+    invite(client, events["a"], email="door@example.org", role="door")
+    [email] = delivered(app, smtp_server, "door@example.org")
+    text = email.get_body(("plain",)).get_content()
+    assert "two-factor" not in text and "authenticator" not in text
+    link = re.search(r"http://localhost(/reset-password/[A-Za-z0-9_-]+)", text)
+    assert link is not None
+    auth.sign_out()
+    main = parse(client.get(link[1]).get_data(as_text=True)).one("main")
+    assert main.one("h1").text == "Welcome — choose your password"
+    assert main.one(id="welcome-roles-heading").text == "Your role:"
+    assert [li.text for li in main.one("ul", id="welcome-roles").find_all("li")] == [
+        "Seoul Forum: Door"]
+    assert main.find(id="welcome-two-factor") is None
+    assert "authenticator" not in main.text
+
+
+# --- where a refused invitation shows ------------------------------------------------------------
+
+
+def test_the_invite_form_comes_back_at_itself_with_its_errors(
+    app: Flask, client: FlaskClient, auth: AuthActions, events: dict[str, Any]
+) -> None:
+    auth.member(events["a"], "organizer", "lead@example.org")
+    team_url = f"/manage/events/{events['a']}/team"
+    page = parse(client.get(team_url).get_data(as_text=True))
+    form = page.one("form", **{"aria-labelledby": "invite-heading"})
+    assert form.get("action") == f"{team_url}#invite"
+    section = page.one("section", id="invite")
+    assert form in list(section.iter())
+
+    refused = invite(client, events["a"], email="press@", name="Kim Press", role="door")
+    assert refused.status_code == 200
+    section = parse(refused.get_data(as_text=True)).one("section", id="invite")
+    # The summary stands under the form's heading, where the browser lands (#invite).
+    assert "Enter a valid email address." in section.one("div", id="error-summary").text
+    assert section.one("input", id="email").get("value") == "press@"
+    assert section.one("input", id="name").get("value") == "Kim Press"
+    assert user_id(app, "press@") is None
+
+
+# --- the staff home ------------------------------------------------------------------------------
+
+
+def test_the_staff_home_keeps_its_links_apart_and_offers_the_team_to_who_manages_it(
+    app: Flask, client: FlaskClient, auth: AuthActions, events: dict[str, Any]
+) -> None:
+    a_team, b_team = (f"/manage/events/{events[k]}/team" for k in ("a", "b"))
+
+    auth.admin()
+    home = parse(client.get("/manage/").get_data(as_text=True))
+    links = home.one("ul", id="staff-links").find_all("li")
+    assert [li.text for li in links] == [
+        "New event", "Outbox", "Partner applications", "Staff accounts", "Audit trail"]
+    assert [a.text for a in home.find_all("a", href=a_team)] == ["Team"]
+    assert [a.text for a in home.find_all("a", href=b_team)] == ["Team"]
+    auth.sign_out()
+
+    auth.member(events["a"], "organizer", "lead@example.org")
+    home = parse(client.get("/manage/").get_data(as_text=True))
+    assert [a.text for a in home.find_all("a", href=a_team)] == ["Team"]
+    assert not home.find_all("a", href=b_team)
+    assert [li.text for li in home.one("ul", id="staff-links").find_all("li")] == [
+        "Outbox", "Partner applications"]
+    auth.sign_out()
+
+    # Door at one event, reviewer at the other: both listed, neither's team offered.
+    auth.sign_in("helper@example.org", StaffRole.STAFF, (
+        {"event_id": events["a"], "role": "door"},
+        {"event_id": events["b"], "role": "reviewer"},
+    ))
+    body = client.get("/manage/").get_data(as_text=True)
+    assert "Seoul Forum" in body and "Tokyo Forum" in body
+    assert "/team" not in body
+    assert 'data-label="Status"' in body  # each value carries its label for the phone layout

@@ -11,7 +11,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from nkhr_events.accounts import services, sessions, team_services, throttle
+from nkhr_events.accounts import services, sessions, team_services, throttle, twofactor
 from nkhr_events.accounts.forms import ChangePasswordForm, NewStaffForm, RoleForm
 from nkhr_events.accounts.models import SessionEnd, StaffUser
 from nkhr_events.accounts.roles import admin_required, require_staff
@@ -102,8 +102,17 @@ def end_my_other_sessions() -> Response:
 def staff_list() -> str:
     """Staff accounts (admins only)."""
     users = db.session.scalars(db.select(StaffUser).order_by(StaffUser.email)).all()
-    return render_template("accounts/staff.html", users=users,
-                           kinds={user.id: services.account_kind(user) for user in users})
+    return render_template(
+        "accounts/staff.html", users=users,
+        kinds={user.id: services.account_kind(user) for user in users},
+        teams=team_services.memberships_by_user(),
+        # "on"; "due": their role needs it and they set it up at their next sign-in; or "off".
+        two_factor={
+            user.id: "on" if twofactor.enrolled(user)
+            else "due" if twofactor.required(user) else "off"
+            for user in users
+        },
+    )
 
 
 @bp.route("/staff/new", methods=["GET", "POST"])

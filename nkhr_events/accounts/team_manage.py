@@ -1,4 +1,5 @@
-"""The team page of an event: its members, inviting people with a role, removing them.
+"""The team page of an event: its members, inviting people with a role, removing them (after a
+page that asks to confirm it).
 
 Admins and the event's organizers open it (Permission.MANAGE_TEAM); for anyone else the event
 answers 404, as an id that does not exist.
@@ -6,7 +7,7 @@ answers 404, as an id that does not exist.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -78,13 +79,18 @@ def team(event_id: int) -> Response | str:
     return _page(event, form)
 
 
-@bp.post("/<int:event_id>/team/<int:member_id>/remove")
-def remove(event_id: int, member_id: int) -> Response:
-    """Take a member off the event's team; their next request no longer reaches the event."""
+@bp.route("/<int:event_id>/team/<int:member_id>/remove", methods=["GET", "POST"])
+def remove(event_id: int, member_id: int) -> Response | str:
+    """Take a member off the event's team, after a page that asks to confirm it (a form sent
+    without its "Yes, remove" shows that page again and removes nobody); their next request
+    no longer reaches the event."""
     event = access.event_for(event_id, Permission.MANAGE_TEAM)
     member = team_services.member_of(event, member_id)
     if member is None:
         abort(404)
+    if request.method == "GET" or request.form.get("confirm") != "yes":
+        return render_template("accounts/team_remove.html", event=event, member=member,
+                               category_labels=CATEGORY_LABELS)
     email = member.user.email
     try:
         team_services.remove(event, member, actor=current_actor())

@@ -18,7 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import false, select
 
-from nkhr_events.accounts import services
+from nkhr_events.accounts import services, twofactor
 from nkhr_events.accounts.models import StaffRole, StaffUser, TeamMember, TeamRole
 from nkhr_events.audit.services import Actor, record
 from nkhr_events.errors import DomainError
@@ -99,6 +99,20 @@ def memberships_of(user: StaffUser) -> list[tuple[TeamMember, Event | None]]:
         .order_by(TeamMember.event_id.is_not(None), Event.start_date.desc(), TeamMember.id)
     ).all()
     return [(member, event) for member, event in rows]
+
+
+def memberships_by_user() -> dict[int, list[tuple[TeamMember, Event | None]]]:
+    """Every membership with its event (None: every event), by person, in one query: for the
+    list of staff accounts. Each person's every-event role first, then by event, newest
+    first."""
+    rows = db.session.execute(
+        select(TeamMember, Event).outerjoin(Event, TeamMember.event_id == Event.id)
+        .order_by(TeamMember.event_id.is_not(None), Event.start_date.desc(), TeamMember.id)
+    ).all()
+    found: dict[int, list[tuple[TeamMember, Event | None]]] = {}
+    for member, event in rows:
+        found.setdefault(member.user_id, []).append((member, event))
+    return found
 
 
 def member_of(event: Event, member_id: int) -> TeamMember | None:
@@ -238,6 +252,8 @@ def _email(user: StaffUser, member: TeamMember, event: Event, outcome: Outcome,
         "can_export": member.can_export,
         "inviter": inviter.name if inviter is not None else "",
         "changed": outcome == Outcome.CHANGED,
+        # The role needs a second factor the person has not set up: an authenticator app.
+        "two_factor": twofactor.required(user) and not twofactor.enrolled(user),
     }
     if outcome == Outcome.CREATED:
         services.send_invitation_link(user, _language_of(user, language),

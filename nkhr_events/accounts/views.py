@@ -26,7 +26,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from nkhr_events.accounts import services, sessions, twofactor
+from nkhr_events.accounts import services, sessions, team_services, twofactor
 from nkhr_events.accounts.forms import (
     ForgotPasswordForm,
     ResetPasswordForm,
@@ -38,6 +38,7 @@ from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.extensions import db, limiter, login
 from nkhr_events.outbox.requests import request_mail
+from nkhr_events.registrations.categories import CATEGORY_LABELS
 from nkhr_events.validators import show_error
 from nkhr_events.web import client_address, current_actor, current_language, safe_next
 
@@ -212,10 +213,14 @@ def forgot_password_sent() -> str:
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
 def reset_password(token: str) -> Response | str | tuple[str, int]:
-    """Choose a new password through an emailed link (single use, expiring)."""
-    if services.user_for_reset_token(token) is None:
+    """Choose a new password through an emailed link (single use, expiring). Someone who has
+    never signed in (an invitation, or a reset asked for before their first sign-in) is welcomed
+    instead: their address, their events and roles, and the authenticator app their role needs."""
+    user = services.user_for_reset_token(token)
+    if user is None:
         # A link that opens nothing answers like any unknown address.
         return render_template("accounts/reset_invalid.html"), 404
+    welcome = user.last_sign_in_at is None
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
@@ -228,9 +233,17 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
         else:
             db.session.commit()
             _end_session_here()
-            flash(_("Your new password is set. Sign in with it."), "success")
+            flash(_("Your password is set. Sign in with it.") if welcome
+                  else _("Your new password is set. Sign in with it."), "success")
             return redirect(url_for(".sign_in"), code=303)
-    return render_template("accounts/reset_password.html", form=form)
+    if not welcome:
+        return render_template("accounts/reset_password.html", form=form, welcome=False)
+    return render_template(
+        "accounts/reset_password.html", form=form, welcome=True, user=user,
+        memberships=team_services.memberships_of(user),
+        two_factor_next=twofactor.required(user) and not twofactor.enrolled(user),
+        category_labels=CATEGORY_LABELS,
+    )
 
 
 # The second step of sign-in, by code or passkey (routes on `bp`; imported last, as they import
