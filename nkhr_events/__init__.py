@@ -69,6 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from nkhr_events.accounts import views as accounts_views
     from nkhr_events.audit import manage as audit_manage
     from nkhr_events.checkin import manage as checkin_manage
+    from nkhr_events.checkin import scan_manage as checkin_scan
     from nkhr_events.checkin import views as checkin_views
     from nkhr_events.events import manage as events_manage
     from nkhr_events.events import views as events_views
@@ -90,6 +91,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(registrations_views.bp)
     app.register_blueprint(roster_manage.bp)
     app.register_blueprint(checkin_manage.bp)
+    app.register_blueprint(checkin_scan.bp)
     app.register_blueprint(checkin_views.bp)
     app.register_blueprint(partners_views.bp)
     app.register_blueprint(partners_manage.bp)

@@ -4,7 +4,7 @@ undo, door mode, the audit trail, and the QR code on the manage page and in the 
 from __future__ import annotations
 
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,15 @@ from nkhr_events.web import local_time
 def seoul_today() -> date:
     """Today where the test events are held (Seoul)."""
     return utcnow().astimezone(ZoneInfo("Asia/Seoul")).date()
+
+
+@pytest.fixture(autouse=True)
+def door_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """The door's clock stands at 10:00 today in Seoul: the door is open, whatever the hour
+    the tests run at (the day rule itself: tests/test_door_rules.py)."""
+    moment = datetime.combine(seoul_today(), time(10), tzinfo=ZoneInfo("Asia/Seoul"))
+    monkeypatch.setattr(checkin, "utcnow", lambda: moment.astimezone(UTC))
+    return moment
 
 
 def attendee(event: Event | int, n: int, **overrides: object) -> Registration:
@@ -208,10 +217,17 @@ def test_checking_in_twice_keeps_one_row_and_warns_with_the_local_time(
     path = f"/manage/checkin/{today_event['reference']}"
     day = today_event["today"].isoformat()
     first = client.post(path, data={"action": "checkin", "day": day}, follow_redirects=True)
-    assert "MJ Kim is checked in for" in first.get_data(as_text=True)
+    # The result fills the door screen, and the door goes on with the same day.
+    result = parse(first.get_data(as_text=True)).one("section", id="door-result")
+    assert "door-result-green" in result.get("class")
+    assert "MJ Kim is checked in for" in result.text
+    assert first.request.path == f"/manage/events/{today_event['event']}/door"
+    assert first.request.args["day"] == day
     second = client.post(path, data={"action": "checkin", "day": day}, follow_redirects=True)
     assert second.status_code == 200
-    assert "was already checked in for" in second.get_data(as_text=True)
+    result = parse(second.get_data(as_text=True)).one("section", id="door-result")
+    assert "door-result-amber" in result.get("class")
+    assert "Already checked in today at" in result.text and "by Test Staff" in result.text
 
     rows = checkin_rows(app, today_event["registration"])
     assert [r.day for r in rows] == [today_event["today"]]
@@ -289,8 +305,20 @@ def test_on_a_day_without_the_event_staff_choose_the_day(
     options = page.one("select", name="day").find_all("option")
     assert [o.get("value") for o in options] == [d.isoformat() for d in days]
 
-    client.post(path, data={"action": "checkin", "day": days[1].isoformat()})
-    client.post(path, data={"action": "checkin", "day": "2001-01-01"})  # not an event day
+    # Months ahead the door is not open: refused, with the reason, and an organizer's
+    # explicit override.
+    refused = client.post(
+        path, data={"action": "checkin", "day": days[1].isoformat()}, follow_redirects=True
+    )
+    result = parse(refused.get_data(as_text=True)).one("section", id="door-result")
+    assert "door-result-red" in result.get("class")
+    assert "opens at 6:00 AM that day" in result.text
+    assert [b.text for b in result.find_all("button") if b.has_class("door-override")] == [
+        "Check in anyway (organizer)"
+    ]
+    assert checkin_rows(app, registration_id) == []
+    client.post(path, data={"action": "checkin", "day": days[1].isoformat(), "override": "1"})
+    client.post(path, data={"action": "checkin", "day": "2001-01-01", "override": "1"})
     assert [r.day for r in checkin_rows(app, registration_id)] == [days[1]]
     page = parse(client.get(path).get_data(as_text=True))
     assert len(page.one("ul", id="checkin-days").find_all("li")) == 1
@@ -303,7 +331,7 @@ def test_checkin_is_per_day_and_undo_removes_only_that_day_with_audit_entries(
     path = f"/manage/checkin/{today_event['reference']}"
     today, tomorrow = today_event["today"].isoformat(), today_event["tomorrow"].isoformat()
     client.post(path, data={"action": "checkin", "day": today})
-    client.post(path, data={"action": "checkin", "day": tomorrow})
+    client.post(path, data={"action": "checkin", "day": tomorrow, "override": "1"})
     assert [r.day.isoformat() for r in checkin_rows(app, today_event["registration"])] == [
         today,
         tomorrow,
@@ -317,7 +345,7 @@ def test_checkin_is_per_day_and_undo_removes_only_that_day_with_audit_entries(
     ]
     assert [(a, d) for a, d, _actor in audit_actions(app, today_event["registration"])] == [
         ("registration.checkin", {"day": today}),
-        ("registration.checkin", {"day": tomorrow}),
+        ("registration.checkin", {"day": tomorrow, "override": True}),
         ("registration.checkin_undo", {"day": today}),
     ]
     # Undone today: the button is back.
@@ -392,6 +420,16 @@ def test_a_double_click_from_two_clients_gives_no_error_page_and_one_row(
 # --- door mode ----------------------------------------------------------------------------------
 
 
+def door_cards(page) -> list:
+    """The people a door search found, one card each."""
+    found = page.find("ul", id="door-results")
+    return found.find_all("li") if found is not None else []
+
+
+def card_name(card) -> str:
+    return card.find("h3").text
+
+
 def test_door_mode_finds_people_and_checks_them_in_for_the_chosen_day(
     app: Flask, client: FlaskClient, auth: AuthActions, today_event: dict
 ) -> None:
@@ -411,12 +449,12 @@ def test_door_mode_finds_people_and_checks_them_in_for_the_chosen_day(
     page = parse(client.get(door).get_data(as_text=True))
     counts = page.one("table", id="checkin-counts").find_all("td")
     assert [c.text for c in counts] == ["0", "0"]
-    assert page.find("table", id="door-results") is None
+    assert door_cards(page) == []
+    assert page.one("section", id="door-result").get("hidden") is not None
 
     for term in ("park", "NK WATCH", "attendee4@example"):
         found = parse(client.get(door, query_string={"q": term}).get_data(as_text=True))
-        rows = found.one("table", id="door-results").find("tbody").find_all("tr")
-        assert [r.find("th").text for r in rows] == ["Joon Park"], term
+        assert [card_name(c) for c in door_cards(found)] == ["Joon Park"], term
 
     response = client.post(
         door,
@@ -425,6 +463,7 @@ def test_door_mode_finds_people_and_checks_them_in_for_the_chosen_day(
             "day": today_event["tomorrow"].isoformat(),
             "action": "checkin",
             "q": "park",
+            "override": "1",
         },
     )
     assert response.status_code == 303
@@ -436,11 +475,23 @@ def test_door_mode_finds_people_and_checks_them_in_for_the_chosen_day(
     assert [r.day for r in checkin_rows(app, other)] == [today_event["tomorrow"]]
 
     page = parse(client.get(f"{target.path}?{target.query}").get_data(as_text=True))
+    result = page.one("section", id="door-result")
+    assert result.get("hidden") is None
+    assert "door-result-green" in result.get("class")
+    assert result.find("h2").text == "Checked in"
+    assert "Joon Park" in result.text and "General public" in result.text
+    # "Next person": the search again, for the same day.
+    assert result.one("a", id="door-next").get("href") == (
+        f"{door}?day={today_event['tomorrow'].isoformat()}"
+    )
     counts = page.one("table", id="checkin-counts").find_all("td")
     assert [c.text for c in counts] == ["0", "1"]
-    row = page.one("table", id="door-results").find("tbody").find("tr")
-    assert "Checked in at" in row.text
-    assert [b.text for b in row.find_all("button")] == ["Undo"]
+    card = door_cards(page)[0]
+    assert "Checked in at" in card.text
+    assert [b.text for b in card.find_all("button")] == ["Undo"]
+    # The result is shown once.
+    again = parse(client.get(f"{target.path}?{target.query}").get_data(as_text=True))
+    assert again.one("section", id="door-result").get("hidden") is not None
 
     client.post(
         door,
@@ -454,9 +505,9 @@ def test_door_mode_finds_people_and_checks_them_in_for_the_chosen_day(
 
     # A pending registration shows why instead of a button, and a forced post is refused.
     found = parse(client.get(door, query_string={"q": "reporter"}).get_data(as_text=True))
-    row = found.one("table", id="door-results").find("tbody").find("tr")
-    assert "awaiting review" in row.text
-    assert row.find("button") is None
+    card = door_cards(found)[0]
+    assert "awaiting review" in card.text
+    assert card.find("button") is None
     client.post(
         door,
         data={"registration_id": str(pending), "day": today_event["today"].isoformat(),

@@ -136,8 +136,8 @@ def test_roster_sign_in_sheet_export_and_door_list_sort_in_the_readers_collation
     assert [row[0] for row in rows[1:]] == expected  # the name is the first column
 
     door = client.get(f"/manage/events/{event_id}/door", query_string={"q": ORGANIZATION})
-    results = parse(door.get_data(as_text=True)).one("table", id="door-results")
-    assert [th.one("a").text for th in results.find_all("th", scope="row")] == expected
+    results = parse(door.get_data(as_text=True)).one("ul", id="door-results")
+    assert [name.one("a").text for name in results.find_all("h3")] == expected
 
 
 @pytest.mark.parametrize("language", ["en", "ko", "ja"])

@@ -70,6 +70,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "checkin_manage.door_act": ("door", *EVENT_STAFF),
     "checkin_manage.page": ("door", *EVENT_STAFF),
     "checkin_manage.act": ("door", *EVENT_STAFF),
+    "checkin_scan.scans": ("door", *EVENT_STAFF),
     "partners_manage.application": ("liaison", *EVENT_STAFF),
     "partners_manage.decide": ("liaison", *EVENT_STAFF),
     "partners_manage.placement": ("liaison", *EVENT_STAFF),

@@ -1,27 +1,30 @@
-"""Staff check-in pages: the page a scanned QR code opens, and door mode with search. Everything
-works without JavaScript."""
+"""Staff check-in pages: the page a scanned QR code opens, and door mode with search, cards
+and the full-screen result of each check-in. Everything works without JavaScript; the
+scanner (scan_manage.py, static/js/door.js) is added on top."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from nkhr_events.accounts.access import Permission, can, event_for
 from nkhr_events.accounts.roles import require_staff
+from nkhr_events.checkin import door as door_outcomes
 from nkhr_events.checkin import services as checkin
+from nkhr_events.checkin.scan_manage import outcome_view
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.registrations.categories import CATEGORY_LABELS, Category
 from nkhr_events.registrations.models import Registration, RegistrationStatus
 from nkhr_events.roster.exports import status_text as status_label
 from nkhr_events.validators import whole_number
-from nkhr_events.web import current_actor, local_time, permissions_policy
+from nkhr_events.web import current_actor, permissions_policy
 
 bp = require_staff(Blueprint("checkin_manage", __name__, url_prefix="/manage"))
 
@@ -55,47 +58,50 @@ def _registration_or_404(reference: str) -> Registration:
     return found
 
 
-def _apply(registration: Registration, action: str, day: date | None) -> None:
-    """Check in or undo for one day, commit, and say what happened."""
+#: Where the door page finds the result of the check-in it redirected from (shown once).
+RESULT_KEY = "door_result"
+
+
+def _check_in(registration: Registration, day: date | None) -> None:
+    """Check in for one day, commit, and keep the door screen's result for the next page."""
+    event = registration.event
+    if day is None:
+        flash(_("Choose a day of the event."), "error")
+        return
+    outcome = door_outcomes.check_in_at_door(
+        event,
+        registration,
+        day,
+        staff_id=current_user.id,
+        actor=current_actor(),
+        override=request.form.get("override") == "1" and can(event, Permission.EDIT_EVENT),
+    )
+    db.session.commit()
+    session[RESULT_KEY] = outcome_view(outcome, event)
+
+
+def _undo(registration: Registration, day: date | None) -> None:
+    """Undo the check-in of one day, commit, and say what happened."""
     name = registration.badge_name or registration.full_name
     if day is None:
         flash(_("Choose a day of the event."), "error")
         return
+    removed = checkin.undo_check_in(registration, day, actor=current_actor())
+    db.session.commit()
+    if removed:
+        flash(
+            _("Check-in of %(name)s for %(day)s undone.", name=name, day=_day_label(day)),
+            "success",
+        )
+    else:
+        flash(_("%(name)s was not checked in for that day.", name=name), "info")
+
+
+def _apply(registration: Registration, action: str, day: date | None) -> None:
     if action == "checkin":
-        try:
-            result = checkin.check_in(
-                registration, day, staff_id=current_user.id, actor=current_actor()
-            )
-        except checkin.CheckinRefused as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return
-        db.session.commit()
-        if result.created:
-            flash(
-                _("%(name)s is checked in for %(day)s.", name=name, day=_day_label(day)),
-                "success",
-            )
-        else:
-            flash(
-                _(
-                    "%(name)s was already checked in for %(day)s at %(time)s.",
-                    name=name,
-                    day=_day_label(day),
-                    time=local_time(result.checkin.checked_in_at, registration.event.timezone),
-                ),
-                "info",
-            )
+        _check_in(registration, day)
     elif action == "undo":
-        removed = checkin.undo_check_in(registration, day, actor=current_actor())
-        db.session.commit()
-        if removed:
-            flash(
-                _("Check-in of %(name)s for %(day)s undone.", name=name, day=_day_label(day)),
-                "success",
-            )
-        else:
-            flash(_("%(name)s was not checked in for that day.", name=name), "info")
+        _undo(registration, day)
     else:
         abort(400)
 
@@ -123,7 +129,13 @@ def act(reference: str) -> Response:
     """Check in (or undo) the scanned registration for the day in the form."""
     registration = _registration_or_404(reference)
     day = checkin.parse_day(registration.event, request.form.get("day"))
-    _apply(registration, request.form.get("action", ""), day)
+    action = request.form.get("action", "")
+    _apply(registration, action, day)
+    if action == "checkin" and day is not None:
+        # The result fills the door screen; "Next person" goes on with the same day.
+        return redirect(
+            url_for(".door", event_id=registration.event_id, day=day.isoformat()), code=303
+        )
     return redirect(url_for(".page", reference=reference), code=303)
 
 
@@ -155,8 +167,25 @@ def door(event_id: int) -> str:
         counts=checkin.counts_by_day(event),
         confirmed=checkin.confirmed_count(event),
         refusal=checkin.refusal,
+        result=session.pop(RESULT_KEY, None),
+        door_name=door_outcomes.door_name,
+        waiting=_waiting_texts(),
         **_helpers(event),
     )
+
+
+def _waiting_texts() -> dict[str, str]:
+    """ "N check-ins waiting to send" in the reader's language, for the scanner to fill in the
+    number ("{n}") itself while offline: the form for one, and for any other number."""
+    return {
+        count: ngettext(
+            "%(count)s check-in waiting to send",
+            "%(count)s check-ins waiting to send",
+            n,
+            count="{n}",
+        )
+        for count, n in (("one", 1), ("other", 2))
+    }
 
 
 @bp.post("/events/<int:event_id>/door")
@@ -178,4 +207,3 @@ def door_act(event_id: int) -> Response:
         ),
         code=303,
     )
-

@@ -7,6 +7,11 @@ cannot open or change the registration with it, and a copy of the database alone
 one. Check-ins are per event day (dates in the event's own time zone); the unique constraint on
 (registration, day) and an insert that skips an existing row make a double click, or two staff
 scanning the same person at once, record one check-in and no error.
+
+The day rule: a check-in for a day is accepted from the hour the door opens that day
+(`Event.door_opens_at`, local time) until the end of that day, and only for the days the
+person registered for; an event organizer may override it, explicitly. A scan queued on a
+phone while the network was down keeps its original time, which must fall in that window.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ import hmac
 import io
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from typing import cast
 
 import segno
+from babel.dates import format_time
 from flask import current_app
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import Table, delete, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -44,10 +52,39 @@ from nkhr_events.validators import whole_number
 CODE_BYTES = 18
 #: How many people a door-mode search lists at most.
 SEARCH_LIMIT = 50
+#: How far past the server's clock the time of a scan may be (a phone's clock runs ahead).
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+class Refusal(StrEnum):
+    """Why a check-in was refused: the person's status, or the day rule."""
+
+    PENDING = "pending"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    NOT_EVENT_DAY = "not_event_day"
+    NOT_REGISTERED_DAY = "not_registered_day"
+    DOOR_NOT_OPEN = "door_not_open"
+    DAY_OVER = "day_over"
+    FUTURE_SCAN = "future_scan"
+
+
+#: The refusals an event organizer may override: the day rule, not the person's status.
+OVERRIDABLE = frozenset({Refusal.NOT_REGISTERED_DAY, Refusal.DOOR_NOT_OPEN, Refusal.DAY_OVER})
 
 
 class CheckinRefused(DomainError):
-    """The registration cannot be checked in (not confirmed, or not a day of the event)."""
+    """The registration cannot be checked in (not confirmed, not a day of the event or of the
+    person's registration, outside the door's hours); `reason` says which."""
+
+    def __init__(self, message: str, reason: Refusal) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    @property
+    def overridable(self) -> bool:
+        return self.reason in OVERRIDABLE
 
 
 def new_salt() -> str:
@@ -139,6 +176,11 @@ def qr_png(registration: Registration) -> bytes:
 # --- days ---------------------------------------------------------------------------------------
 
 
+def current_time() -> datetime:
+    """Now, for the door's rules (one clock for the pages and the scanner)."""
+    return utcnow()
+
+
 def event_today(event: Event, now: datetime | None = None) -> date:
     """Today's date where the event is held."""
     return (now or utcnow()).astimezone(event.zone).date()
@@ -148,6 +190,59 @@ def checkin_day(event: Event, now: datetime | None = None) -> date | None:
     """Today if today (in the event's time zone) is one of its days, else None."""
     today = event_today(event, now)
     return today if today in event.day_list else None
+
+
+def _clock(moment: datetime, event: Event) -> str:
+    """The clock time of `moment` where the event is held, the reader's way ("6:00 AM")."""
+    local = moment.astimezone(event.zone)
+    text = format_time(local, "short", tzinfo=event.zone, locale=get_locale() or "en")
+    return text.replace("\u202f", " ").replace("\u2009", " ")
+
+
+def door_window(event: Event, day: date) -> tuple[datetime, datetime]:
+    """When check-in for `day` is accepted (UTC): from the hour the door opens on that day,
+    in the event's time zone, until the end of that day."""
+    zone = event.zone
+    opens = datetime.combine(day, event.door_opens_at, tzinfo=zone)
+    ends = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return opens.astimezone(UTC), ends.astimezone(UTC)
+
+
+def day_rule(
+    registration: Registration, day: date, at: datetime, now: datetime | None = None
+) -> CheckinRefused | None:
+    """Why checking `registration` in for `day` at the moment `at` breaks the day rule, or
+    None if it does not (the person's status is `refusal`'s)."""
+    event = registration.event
+    label = format_date(day, "full")
+    if day not in event.day_list:
+        return CheckinRefused(_("The event is not held on that day."), Refusal.NOT_EVENT_DAY)
+    if at > (now or utcnow()) + CLOCK_SKEW:
+        return CheckinRefused(
+            _("The time of this scan is in the future: check the phone's clock."),
+            Refusal.FUTURE_SCAN,
+        )
+    registered = registration.day_list
+    if registered and day not in registered:
+        return CheckinRefused(
+            _("Not registered for %(day)s.", day=label), Refusal.NOT_REGISTERED_DAY
+        )
+    opens, ends = door_window(event, day)
+    if at < opens:
+        return CheckinRefused(
+            _(
+                "Check-in for %(day)s opens at %(time)s that day.",
+                day=label,
+                time=_clock(opens, event),
+            ),
+            Refusal.DOOR_NOT_OPEN,
+        )
+    if at >= ends:
+        return CheckinRefused(
+            _("Check-in for %(day)s closed at the end of that day.", day=label),
+            Refusal.DAY_OVER,
+        )
+    return None
 
 
 def parse_day(event: Event, value: str | None) -> date | None:
@@ -185,6 +280,14 @@ def refusal(registration: Registration) -> str | None:
     return reasons.get(RegistrationStatus(registration.status), _("Not confirmed."))
 
 
+def status_refusal(registration: Registration) -> CheckinRefused | None:
+    """The refusal for a registration that is not confirmed, or None for a confirmed one."""
+    message = refusal(registration)
+    if message is None:
+        return None
+    return CheckinRefused(message, Refusal(registration.status))
+
+
 def checkins_of(registration: Registration) -> dict[date, RegistrationCheckin]:
     rows = db.session.scalars(
         select(RegistrationCheckin)
@@ -195,22 +298,32 @@ def checkins_of(registration: Registration) -> dict[date, RegistrationCheckin]:
 
 
 def check_in(
-    registration: Registration, day: date, staff_id: int | None = None, *, actor: Actor
+    registration: Registration,
+    day: date,
+    staff_id: int | None = None,
+    *,
+    actor: Actor,
+    at: datetime | None = None,
+    now: datetime | None = None,
+    override: bool = False,
 ) -> CheckinResult:
     """Check a confirmed registration in for one day of its event; idempotent and race-safe.
 
-    Raises CheckinRefused for a registration that is not confirmed or a day the event is not
-    held. Writes an audit entry only when a check-in was actually recorded.
+    `at` is when the person was scanned (a scan queued on a phone keeps its own time; default
+    now). Raises CheckinRefused for a registration that is not confirmed, a day the event is
+    not held, and a check-in that breaks the day rule (`day_rule`) unless `override` (which
+    the caller offers to event organizers only) and the rule allows it. Writes an audit entry
+    only when a check-in was actually recorded.
     """
-    message = refusal(registration)
-    if message is not None:
-        raise CheckinRefused(message)
-    if day not in registration.event.day_list:
-        raise CheckinRefused(_("The event is not held on that day."))
+    now = now or utcnow()
+    at = at or now
+    refused = status_refusal(registration) or day_rule(registration, day, at, now)
+    if refused is not None and not (override and refused.overridable):
+        raise refused
     values = {
         "registration_id": registration.id,
         "day": day,
-        "checked_in_at": utcnow(),
+        "checked_in_at": at,
         "staff_id": staff_id,
     }
     dialect = db.session.get_bind().dialect.name
@@ -240,7 +353,7 @@ def check_in(
             object_type="registration",
             object_id=registration.id,
             event_id=registration.event_id,
-            detail={"day": day.isoformat()},
+            detail={"day": day.isoformat(), **({"override": True} if refused else {})},
             actor=actor,
         )
     return CheckinResult(row, created)
@@ -248,14 +361,16 @@ def check_in(
 
 def undo_check_in(registration: Registration, day: date, *, actor: Actor) -> bool:
     """Remove the check-in of one day (a mistake at the door). False if there was none."""
-    removed = rowcount(db.session.execute(
-        delete(RegistrationCheckin)
-        .where(
-            RegistrationCheckin.registration_id == registration.id,
-            RegistrationCheckin.day == day,
+    removed = rowcount(
+        db.session.execute(
+            delete(RegistrationCheckin)
+            .where(
+                RegistrationCheckin.registration_id == registration.id,
+                RegistrationCheckin.day == day,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    ))
+    )
     if removed:
         record(
             "registration.checkin_undo",
@@ -332,9 +447,12 @@ def counts_by_day(event: Event) -> dict[date, int]:
 
 
 def confirmed_count(event: Event) -> int:
-    return db.session.scalar(
-        select(func.count(Registration.id)).where(
-            Registration.event_id == event.id,
-            Registration.status == RegistrationStatus.CONFIRMED,
+    return (
+        db.session.scalar(
+            select(func.count(Registration.id)).where(
+                Registration.event_id == event.id,
+                Registration.status == RegistrationStatus.CONFIRMED,
+            )
         )
-    ) or 0
+        or 0
+    )

@@ -14,11 +14,13 @@ from wtforms import (
     SelectField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from nkhr_events.events.models import (
+    DEFAULT_DOOR_OPENS_AT,
     EMAIL_CONFIRMATION_MINUTES_MAX,
     EMAIL_CONFIRMATION_MINUTES_MIN,
 )
@@ -92,6 +94,15 @@ class EventForm(Form):
     country = CountryField(_l("Country"), validators=[DataRequired(_l("Choose the country."))])
     timezone = SelectField(
         _l("Time zone"), default="Asia/Seoul", validators=[DataRequired()]
+    )
+    door_opens_at = TimeField(
+        _l("Door opens at"),
+        description=_l(
+            "Local time, on each day of the event: check-in is accepted from then until the "
+            "end of the day."
+        ),
+        default=DEFAULT_DOOR_OPENS_AT,
+        validators=[DataRequired(_l("Give the hour the door opens (HH:MM)."))],
     )
     # The texts in each language (title, title_ko, title_ja, venue, ...): see `_text_fields`.
     interpretation_pairs = MultiCheckboxField(

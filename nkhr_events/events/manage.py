@@ -26,7 +26,7 @@ from nkhr_events.errors import DomainError
 from nkhr_events.events import services
 from nkhr_events.events.dates import every_day
 from nkhr_events.events.forms import EventForm, parse_day_lines, timezone_choices
-from nkhr_events.events.models import Event, EventStatus
+from nkhr_events.events.models import DEFAULT_DOOR_OPENS_AT, Event, EventStatus
 from nkhr_events.events.texts import (
     CONTENT_LANGUAGES,
     EVENT_TEXT_FIELDS,
@@ -96,6 +96,7 @@ def _event_input(form: EventForm) -> services.EventInput:
         participant_list=form.participant_list.data,
         participant_list_by_category=bool(form.participant_list_by_category.data),
         show_seat_counts=bool(form.show_seat_counts.data),
+        door_opens_at=form.door_opens_at.data or DEFAULT_DOOR_OPENS_AT,
     )
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from nkhr_events.dbtypes import UTCDateTime, utcnow
@@ -15,6 +15,8 @@ from nkhr_events.extensions import Model, db
 #: How long a seat may wait for its email confirmation, when an event asks for one (minutes).
 EMAIL_CONFIRMATION_MINUTES_MIN = 10
 EMAIL_CONFIRMATION_MINUTES_MAX = 7 * 24 * 60
+#: When the door opens on each day of an event, unless its staff set another hour.
+DEFAULT_DOOR_OPENS_AT = time(6, 0)
 
 
 class EventStatus(StrEnum):
@@ -102,6 +104,11 @@ class Event(Model):
     #: offers a channel into either of its languages. Empty: no interpretation.
     interpretation_pairs: Mapped[str] = mapped_column(
         String(32), default="en-ko", server_default="en-ko"
+    )
+    #: When the door opens on each day of the event, local time: check-in is accepted from then
+    #: until the end of that day (checkin/services.door_window).
+    door_opens_at: Mapped[time] = mapped_column(
+        Time, default=DEFAULT_DOOR_OPENS_AT, server_default="06:00:00"
     )
 
     series: Mapped[Series] = relationship(back_populates="events")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Protocol
 
@@ -21,7 +21,7 @@ from nkhr_events.audit.services import (
 )
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
-from nkhr_events.events.models import Event, EventDay, EventStatus, Series
+from nkhr_events.events.models import DEFAULT_DOOR_OPENS_AT, Event, EventDay, EventStatus, Series
 from nkhr_events.events.texts import (
     CONTENT_LANGUAGES,
     EVENT_TEXT_FIELDS,
@@ -79,6 +79,8 @@ class EventInput:
     participant_list: str = "off"
     participant_list_by_category: bool = False
     show_seat_counts: bool = False
+    #: When the door opens on each day, local time.
+    door_opens_at: time = DEFAULT_DOOR_OPENS_AT
 
 
 #: Who may see an event's participant list.
@@ -217,6 +219,7 @@ def _apply(event: Event, data: EventInput) -> None:
     )
     event.participant_list_by_category = data.participant_list_by_category
     event.show_seat_counts = data.show_seat_counts
+    event.door_opens_at = data.door_opens_at
     event.start_date, event.end_date = days[0], days[-1]
     if days != event.day_list:
         kept = {d.day: d for d in event.days}

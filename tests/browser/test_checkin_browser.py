@@ -5,7 +5,7 @@ attendee's own page shows the QR code, drawn by our server."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,7 +35,8 @@ def scanned(app: Flask) -> dict[str, object]:
     with app.app_context():
         enrolled_organizer(ORGANIZER_EMAIL, "Organizer", ORGANIZER_PASSWORD)
         today = utcnow().astimezone(ZoneInfo("Asia/Seoul")).date()
-        event = make_event(days=[today, today + timedelta(days=1)], title="Seoul Conference")
+        event = make_event(days=[today, today + timedelta(days=1)], title="Seoul Conference",
+                           door_opens_at=time(0))  # open all day, whatever the hour
         registration = services.register_attendee(
             event.id,
             RegistrationInput(
@@ -76,7 +77,14 @@ def test_organizer_scans_a_code_signs_in_and_checks_the_person_in(
     expect(facts).to_contain_text("Vegetarian")
     page.get_by_role("button", name="Check in", exact=True).click()
 
+    # The result fills the door screen, green; the door goes on with the same day.
+    expect(page.locator("#door-result")).to_be_visible()
+    expect(page.locator("#door-result h2")).to_have_text("Checked in")
     expect(page.locator(".flash-success")).to_contain_text("Min-ji Kim is checked in for")
+    page.get_by_role("link", name="Next person").click()
+    expect(page.locator("#door-result")).to_be_hidden()
+    expect(page.locator("#door-day")).to_have_value(scanned["today"].isoformat())
+    page.goto(scanned["path"])
     expect(page.locator("#checkin-warning")).to_contain_text("Already checked in today at")
     expect(page.get_by_role("button", name="Check in", exact=True)).to_have_count(0)
     with app.app_context():

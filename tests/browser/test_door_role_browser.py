@@ -6,7 +6,7 @@ event."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,7 +31,8 @@ PHONE = {"width": 390, "height": 844}
 def door(app: Flask) -> dict[str, object]:
     with app.app_context():
         today = utcnow().astimezone(ZoneInfo("Asia/Seoul")).date()
-        event = make_event(days=[today, today + timedelta(days=1)], title="Seoul Conference")
+        event = make_event(days=[today, today + timedelta(days=1)], title="Seoul Conference",
+                           door_opens_at=time(0))  # open all day, whatever the hour
         other = make_event(title="Tokyo Conference")
         person = make_registration(event=event, given_name="영희", family_name="이",
                                    email="younghee@example.org", organization="NK Watch",
@@ -73,6 +74,9 @@ def test_a_door_volunteer_on_a_phone_checks_in_and_sees_nothing_else(
     no_sideways_scroll(page)
     page.get_by_role("button", name="Check in").first.click()
     expect(page.locator("main")).to_contain_text("이영희")
+    # The result fills the screen; "Next person" goes back to the search.
+    expect(page.locator("#door-result h2")).to_have_text("Checked in")
+    page.get_by_role("link", name="Next person").click()
     with app.app_context():
         assert db.session.scalar(
             db.select(db.func.count(RegistrationCheckin.id)).where(

@@ -5,7 +5,7 @@ URL, and see the dashboard's counts change."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -43,7 +43,8 @@ def conference(app: Flask) -> dict[str, object]:
     with app.app_context():
         enrolled_organizer(EMAIL, "Organizer", PASSWORD)
         today = utcnow().astimezone(ZoneInfo("Asia/Seoul")).date()
-        event = make_event(days=[today, today + timedelta(days=1)], capacity=10)
+        event = make_event(days=[today, today + timedelta(days=1)], capacity=10,
+                           door_opens_at=time(0))  # open all day, whatever the hour
         journalist = services.register_attendee(
             event.id,
             RegistrationInput(
