@@ -20,6 +20,7 @@ from flask import (
     abort,
     current_app,
     has_request_context,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -142,9 +143,12 @@ def partner_actor() -> Actor:
 
 def safe_next(target: str | None, fallback: str = "/") -> str:
     """A path on this site to return to; anything pointing elsewhere becomes `fallback`."""
-    if not target:
+    if not target or not target.startswith("/") or target.startswith("//"):
         return fallback
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # "/[x" and the like: not an address at all
+        return fallback
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return fallback
     if "\\" in target or any(ord(ch) < 32 for ch in target):
@@ -467,7 +471,10 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError) -> tuple[str, int]:
+    def csrf_error(error: CSRFError) -> tuple[str | Response, int]:
+        if request.is_json:  # a page's script: its page has to be loaded again
+            return jsonify(error=_("This page has expired. Reload it and try again."),
+                           reason="expired"), 400
         return (
             render_template(
                 "errors/error.html",

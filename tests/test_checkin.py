@@ -345,7 +345,7 @@ def test_checkin_is_per_day_and_undo_removes_only_that_day_with_audit_entries(
     ]
     assert [(a, d) for a, d, _actor in audit_actions(app, today_event["registration"])] == [
         ("registration.checkin", {"day": today}),
-        ("registration.checkin", {"day": tomorrow, "override": True}),
+        ("registration.checkin", {"day": tomorrow, "override": "door_not_open"}),
         ("registration.checkin_undo", {"day": today}),
     ]
     # Undone today: the button is back.

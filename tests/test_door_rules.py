@@ -163,7 +163,7 @@ def test_an_organizer_overrides_the_day_rule_explicitly_and_it_is_audited(
     with app.app_context():
         detail = db.session.scalar(db.select(AuditEntry.detail).where(
             AuditEntry.action == "registration.checkin"))
-    assert detail == {"day": DAY_TWO.isoformat(), "override": True}
+    assert detail == {"day": DAY_TWO.isoformat(), "override": "door_not_open"}
     # The override is for the day rule only: never for someone without a confirmed seat.
     assert scan(app, conference, "cancelled", DAY_ONE, override=True).colour == door.Colour.RED
 
@@ -273,8 +273,8 @@ def test_queued_scans_are_answered_at_their_own_time(
          "scanned_at": seoul(DAY_ONE, 17, 5).astimezone(UTC).isoformat()},
         {"code": conference["codes"]["both"], "day": "2027-03-02",
          "scanned_at": "2027-03-02T08:06:00.000Z"},  # 17:06 in Seoul, JavaScript's format
-        {"code": conference["codes"]["latin"], "day": "2027-03-02",
-         "scanned_at": seoul(DAY_ONE, 5, 0).isoformat()},  # before the door opened
+        {"code": conference["codes"]["hidden"], "day": "2027-03-03",
+         "scanned_at": seoul(DAY_TWO, 5, 0).isoformat()},  # before the door opened
         {"code": conference["codes"]["latin"], "day": "2027-03-03",
          "scanned_at": seoul(DAY_TWO, 8, 5).isoformat()},  # a phone clock 5 minutes ahead
         {"code": conference["codes"]["first_only"], "day": "2027-03-03",
@@ -316,12 +316,7 @@ def test_only_an_organizer_may_override_from_the_scanner(
 
 @pytest.mark.parametrize(
     "body",
-    [
-        None, [], {"scans": []}, {"scans": "x"}, {"scans": [{"day": "2027-03-02"}]},
-        {"scans": [{"code": 5}]}, {"scans": [{"code": "x", "scanned_at": "yesterday"}]},
-        {"scans": [{"code": "x", "scanned_at": "2027-03-02T09:00:00"}]},  # no zone
-        {"scans": [{"code": "x"}] * 51},
-    ],
+    [None, [], {"scans": []}, {"scans": "x"}, {"scans": [{"code": "x"}] * 51}],
 )
 def test_the_scanner_endpoint_refuses_what_no_door_page_sends(
     app: Flask, client: FlaskClient, auth: AuthActions, conference: dict,
@@ -332,6 +327,88 @@ def test_the_scanner_endpoint_refuses_what_no_door_page_sends(
     assert response.status_code == 400
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(RegistrationCheckin.id))) == 0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"day": "2027-03-02"}, {"code": 5}, "not a scan",
+        {"code": "x", "scanned_at": "yesterday"},
+        {"code": "x", "scanned_at": "2027-03-02T09:00:00"},  # no zone
+        {"code": "x", "scanned_at": "0001-01-01T00:00:00+14:00"},  # before year 1 in UTC
+        {"code": "x", "scanned_at": "9999-12-31T23:59:59-14:00"},  # after year 9999 in UTC
+        {"code": "http://[x/1-abc", "day": "2027-03-02"},  # not even a URL
+    ],
+)
+def test_an_unreadable_scan_is_red_and_the_rest_of_the_batch_goes_through(
+    app: Flask, client: FlaskClient, auth: AuthActions, conference: dict,
+    clock: Callable[[datetime], None], bad: Any,
+) -> None:
+    """A phone's queue never sticks on one odd entry: it is answered red, the others as
+    always."""
+    auth.organizer()
+    good = {"code": conference["codes"]["both"], "day": "2027-03-02"}
+    response = post_scans(client, conference["event"], bad, good)
+    assert response.status_code == 200
+    first, second = response.get_json()["results"]
+    assert first["colour"] == "red" and first["name"] == ""
+    assert second["colour"] == "green"
+    assert [r.day for r in rows(app, conference["ids"]["both"])] == [DAY_ONE]
+
+
+def test_a_scan_kept_on_a_phone_for_more_than_a_day_is_not_counted(
+    app: Flask, client: FlaskClient, auth: AuthActions, conference: dict,
+    clock: Callable[[datetime], None],
+) -> None:
+    auth.organizer()
+    clock(seoul(DAY_TWO, 10, 0))
+    old = {"code": conference["codes"]["both"], "day": "2027-03-02",
+           "scanned_at": seoul(DAY_ONE, 9, 30).isoformat()}  # 24 hours and a half ago
+    [red] = post_scans(client, conference["event"], old, override=True).get_json()["results"]
+    assert (red["colour"], red["outcome"], red["overridable"]) == ("red", "stale_scan", False)
+    assert red["detail"].startswith("This scan waited on the phone for more than a day")
+    assert rows(app, conference["ids"]["both"]) == []
+
+
+def test_an_override_records_the_time_it_was_decided_not_the_phones(
+    app: Flask, client: FlaskClient, auth: AuthActions, conference: dict,
+    clock: Callable[[datetime], None],
+) -> None:
+    auth.organizer()
+    clock(seoul(DAY_ONE, 9, 0))
+    early = {"code": conference["codes"]["latin"], "day": "2027-03-02",
+             "scanned_at": seoul(DAY_ONE, 5, 0).isoformat()}  # before the door opened
+    [green] = post_scans(client, conference["event"], early, override=True).get_json()[
+        "results"]
+    assert green["colour"] == "green"
+    [kept] = rows(app, conference["ids"]["latin"])
+    assert kept.checked_in_at == seoul(DAY_ONE, 9, 0)
+    with app.app_context():
+        entry = db.session.scalars(db.select(AuditEntry).where(
+            AuditEntry.action == "registration.checkin")).one()
+        assert entry.detail == {"day": "2027-03-02", "override": "door_not_open"}
+
+
+def test_a_signed_out_scanner_is_told_so_in_json(
+    app: Flask, client: FlaskClient, conference: dict, clock: Callable[[datetime], None],
+) -> None:
+    response = post_scans(client, conference["event"],
+                          {"code": conference["codes"]["both"], "day": "2027-03-02"})
+    assert response.status_code == 401
+    assert response.get_json()["reason"] == "signed_out"
+    assert rows(app, conference["ids"]["both"]) == []
+
+
+@pytest.mark.parametrize("app_settings", [{"WTF_CSRF_ENABLED": True}])
+def test_an_expired_page_is_told_so_in_json(
+    app: Flask, client: FlaskClient, conference: dict, clock: Callable[[datetime], None],
+) -> None:
+    # The form token is checked before anything else, signed in or not.
+    response = client.post(f"/manage/events/{conference['event']}/door/scans",
+                           json={"scans": [{"code": "x"}]},
+                           headers={"X-CSRFToken": "not-the-token"})
+    assert response.status_code == 400
+    assert response.get_json()["reason"] == "expired"
 
 
 def test_the_scanner_endpoint_is_the_events_own(

@@ -248,3 +248,15 @@ def test_without_codes_no_passkey_can_be_added(
     response = client.post("/manage/two-factor/passkeys/options", json={"code": "123456"})
     assert response.status_code == 400
     assert response.get_json()["error"] == "Set up two-factor sign-in with codes first."
+
+
+def test_a_malformed_answer_for_a_real_passkey_is_refused_and_counted(
+    app: Flask, client: FlaskClient, with_passkey: SoftPasskey
+) -> None:
+    password_step(client)
+    options = client.post("/sign-in/passkey/options").get_json()
+    answer = with_passkey.get(options, ORIGIN)
+    answer["response"] = {"clientDataJSON": 5}  # not what any browser sends
+    response = client.post("/sign-in/passkey", json={"credential": answer})
+    assert response.status_code == 400 and not signed_in(client)
+    assert actions(app, ORGANIZER)[-1] == ("auth.sign_in_failed", {"reason": "passkey_refused"})

@@ -33,7 +33,7 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     AuthenticatorTransport,
@@ -185,7 +185,7 @@ def add_passkey(user: StaffUser, answer: Any, name: str, *, actor: Actor,
             credential=credential, expected_challenge=challenge,
             expected_rp_id=site.rp_id, expected_origin=site.origins,
         )
-    except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as error:
+    except (WebAuthnException, ValueError, KeyError, TypeError) as error:
         record("account.passkey_add_failed", object_type="staff_user", object_id=user.id,
                actor=actor, detail={"reason": "not_verified"})
         raise PasskeyRefused(_("The passkey could not be checked. Try again.")) from error
@@ -262,7 +262,7 @@ def verify_passkey(user: StaffUser, answer: Any, now: datetime | None = None) ->
             credential_public_key=key.public_key,
             credential_current_sign_count=key.sign_count,
         )
-    except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError):
+    except (WebAuthnException, ValueError, KeyError, TypeError):
         return False
     key.sign_count = verified.new_sign_count
     key.last_used_at = now or utcnow()

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, abort
+from flask import Blueprint, abort, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from nkhr_events.extensions import login
@@ -20,6 +21,9 @@ def require_staff(bp: Blueprint) -> Blueprint:
     @bp.before_request
     def _signed_in() -> Any:
         if not current_user.is_authenticated:
+            if request.is_json:  # a page's script: say so, rather than send the sign-in page
+                return jsonify(error=_("You are signed out. Sign in again; what is not sent "
+                                       "is kept."), reason="signed_out"), 401
             return login.unauthorized()
         return None
 

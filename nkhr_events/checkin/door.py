@@ -51,6 +51,7 @@ class Outcome(StrEnum):
     DOOR_NOT_OPEN = "door_not_open"
     DAY_OVER = "day_over"
     FUTURE_SCAN = "future_scan"
+    STALE_SCAN = "stale_scan"
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,10 @@ def door_name(registration: Registration) -> str:
 def reference_in(scanned: str) -> str:
     """The `<id>-<code>` part of a scanned check-in URL (or of a reference typed as is)."""
     text = scanned.strip()[:MAX_SCANNED_LENGTH]
-    path = urlsplit(text).path if "://" in text else text
+    try:
+        path = urlsplit(text).path if "://" in text else text
+    except ValueError:  # not a URL at all ("http://[x"): no code in it
+        return ""
     return path.rstrip("/").rsplit("/", 1)[-1]
 
 

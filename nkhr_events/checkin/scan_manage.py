@@ -4,7 +4,8 @@ And that screen's words, one place for the page without JavaScript and for the s
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
@@ -101,30 +102,47 @@ def _scanned_at(value: object, now: datetime) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is None:
+            return None
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # "0001-01-01T00:00+14:00" has no UTC time
         return None
-    if moment.tzinfo is None:
-        return None
-    return moment.astimezone(UTC)
 
 
-def _answer(event: Event, scan: object, override: bool, now: datetime) -> dict[str, Any]:
-    """The door's answer to one scan ({code, scanned_at, day}), as it would have been at the
-    time the scan was made."""
+@dataclass(frozen=True)
+class _Scan:
+    code: str
+    day: date | None
+    at: datetime
+
+
+def _read(event: Event, scan: object, now: datetime) -> _Scan | None:
+    """One scan of a batch ({code, scanned_at, day}), or None if it cannot be read."""
     if not isinstance(scan, dict) or not isinstance(scan.get("code"), str):
-        abort(400)
-    day_value = scan.get("day")
-    day = checkin.parse_day(event, day_value if isinstance(day_value, str) else None)
+        return None
     at = _scanned_at(scan.get("scanned_at"), now)
     if at is None:
-        abort(400)
+        return None
+    day_value = scan.get("day")
+    day = checkin.parse_day(event, day_value if isinstance(day_value, str) else None)
+    return _Scan(scan["code"], day, at)
+
+
+def _answer(event: Event, scan: _Scan | None, override: bool, now: datetime) -> dict[str, Any]:
+    """The door's answer to one scan, as it would have been at the time the scan was made; an
+    unreadable one is red (and the rest of the batch is answered all the same, so a phone's
+    queue never sticks on one bad entry)."""
+    if scan is None:
+        outcome = door.DoorOutcome(door.Outcome.UNKNOWN_CODE, None, message=_(
+            "This scan could not be read. Scan the code again."))
+        return outcome_view(outcome, event)
     outcome = door.scan_at_door(
         event,
-        scan["code"],
-        day,
+        scan.code,
+        scan.day,
         staff_id=current_user.id,
         actor=current_actor(),
-        at=at,
+        at=scan.at,
         now=now,
         override=override and can(event, Permission.EDIT_EVENT),
     )
@@ -146,4 +164,5 @@ def scans(event_id: int) -> Response:
         abort(400)
     override = body.get("override") is True
     now = checkin.current_time()
-    return jsonify(results=[_answer(event, scan, override, now) for scan in batch])
+    scans_read = [_read(event, scan, now) for scan in batch]
+    return jsonify(results=[_answer(event, scan, override, now) for scan in scans_read])

@@ -54,6 +54,10 @@ CODE_BYTES = 18
 SEARCH_LIMIT = 50
 #: How far past the server's clock the time of a scan may be (a phone's clock runs ahead).
 CLOCK_SKEW = timedelta(minutes=2)
+#: How long a scan may wait on a phone without a network before it is sent (a phone offline
+#: from one afternoon to the next morning still counts); an older time is refused, so nobody
+#: back-dates check-ins into days gone by.
+MAX_QUEUE_AGE = timedelta(hours=24)
 
 
 class Refusal(StrEnum):
@@ -68,6 +72,7 @@ class Refusal(StrEnum):
     DOOR_NOT_OPEN = "door_not_open"
     DAY_OVER = "day_over"
     FUTURE_SCAN = "future_scan"
+    STALE_SCAN = "stale_scan"
 
 
 #: The refusals an event organizer may override: the day rule, not the person's status.
@@ -217,10 +222,17 @@ def day_rule(
     label = format_date(day, "full")
     if day not in event.day_list:
         return CheckinRefused(_("The event is not held on that day."), Refusal.NOT_EVENT_DAY)
-    if at > (now or utcnow()) + CLOCK_SKEW:
+    now = now or utcnow()
+    if at > now + CLOCK_SKEW:
         return CheckinRefused(
             _("The time of this scan is in the future: check the phone's clock."),
             Refusal.FUTURE_SCAN,
+        )
+    if at < now - MAX_QUEUE_AGE:
+        return CheckinRefused(
+            _("This scan waited on the phone for more than a day and is not counted. "
+              "Check the person in again if they are here."),
+            Refusal.STALE_SCAN,
         )
     registered = registration.day_list
     if registered and day not in registered:
@@ -320,6 +332,8 @@ def check_in(
     refused = status_refusal(registration) or day_rule(registration, day, at, now)
     if refused is not None and not (override and refused.overridable):
         raise refused
+    if refused is not None:
+        at = now  # an override is a decision taken now, whatever time the phone gave
     values = {
         "registration_id": registration.id,
         "day": day,
@@ -353,7 +367,11 @@ def check_in(
             object_type="registration",
             object_id=registration.id,
             event_id=registration.event_id,
-            detail={"day": day.isoformat(), **({"override": True} if refused else {})},
+            detail={
+                "day": day.isoformat(),
+                **({"override": str(refused.reason)} if refused else {}),
+                **({"scanned_at": at.isoformat()} if abs(now - at) > CLOCK_SKEW else {}),
+            },
             actor=actor,
         )
     return CheckinResult(row, created)

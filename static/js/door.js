@@ -29,7 +29,8 @@
   var nextLink = document.getElementById("door-next");
   var overrideButton = document.getElementById("door-override");
 
-  var QUEUE_KEY = "nkhr-door-queue:" + data.scanUrl;
+  // One queue per door and per staff member: scans never go out under someone else's name.
+  var QUEUE_KEY = "nkhr-door-queue:" + data.scanUrl + ":" + data.staff;
   var RETRY_MS = 10000;
   var SAME_CODE_MS = 5000;
   var RESULT_MS = 2500;
@@ -107,12 +108,31 @@
       },
       body: JSON.stringify({ scans: scans, override: !!override })
     }).then(function (response) {
-      if (!response.ok) {
-        var failure = new Error("HTTP " + response.status);
-        failure.status = response.status;
-        throw failure;
+      var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+      if (response.ok && json && !response.redirected) {
+        return response.json();
       }
-      return response.json();
+      // Signed out (the session ended) or the page's form token expired: the server says so
+      // in JSON; a page of HTML after a redirect means the same.
+      return (json ? response.json() : Promise.resolve({})).catch(function () {
+        return {};
+      }).then(function (body) {
+        var failure = new Error(body.error || data.textFailed);
+        failure.status = response.ok ? 401 : response.status;
+        failure.reload = failure.status === 401 || body.reason === "expired";
+        throw failure;
+      });
+    });
+  }
+
+  function sameScan(one, other) {
+    return one.code === other.code && one.day === other.day &&
+      one.scanned_at === other.scanned_at;
+  }
+
+  function withoutBatch(batch) {
+    return readQueue().filter(function (kept) {
+      return !batch.some(function (sent) { return sameScan(sent, kept); });
     });
   }
 
@@ -131,14 +151,20 @@
     sending = true;
     post(batch, false).then(function (answer) {
       sending = false;
-      var rest = readQueue().slice(batch.length);
+      var rest = withoutBatch(batch);  // by value: another tab may have sent some already
       writeQueue(rest);
       answer.results.forEach(listSent);
       if (rest.length) {
         flush();
       }
-    }, function () {
+    }, function (error) {
       sending = false;
+      if (error.reload) {
+        statusLine.textContent = error.message;  // kept until signed in again
+      } else if (!retriable(error)) {
+        writeQueue(withoutBatch(batch));  // a request the server will never take
+        statusLine.textContent = error.message;
+      }
     });
   }
 
@@ -165,7 +191,10 @@
       showResult(answer.results[0]);
       flush();
     }, function (error) {
-      if (retriable(error)) {
+      if (error.reload) {
+        enqueue(scan);
+        statusLine.textContent = error.message;
+      } else if (retriable(error)) {
         enqueue(scan);
         statusLine.textContent = data.textOffline;
       } else {
@@ -221,7 +250,9 @@
     window.clearTimeout(resultTimer);
     overlay.hidden = true;
     busy = false;
-    if (!stream) {
+    if (stream) {
+      cameraButton.focus();  // focus stays on something visible
+    } else {
       var search = document.getElementById("door-q");
       if (search) {
         search.focus();
