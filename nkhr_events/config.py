@@ -43,6 +43,7 @@ _INTEGER = {
     "NKHR_SEAT_LOCK_TIMEOUT_MS": "NKHR_SEAT_LOCK_TIMEOUT_MS",
     "NKHR_STAFF_IDLE_MINUTES": "NKHR_STAFF_IDLE_MINUTES",
     "NKHR_STAFF_SESSION_HOURS": "NKHR_STAFF_SESSION_HOURS",
+    "NKHR_INVITATION_REMINDER_DAYS": "NKHR_INVITATION_REMINDER_DAYS",
 }
 #: PostgreSQL connection pool, per process (name -> create_engine() argument).
 _POOL = {
@@ -133,6 +134,14 @@ def _truthy(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _integer(name: str, value: str) -> int:
+    """`value` as a whole number; ValueError naming the variable when it is not one."""
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+
+
 def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
     """The settings the environment sets, converted to their types."""
     settings: dict[str, Any] = {}
@@ -141,7 +150,7 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
             settings[key] = environ[name]
     for name, key in _INTEGER.items():
         if environ.get(name):
-            settings[key] = int(environ[name])
+            settings[key] = _integer(name, environ[name])
     for name, key in _FLOAT.items():
         if environ.get(name):
             settings[key] = float(environ[name])

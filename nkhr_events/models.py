@@ -5,6 +5,7 @@ from nkhr_events.audit.models import AuditEntry
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.events.models import Event, EventDay, EventStatus, Series
 from nkhr_events.inquiries.models import Inquiry
+from nkhr_events.invitations.models import Invitation, InvitationToken, SeatReservation
 from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage, OutboxStatus
 from nkhr_events.partners.models import (
     Partner,
@@ -29,6 +30,8 @@ __all__ = [
     "EventDay",
     "EventStatus",
     "Inquiry",
+    "Invitation",
+    "InvitationToken",
     "ManageToken",
     "OutboxAttachment",
     "OutboxMessage",
@@ -40,6 +43,7 @@ __all__ = [
     "Registration",
     "RegistrationDay",
     "RegistrationStatus",
+    "SeatReservation",
     "Series",
     "StaffRole",
     "StaffUser",

@@ -142,6 +142,31 @@ def test_typed_settings_are_converted_from_the_environment(
     assert app.config["NKHR_TEAM_EMAIL"] == "team@example.org"
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("0", "between 1 and 60"), ("61", "between 1 and 60"), ("soon", "a whole number")],
+)
+def test_the_invitation_reminder_days_come_from_the_environment_within_bounds(
+    instance: Path, monkeypatch: pytest.MonkeyPatch, built: list[Flask], value: str,
+    message: str,
+) -> None:
+    from nkhr_events.invitations import services as invitations
+
+    monkeypatch.setenv("SECRET_KEY", "k")
+    monkeypatch.setenv("NKHR_INVITATION_REMINDER_DAYS", "7")
+    app = build(built)
+    assert app.config["NKHR_INVITATION_REMINDER_DAYS"] == 7
+    with app.app_context():
+        assert invitations._reminder_days() == 7
+    # Out of bounds, or not a number: the app does not start, and says which setting.
+    monkeypatch.setenv("NKHR_INVITATION_REMINDER_DAYS", value)
+    with pytest.raises(ValueError, match=f"NKHR_INVITATION_REMINDER_DAYS must be {message}"):
+        build(built)
+    monkeypatch.delenv("NKHR_INVITATION_REMINDER_DAYS")
+    with pytest.raises(ValueError, match=f"NKHR_INVITATION_REMINDER_DAYS must be {message}"):
+        build(built, NKHR_INVITATION_REMINDER_DAYS=value)
+
+
 def test_settings_given_to_create_app_win_over_the_environment(
     instance: Path, monkeypatch: pytest.MonkeyPatch, built: list[Flask], tmp_path: Path
 ) -> None:

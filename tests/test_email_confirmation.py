@@ -438,7 +438,9 @@ def test_a_failing_periodic_task_is_rolled_back_and_the_others_still_run(app: Fl
             outcome = run_periodic_tasks(force=True)
     finally:
         _TASKS.pop("aaa.failing")
-    assert outcome == {"aaa.failing": False, "registrations.release_unconfirmed": True}
+    assert outcome.pop("aaa.failing") is False
+    assert outcome["registrations.release_unconfirmed"] is True
+    assert all(outcome.values())  # every other task (other domains' too) still ran
     assert audit(app, "should.vanish") == []
     assert row(app, lapsed).status == "cancelled"
 

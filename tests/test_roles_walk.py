@@ -24,9 +24,12 @@ from test_partners_review import apply
 
 from nkhr_events.accounts.models import StaffRole, StaffUser, TeamMember
 from nkhr_events.accounts.services import create_staff
+from nkhr_events.audit.services import SYSTEM
 from nkhr_events.checkin.services import checkin_reference
 from nkhr_events.extensions import db
+from nkhr_events.invitations.services import InvitationInput, invite
 from nkhr_events.outbox.models import OutboxMessage
+from nkhr_events.registrations.services import save_category_settings
 
 ROLES = ("anonymous", "door", "reviewer", "liaison", "other_organizer", "organizer", "admin")
 STAFF = ROLES[1:]
@@ -89,6 +92,12 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "accounts_manage.staff_active": ("admin",),
     "accounts_manage.staff_two_factor_reset": ("admin",),
     "audit_manage.index": ("admin",),
+    "invitations_manage.index": EVENT_STAFF,
+    "invitations_manage.new": EVENT_STAFF,
+    "invitations_manage.upload": EVENT_STAFF,
+    "invitations_manage.confirm": EVENT_STAFF,
+    "invitations_manage.resend": EVENT_STAFF,
+    "invitations_manage.revoke": EVENT_STAFF,
     "teams_manage.team": EVENT_STAFF,
     "teams_manage.remove": EVENT_STAFF,
 }
@@ -134,12 +143,16 @@ def world(app: Flask) -> World:
                                  StaffRole.STAFF)
         member = TeamMember(user_id=volunteer.id, event_id=a.id, role="door")
         db.session.add(member)
+        save_category_settings(a, {"government": {"by_invitation": True}}, actor=SYSTEM)
+        invited = invite(a, InvitationInput("Ian Alpha", "ian@alpha.example", "en",
+                                            "government"), actor=SYSTEM)
         db.session.commit()
         ids = {
             "member_id": member.id,
             "event_id": a.id, "registration_id": reg_a.id, "partnership_id": partner_a,
             "message_id": message_a.id, "attachment_id": attachment,
-            "reference": checkin_reference(reg_a), "b_event": b.id, "b_registration": reg_b.id,
+            "reference": checkin_reference(reg_a), "invitation_id": invited.id,
+            "b_event": b.id, "b_registration": reg_b.id,
         }
         return World(ids, ("Bravo Conference", "Bea Bravo", "bea@bravo.example",
                            "Bravo Foundation", "Bravo Post"))

@@ -26,13 +26,16 @@ from wtforms.fields.core import UnboundField
 
 from nkhr_events.accounts.models import StaffRole, TeamMember
 from nkhr_events.accounts.services import create_staff
+from nkhr_events.audit.services import SYSTEM
 from nkhr_events.checkin import services as checkin
 from nkhr_events.extensions import db
+from nkhr_events.invitations.services import InvitationInput, invite
 from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage
 from nkhr_events.partners.models import Partner, PartnershipRole
 from nkhr_events.partners.services import ensure_approved_partnership, find_or_add_partner
 from nkhr_events.registrations import links
 from nkhr_events.registrations.categories import Category
+from nkhr_events.registrations.services import save_category_settings
 from nkhr_events.validators import Form
 from tests.factories import make_event, make_registration
 
@@ -62,7 +65,8 @@ HAND_READ_FIELDS = [
     "body_en", "subject_ko", "body_ko", "subject_ja", "body_ja", "internal_notes", "lang", "next",
     "q",
     *(f"{c.value}-{name}" for c in Category
-      for name in ("enabled", "seat_cap", "needs_review", "extra_question", "extra_question_ko")),
+      for name in ("enabled", "by_invitation", "seat_cap", "needs_review", "extra_question",
+                   "extra_question_ko")),
 ]
 
 
@@ -108,6 +112,9 @@ def seeded(app: Flask) -> Seeded:
                              StaffRole.STAFF)
         member = TeamMember(user_id=other.id, event_id=event.id, role="door")
         db.session.add(member)
+        save_category_settings(event, {"government": {"by_invitation": True}}, actor=SYSTEM)
+        invitation = invite(event, InvitationInput("Ian Invited", "ian@example.org", "en",
+                                                   "government"), actor=SYSTEM)
         db.session.commit()
         message = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)).first()
         attachment = db.session.scalars(
@@ -123,6 +130,7 @@ def seeded(app: Flask) -> Seeded:
             "attachment_id": str(attachment.id),
             "user_id": str(other.id),
             "member_id": str(member.id),
+            "invitation_id": str(invitation.id),
             "session_id": "999999",  # not the walker's own: ending it would sign them out
             "passkey_id": "999999",
             "slug": event.slug,

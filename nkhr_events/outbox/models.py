@@ -73,6 +73,11 @@ class OutboxMessage(Model):
     registration_id: Mapped[int | None] = mapped_column(
         ForeignKey("registration.id", ondelete="SET NULL"), index=True
     )
+    #: The event the message is about when no registration or partnership says so (an
+    #: invitation): its organizers see it on the outbox page.
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event.id", ondelete="SET NULL"), index=True
+    )
     #: The maker of the private link this message carries (`SECRET_PLACEHOLDER` in the bodies),
     #: and the id of the record the link opens (a registration, a staff account).
     secret_maker: Mapped[str | None] = mapped_column(String(40))

@@ -177,13 +177,15 @@ def enqueue_email(
     registration_id: int | None = None,
     secret: LateSecret | None = None,
     admin_only: bool = False,
+    event_id: int | None = None,
 ) -> OutboxMessage:
     """Queue one email to `to`; it is sent only if the caller's transaction commits.
 
     With `secret`, the context's link holds `SECRET_PLACEHOLDER` and the worker makes the link
     when it sends the message. `admin_only` messages (about staff accounts) are shown to
-    admins only. Raises ValueError for an address, template, language, attachment or secret
-    that cannot be sent.
+    admins only. `event_id` ties a message to its event when neither a registration nor a
+    partnership does (an invitation), so that the event's organizers see it. Raises
+    ValueError for an address, template, language, attachment or secret that cannot be sent.
     """
     recipient = headers.check_address(to)
     reply = headers.mailbox(reply_to) if reply_to else None
@@ -210,6 +212,7 @@ def enqueue_email(
         partnership_id=partnership_id,
         inquiry_id=inquiry_id,
         registration_id=registration_id,
+        event_id=event_id,
         secret_maker=secret.maker if secret else None,
         secret_subject_id=secret.subject_id if secret else None,
         admin_only=admin_only,
@@ -232,11 +235,13 @@ def enqueue_email(
 
 
 def _of_events(event_ids: set[int]) -> ColumnElement[bool]:
-    """Messages about a registration or a partnership of one of `event_ids`."""
+    """Messages about one of `event_ids`: tied to it, or about one of its registrations or
+    partnerships."""
     from nkhr_events.partners.models import Partnership
     from nkhr_events.registrations.models import Registration
 
     return or_(
+        OutboxMessage.event_id.in_(event_ids),
         OutboxMessage.registration_id.in_(
             select(Registration.id).where(Registration.event_id.in_(event_ids))
         ),
@@ -251,7 +256,7 @@ _Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 
 def _readable(query: _Query, admin: bool, event_ids: set[int] | None) -> _Query:
     """`query` narrowed to what the reader may see: messages about staff accounts only for an
-    admin; with `event_ids`, only messages about those events' registrations and partners."""
+    admin; with `event_ids`, only messages about those events (`_of_events`)."""
     if not admin:
         query = query.where(OutboxMessage.admin_only.is_(False))
     if event_ids is not None:

@@ -68,6 +68,8 @@ class EventCategory(Model):
     extra_question: Mapped[str | None] = mapped_column(String(300))
     extra_question_ko: Mapped[str | None] = mapped_column(String(300))
     extra_question_ja: Mapped[str | None] = mapped_column(String(300))
+    #: Not offered on the public form: only an invitation (invitations/) registers into it.
+    by_invitation: Mapped[bool] = mapped_column(default=False, server_default=db.false())
 
     event: Mapped[Event] = relationship()
 

@@ -4,8 +4,10 @@ Every change that takes or frees a seat first calls `lock_event_seats`, then cou
 a no-op UPDATE of the event row: on PostgreSQL it takes that row's lock, on SQLite it takes the
 database's write lock (pysqlite begins the transaction at the first write, so nothing read before
 can be stale). Concurrent registrations for one event therefore run one after another, and the
-count each one sees includes every seat committed before it — `confirmed + pending <= capacity`
-holds under any number of racing requests, on both databases.
+count each one sees includes every seat committed before it — `confirmed + pending + reserved
+<= capacity` holds under any number of racing requests, on both databases. Reserved places
+(`SeatReservation`: an invitation's seat, later partner blocks and delegations) count as taken
+seats everywhere the count is read: a new registration, a promotion, a change of capacity.
 
 The lock is waited for at most NKHR_SEAT_LOCK_TIMEOUT_MS (PostgreSQL: `lock_timeout`, set for
 that transaction only; SQLite: the busy timeout), then `SeatsBusy` says "try again" instead of a
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Protocol
 
 from flask import current_app
@@ -24,11 +27,12 @@ from flask_babel import ngettext
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 
-from nkhr_events.database import is_lock_timeout
+from nkhr_events.database import is_lock_timeout, rowcount
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import Busy
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
+from nkhr_events.invitations.models import ReleaseReason, SeatReservation
 from nkhr_events.registrations.models import (
     SEAT_STATUSES,
     Registration,
@@ -70,15 +74,55 @@ def lock_event_seats(event_id: int) -> None:
 
 
 def seats_taken(event_id: int) -> dict[str | None, int]:
-    """Seats held (confirmed + pending) by category, and in total under the key None."""
+    """Seats held (confirmed + pending + reserved) by category, and in total under the key
+    None. A reservation (invitations/models.py) holds its places until it is used, released or
+    lapses; one past its deadline counts for nothing even before the release job marks it."""
     rows = db.session.execute(
         select(Registration.category, func.count(Registration.id))
         .where(Registration.event_id == event_id, Registration.status.in_(SEAT_STATUSES))
         .group_by(Registration.category)
     ).all()
     taken: dict[str | None, int] = {category: count for category, count in rows}
-    taken[None] = sum(count for _category, count in rows)
+    for category, places in reserved_places(event_id).items():
+        taken[category] = taken.get(category, 0) + places
+    taken[None] = sum(count for key, count in taken.items() if key is not None)
     return taken
+
+
+def reserved_places(event_id: int, now: datetime | None = None) -> dict[str, int]:
+    """Places held by reservations of the event now, by category."""
+    rows = db.session.execute(
+        select(SeatReservation.category, func.sum(SeatReservation.places))
+        .where(SeatReservation.event_id == event_id, SeatReservation.holding(now or utcnow()))
+        .group_by(SeatReservation.category)
+    ).all()
+    return {category: int(places or 0) for category, places in rows}
+
+
+def use_reserved_place(reservation_id: int, category: str, now: datetime | None = None) -> bool:
+    """Take one place off a reservation for a registration made now in `category` (the caller
+    holds the seat lock and gives the registration a seat in the same transaction, so the
+    count does not change). False when the reservation holds nothing any more (used, released
+    or lapsed): the registration then follows the usual rules."""
+    now = now or utcnow()
+    changed = rowcount(db.session.execute(
+        update(SeatReservation)
+        .where(
+            SeatReservation.id == reservation_id,
+            SeatReservation.category == category,
+            SeatReservation.holding(now),
+        )
+        .values(places=SeatReservation.places - 1)
+        .execution_options(synchronize_session=False)
+    ))
+    if changed:
+        db.session.execute(
+            update(SeatReservation)
+            .where(SeatReservation.id == reservation_id, SeatReservation.places == 0)
+            .values(released_at=now, release_reason=ReleaseReason.USED)
+            .execution_options(synchronize_session=False)
+        )
+    return bool(changed)
 
 
 class SeatRules(Protocol):

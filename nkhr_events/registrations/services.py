@@ -27,7 +27,7 @@ from nkhr_events.audit.services import (
 from nkhr_events.checkin import services as checkin
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
-from nkhr_events.events.models import Event
+from nkhr_events.events.models import Event, EventStatus
 from nkhr_events.events.services import RegistrationState, registration_state
 from nkhr_events.events.texts import CONTENT_LANGUAGES, text_column
 from nkhr_events.extensions import db
@@ -52,6 +52,7 @@ from nkhr_events.registrations.seats import (
     lock_event_seats,
     promote_from_waitlist,
     seats_taken,
+    use_reserved_place,
 )
 from nkhr_events.validators import known_language
 
@@ -87,6 +88,19 @@ class RegistrationInput:
     do_not_publish: bool = False
 
 
+@dataclass(frozen=True)
+class Admission:
+    """A way in other than the public form: an invitation (later also a partner's block or a
+    delegation). It opens its category even where the category is by invitation only, until
+    `until` (even when public registration has closed, never for an event that is not
+    published), and may bring a reserved place (`reservation_id`, seats.py) that the
+    registration takes instead of a free seat: then it is confirmed at once, even when the
+    event is full or the category is reviewed (the organizers chose the person)."""
+
+    until: datetime
+    reservation_id: int | None = None
+
+
 @dataclass
 class RegistrationResult:
     registration: Registration
@@ -118,6 +132,7 @@ class CategoryDefaults:
     extra_question: str | None = None
     extra_question_ko: str | None = None
     extra_question_ja: str | None = None
+    by_invitation: bool = False
     id: None = None
 
 
@@ -224,21 +239,41 @@ def confirmation_deadline(event: Event, now: datetime) -> datetime | None:
 
 
 def _new_status(
-    event: Event, settings: CategorySettings, category: str
+    event: Event, settings: CategorySettings, category: str, admission: Admission | None = None
 ) -> RegistrationStatus:
+    if admission is not None and admission.reservation_id is not None:
+        if use_reserved_place(admission.reservation_id, category):
+            return RegistrationStatus.CONFIRMED
     if not fits(event, settings, category, seats_taken(event.id)):
         return RegistrationStatus.WAITLISTED
     return RegistrationStatus.PENDING if settings.needs_review else RegistrationStatus.CONFIRMED
 
 
+def _accepting(event: Event | None, now: datetime, admission: Admission | None) -> bool:
+    """Whether the event takes this registration now: through the public form while
+    registration is open; through an admission while the event is published and the
+    admission runs."""
+    if event is None:
+        return False
+    if admission is not None:
+        return event.status == EventStatus.PUBLISHED and now < admission.until
+    return registration_state(event, now) == RegistrationState.OPEN
+
+
 def register_attendee(
-    event_id: int, data: RegistrationInput, now: datetime | None = None, *, actor: Actor
+    event_id: int,
+    data: RegistrationInput,
+    now: datetime | None = None,
+    *,
+    actor: Actor,
+    admission: Admission | None = None,
 ) -> RegistrationResult:
     """Register for an event: confirmed, pending (review) or waitlisted — never overbooked.
 
     A second submission for an address that is already registered creates nothing; the address
     is emailed its existing registration instead, and the caller answers exactly as for a new
-    one, so a stranger learns nothing. Raises RegistrationClosed or DomainError.
+    one, so a stranger learns nothing. A category by invitation only takes registrations with
+    an `admission` alone. Raises RegistrationClosed or DomainError.
     """
     now = now or utcnow()
     address, key = email_key(data.email)
@@ -247,14 +282,14 @@ def register_attendee(
     if event is not None:
         # Read again under the lock: the row's columns only, so days already loaded stay.
         db.session.refresh(event, _EVENT_COLUMNS)
-    if event is None or registration_state(event, now) != RegistrationState.OPEN:
+    if event is None or not _accepting(event, now, admission):
         raise RegistrationClosed(_("Registration for this event is not open."))
     try:
         category = Category(data.category)
     except ValueError as error:
         raise DomainError(_("Choose a category."), "category") from error
     settings = category_settings(event)[category.value]
-    if not settings.enabled:
+    if not settings.enabled or (settings.by_invitation and admission is None):
         raise DomainError(_("This category is not open for this event."), "category")
     _check_input(event, data)
 
@@ -269,7 +304,7 @@ def register_attendee(
         notify.already_registered(existing)
         return RegistrationResult(existing, created=False)
 
-    status = _new_status(event, settings, category.value)
+    status = _new_status(event, settings, category.value, admission)
     days = sorted(set(data.days)) or event.day_list
     question_keys = {q.key for q in QUESTIONS[category]}
     if has_extra_question(settings):

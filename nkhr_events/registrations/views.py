@@ -198,9 +198,12 @@ def _categories(
     event: Event,
 ) -> tuple[dict[str, services.CategorySettings], list[Category], Category | None]:
     """The event's category settings, its open categories, and the one the request chose
-    (`?category=`) if it is open."""
+    (`?category=`) if it is open. A category by invitation only is not open here: its form
+    is reached through an invitation's link (invitations/invitation_views.py)."""
     settings = services.category_settings(event)
-    open_categories = [Category(c) for c, s in settings.items() if s.enabled]
+    open_categories = [
+        Category(c) for c, s in settings.items() if s.enabled and not s.by_invitation
+    ]
     try:
         category: Category | None = Category(request.args.get("category", ""))
     except ValueError:

@@ -30,7 +30,7 @@ DOMAIN_PATTERN = r"^@?(?:[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?\.)+[^\W\d_]{2,63}$"
 
 #: The settings staff edit per category, as the form names them ("<category>-<setting>").
 CATEGORY_SETTINGS = (
-    "enabled", "needs_review", "seat_cap", "extra_question", "extra_question_ko",
+    "enabled", "by_invitation", "needs_review", "seat_cap", "extra_question", "extra_question_ko",
     "extra_question_ja",
 )
 #: The extra question's text in each language, by setting name.
@@ -53,6 +53,7 @@ class CategorySettingsForm(Form):
             row = self.row(category)
             values[category.value] = {
                 "enabled": bool(row["enabled"].data),
+                "by_invitation": bool(row["by_invitation"].data),
                 "seat_cap": row["seat_cap"].data,
                 "needs_review": bool(row["needs_review"].data),
             } | {name: (row[name].data or "").strip() or None for name in EXTRA_QUESTIONS}
@@ -68,6 +69,11 @@ def category_settings_form(settings: dict[str, CategorySettings]) -> CategorySet
         current = settings[prefix]
         fields: dict[str, Field] = {
             "enabled": BooleanField(_l("Open for registration")),
+            "by_invitation": BooleanField(
+                _l("By invitation only"),
+                description=_l("Not offered on the public form; invited people register "
+                               "through their invitation's link."),
+            ),
             "needs_review": BooleanField(_l("Organizers review each registration")),
             "seat_cap": WholeNumberField(
                 _l("Seat cap"),

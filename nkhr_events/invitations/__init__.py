@@ -1,0 +1,1 @@
+"""Invitations: invitation-only categories, single-use links and reserved seats."""
