@@ -41,6 +41,7 @@ _SLASH = r"(?:/|%2[fF])"
 _SECRET_PATH = re.compile(
     rf"(?P<prefix>{_SLASH}registration{_SLASH}(?!lost-link(?:[/?#&%\s\"']|$))"
     rf"|{_SLASH}reset-password{_SLASH}"
+    rf"|{_SLASH}invitation{_SLASH}"
     rf"|{_SLASH}manage{_SLASH}checkin{_SLASH})"
     r"(?P<secret>[^/?#&%\s\"'<>]+)"
 )

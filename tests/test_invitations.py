@@ -438,23 +438,17 @@ def test_an_invitee_registered_already_keeps_that_registration_and_frees_the_sea
     event_id = invitation_event(app, capacity=2)
     invitation_id = invite(app, event_id, "twice@example.org", language="en", name="Ada Byron")
     link = link_for(app, smtp_server, "twice@example.org")
-    text = client.get(link).get_data(as_text=True)
-    # Registered in another category through the public form meanwhile.
+    assert client.get(link).status_code == 200  # opened
+    # Registered in another category through the public form meanwhile: that answers the
+    # invitation and frees its seat at once.
     with app.app_context():
         make_registration(event=event_id, email="twice@example.org")
         db.session.commit()
-    data = fill(
-        text,
-        privacy_consent="y",
-        q_ministry="M",
-        q_government_position="P",
-        q_country_represented="KR",
-    )
-    assert client.post(link, data=data).status_code == 303
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Registration.id))) == 1
         assert seats_taken(event_id)[None] == 1
     assert invitation(app, invitation_id).status == InvitationStatus.REGISTERED
+    assert 'data-status="registered"' in client.get(link).get_data(as_text=True)
 
 
 # --- staff actions --------------------------------------------------------------------------
@@ -613,3 +607,110 @@ def test_split_name_guesses_the_order_of_the_invitees_script() -> None:
     assert split_name("山田 花子", "ja") == ("花子", "山田")
     assert split_name("Kim Min-ji", "ko") == ("Min-ji", "Kim")
     assert split_name("Madonna", "en") == ("Madonna", "")
+
+
+def test_an_invitee_who_registers_on_the_public_form_holds_one_seat_not_two(
+    app: Flask,
+) -> None:
+    """Their invitation is answered (registered, no reminder) and its reserved place is freed
+    before the seats are counted, so the event is not full because of their own seat."""
+    event_id = invitation_event(app, capacity=2)
+    invitation_id = invite(app, event_id, "public@example.org", language="en")
+    with app.app_context():
+        other = make_registration(event=event_id, email="other@example.org")
+        mine = make_registration(event=event_id, email="Public@Example.org",
+                                 category="general_public")
+        db.session.commit()
+        assert (other.status, mine.status) == (RegistrationStatus.CONFIRMED,
+                                               RegistrationStatus.CONFIRMED)
+        mine_id = mine.id
+    assert taken(app, event_id)[None] == 2
+    row = invitation(app, invitation_id)
+    assert (row.status, row.registration_id, row.remind_at) == (
+        InvitationStatus.REGISTERED, mine_id, None)
+    assert row.reservation is not None and row.reservation.release_reason == "used"
+
+
+def test_revoking_withdraws_the_invitation_email_still_waiting(app: Flask) -> None:
+    event_id = invitation_event(app)
+    invitation_id = invite(app, event_id, "mistake@example.org", language="en")
+    with app.app_context():
+        row = db.session.get(Invitation, invitation_id)
+        services.revoke(row, actor=SYSTEM)
+        db.session.commit()
+        statuses = list(db.session.scalars(db.select(OutboxMessage.status).where(
+            OutboxMessage.recipient == "mistake@example.org")))
+    assert statuses == ["cancelled"]
+
+
+def test_a_lapsed_hold_declined_before_the_job_still_moves_the_waitlist_up(
+    app: Flask, client: FlaskClient, smtp_server: SMTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event_id = invitation_event(app, capacity=1)
+    invitation_id = invite(app, event_id, "late@example.org", language="en", reserve_days=2)
+    link = link_for(app, smtp_server, "late@example.org")
+    with app.app_context():
+        waiting_id = make_registration(event=event_id, email="w@example.org", status=None).id
+        db.session.commit()
+    later = utcnow() + timedelta(days=3)  # the hold has lapsed; no job has run
+    from nkhr_events.invitations import invitation_views
+
+    monkeypatch.setattr(services, "utcnow", lambda: later)
+    monkeypatch.setattr(invitation_views, "utcnow", lambda: later)
+    assert client.post(link + "/decline").status_code == 303
+    assert invitation(app, invitation_id).status == InvitationStatus.DECLINED
+    with app.app_context():
+        assert db.session.get(Registration, waiting_id).status == RegistrationStatus.CONFIRMED
+
+
+def test_an_invitation_link_is_kept_out_of_the_logs() -> None:
+    from nkhr_events.logs import redact
+
+    assert "abcDEF123456" not in redact("GET /invitation/abcDEF123456/decline HTTP/1.1")
+    assert "abcDEF123456" not in redact("GET /invitation/abcDEF123456 HTTP/1.1")
+
+
+def test_the_public_event_page_does_not_list_an_invitation_only_category(
+    app: Flask, client: FlaskClient
+) -> None:
+    event_id = invitation_event(app)
+    with app.app_context():
+        slug = db.session.get(registrations.Event, event_id).slug
+    page = parse(client.get(f"/events/{slug}").get_data(as_text=True))
+    assert "Government representative" not in page.text
+    assert "Journalist" in page.text
+
+
+def test_invitees_data_goes_with_the_events_other_personal_data(
+    app: Flask, smtp_server: SMTPServer
+) -> None:
+    from datetime import date
+
+    from nkhr_events.privacy.services import ERASED_NAME, anonymize_registration, purge
+
+    event_id = invitation_event(app)
+    unanswered = invite(app, event_id, "quiet@example.org", language="en", name="Quiet One")
+    answered = invite(app, event_id, "public2@example.org", language="en")
+    with app.app_context():
+        deliver_due()
+        registration = make_registration(event=event_id, email="public2@example.org",
+                                         category="general_public")
+        db.session.commit()
+        # The registrant asks to be erased: their invitation goes too.
+        anonymize_registration(registration, actor=SYSTEM)
+        db.session.commit()
+        row = db.session.get(Invitation, answered)
+        assert (row.name, row.organization) == (ERASED_NAME, "")
+        assert row.email == f"erased-invitation-{answered}@invalid"
+        assert db.session.get(Invitation, unanswered).name == "Quiet One"
+        # The event ends and its retention runs out: every invitation and its emails go.
+        event = db.session.get(registrations.Event, event_id)
+        event.start_date = event.end_date = date(2000, 1, 1)
+        db.session.commit()
+        purge(actor=SYSTEM)
+        db.session.commit()
+        row = db.session.get(Invitation, unanswered)
+        assert (row.name, row.email) == (ERASED_NAME, f"erased-invitation-{unanswered}@invalid")
+        kept = list(db.session.scalars(db.select(OutboxMessage.recipient).where(
+            OutboxMessage.recipient.in_(["quiet@example.org", "public2@example.org"]))))
+        assert kept == []

@@ -125,6 +125,10 @@ def test_a_changed_preview_is_refused(app: Flask, client: FlaskClient, auth: Aut
     fields["content"] = csvfile.carried(HEADER + people(3))
     page = client.post(f"/manage/events/{event_id}/invitations/upload/confirm", data=fields)
     assert "The preview has expired. Upload the file again." in page.get_data(as_text=True)
+    # A signature that is not even hexadecimal is refused the same way, not with an error.
+    fields["signature"] = "é" * 64
+    page = client.post(f"/manage/events/{event_id}/invitations/upload/confirm", data=fields)
+    assert "The preview has expired. Upload the file again." in page.get_data(as_text=True)
     assert count(app, Invitation) == 0
 
 
@@ -158,6 +162,10 @@ def test_reserved_seats_for_a_batch_are_refused_as_a_whole_when_they_do_not_fit(
         ),
         ((HEADER + people(1001)).encode(), "A file may hold at most 1000 rows."),
         (b"x" * (csvfile.MAX_BYTES + 1), "The file is larger than 256 KB."),
+        (
+            (HEADER + "Kim,kim@x.org,en,government,Ministry of Unification, ROK\n").encode(),
+            "Line 2 has more values than the header has columns",
+        ),
     ],
 )
 def test_a_file_that_cannot_be_read_is_refused_beside_the_field(

@@ -62,7 +62,8 @@ def event(slug: str) -> str:
         "events/event.html",
         event=found,
         outlooks=outlooks(found, settings) if state == services.RegistrationState.OPEN else {},
-        open_categories=[Category(c) for c, s in settings.items() if s.enabled],
+        open_categories=[Category(c) for c, s in settings.items()
+                         if s.enabled and not s.by_invitation],
         category_labels=CATEGORY_LABELS,
         co_organizers=co_organizers(partnerships),
         sponsors=sponsors(partnerships),

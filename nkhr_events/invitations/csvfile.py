@@ -100,6 +100,11 @@ def parse(text: str) -> CsvFile:
                 continue
             if len(found.rows) >= MAX_ROWS:
                 raise DomainError(_("A file may hold at most %(n)d rows.", n=MAX_ROWS), "file")
+            if any(v.strip() for v in values[len(names):]):
+                raise DomainError(
+                    _("Line %(line)d has more values than the header has columns: put "
+                      "quotation marks around values that contain commas.",
+                      line=reader.line_num), "file")
             cells = dict(zip(names, values, strict=False))
             data = InvitationInput(
                 name=cells.get("name", ""),
@@ -140,4 +145,5 @@ def sign(event_id: int, text: str, reserve: bool, hold_until: str) -> str:
 
 
 def signed(event_id: int, text: str, reserve: bool, hold_until: str, signature: str) -> bool:
-    return hmac.compare_digest(sign(event_id, text, reserve, hold_until), signature)
+    expected = sign(event_id, text, reserve, hold_until).encode("ascii")
+    return hmac.compare_digest(expected, signature.encode("utf-8", "replace"))

@@ -38,7 +38,7 @@ from nkhr_events.invitations.models import (
     ReleaseReason,
     SeatReservation,
 )
-from nkhr_events.outbox.models import SECRET_PLACEHOLDER
+from nkhr_events.outbox.models import SECRET_PLACEHOLDER, OutboxMessage, OutboxStatus
 from nkhr_events.outbox.periodic import periodic_task
 from nkhr_events.outbox.services import LateSecret, enqueue_email, secret_maker
 from nkhr_events.registrations.categories import Category, category_name
@@ -409,7 +409,7 @@ def _send(invitation: Invitation, template: str) -> None:
             "event": invitation.event,
             "category": category_name(invitation.category),
             "held_until": reservation.shown_until
-            if reservation is not None and reservation.released_at is None
+            if reservation is not None and reservation.holds_places(utcnow())
             else None,
             "link": invitation_url(SECRET_PLACEHOLDER),
             "decline_link": invitation_url(SECRET_PLACEHOLDER) + "/decline",
@@ -480,7 +480,9 @@ def _release(reservation: SeatReservation | None, reason: ReleaseReason, now: da
     some, so that the waitlist may move up."""
     if reservation is None or reservation.released_at is not None:
         return False
-    held = reservation.holds_places(now)
+    # Lapsed or not: a reservation not yet released was counted until its deadline, and no
+    # release job has moved the waitlist up for it yet.
+    held = reservation.places > 0
     reservation.released_at = now
     reservation.release_reason = reason
     db.session.flush()
@@ -552,13 +554,23 @@ def _close(
     invitation.status_changed_at = now
     invitation.remind_at = None
     freed = _release(invitation.reservation, reason, now)
+    # Its emails still waiting are withdrawn: a revoked invitation must not arrive after all.
+    withdrawn = rowcount(db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.secret_maker == INVITATION_LINK,
+               OutboxMessage.secret_subject_id == invitation.id,
+               OutboxMessage.status == OutboxStatus.QUEUED)
+        .values(status=OutboxStatus.CANCELLED, locked_until=None)
+        .execution_options(synchronize_session=False)
+    ))
     record(
         action,
         object_type="invitation",
         object_id=invitation.id,
         event_id=invitation.event_id,
         actor=actor,
-        detail=status_detail(before, status, seat_released=freed),
+        detail=status_detail(before, status, seat_released=freed,
+                             **({"emails_withdrawn": withdrawn} if withdrawn else {})),
     )
     db.session.flush()
     return refill_from_waitlist(invitation.event, actor=actor) if freed else []

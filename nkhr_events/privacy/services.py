@@ -22,6 +22,8 @@ from nkhr_events.events.models import Event
 from nkhr_events.events.texts import local_text
 from nkhr_events.extensions import db
 from nkhr_events.inquiries.models import Inquiry
+from nkhr_events.invitations.models import Invitation
+from nkhr_events.invitations.services import INVITATION_LINK
 from nkhr_events.outbox.models import (
     MailRequest,
     OutboxAttachment,
@@ -146,7 +148,27 @@ def _anonymize(registration: Registration, now: datetime) -> None:
         OutboxMessage.registration_id == registration.id, original_email, registration.email
     )
     _forget_addresses(registration.id)
+    _erase_invitations(Invitation.registration_id == registration.id)
     db.session.flush()
+
+
+def _erase_invitations(which: ColumnElement[bool]) -> None:
+    """Blank the invitations (and the emails that carried them) of people whose data goes:
+    an invitee may be someone at risk, kept no longer than those who registered."""
+    for invitation in db.session.scalars(
+        select(Invitation).where(which, Invitation.name != ERASED_NAME)
+    ):
+        replacement = erased_address("invitation", invitation.id)
+        _scrub_messages(
+            and_(OutboxMessage.secret_maker == INVITATION_LINK,
+                 OutboxMessage.secret_subject_id == invitation.id),
+            invitation.email,
+            replacement,
+        )
+        invitation.name = ERASED_NAME
+        invitation.email = replacement
+        invitation.email_key = replacement
+        invitation.organization = ""
 
 
 def _forget_addresses(registration_id: int) -> None:
@@ -304,6 +326,8 @@ def purge(now: datetime | None = None, dry_run: bool = False, *, actor: Actor) -
         return report
     for registration in registrations:
         _anonymize(registration, now)
+    if event_ids:
+        _erase_invitations(Invitation.event_id.in_(event_ids))
     for inquiry in inquiries:
         _scrub_messages(
             OutboxMessage.inquiry_id == inquiry.id,

@@ -31,6 +31,12 @@ from nkhr_events.events.models import Event, EventStatus
 from nkhr_events.events.services import RegistrationState, registration_state
 from nkhr_events.events.texts import CONTENT_LANGUAGES, text_column
 from nkhr_events.extensions import db
+from nkhr_events.invitations.models import (
+    OPEN_STATUSES,
+    Invitation,
+    InvitationStatus,
+    ReleaseReason,
+)
 from nkhr_events.names import full_name
 from nkhr_events.outbox.requests import resolver
 from nkhr_events.registrations import interpretation as interpreting
@@ -304,6 +310,7 @@ def register_attendee(
         notify.already_registered(existing)
         return RegistrationResult(existing, created=False)
 
+    invited = _open_invitations(event, key, now) if admission is None else []
     status = _new_status(event, settings, category.value, admission)
     days = sorted(set(data.days)) or event.day_list
     question_keys = {q.key for q in QUESTIONS[category]}
@@ -337,15 +344,47 @@ def register_attendee(
         # A confirmed registration's email carries its check-in code: made here, not by a
         # later UPDATE (the others get theirs on first use, see checkin/services.py).
         checkin_salt=checkin.new_salt() if status == RegistrationStatus.CONFIRMED else None,
-        confirm_by=confirmation_deadline(event, now),
+        # An invitation's link already proved the address: no confirmation to wait for.
+        confirm_by=confirmation_deadline(event, now) if admission is None else None,
+        email_confirmed_at=now if admission is not None else None,
     )
     db.session.add(registration)
     db.session.flush()
     record("registration.create", object_type="registration", object_id=registration.id,
            event_id=event.id, actor=actor,
            detail={"status": str(status), "category": category.value})
+    for invitation in invited:
+        invitation.registration_id = registration.id
     notify.outcome(registration)
+    if invited:
+        # The person's own reserved place was freed before counting; what it left may go on.
+        refill_from_waitlist(event, frozenset({registration.id}), actor=actor)
     return RegistrationResult(registration, created=True)
+
+
+def _open_invitations(event: Event, key: str, now: datetime) -> list[Invitation]:
+    """An invited person who registers through the public form instead: their open
+    invitations of this event are answered (registered) and their reserved places freed
+    before the seats are counted (the caller holds the seat lock), so that one person never
+    holds two seats and gets no reminder for an invitation they have answered."""
+    invited = list(db.session.scalars(
+        db.select(Invitation).where(
+            Invitation.event_id == event.id,
+            Invitation.email_key == key,
+            Invitation.status.in_(OPEN_STATUSES),
+        )
+    ))
+    for invitation in invited:
+        invitation.status = InvitationStatus.REGISTERED
+        invitation.status_changed_at = now
+        invitation.remind_at = None
+        reservation = invitation.reservation
+        if reservation is not None and reservation.released_at is None:
+            reservation.released_at = now
+            reservation.release_reason = ReleaseReason.USED
+    if invited:
+        db.session.flush()
+    return invited
 
 
 def _locked(registration: Registration) -> Registration:
