@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,24 @@ def _integer(name: str, value: str) -> int:
         return int(value)
     except ValueError:
         raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def bounded_setting(
+    config: Mapping[str, Any], name: str, default: int, bounds: tuple[int, int]
+) -> int:
+    """A whole-number setting within `bounds` (default when unset); ValueError naming the
+    setting when it is not a whole number or out of bounds."""
+    value = config.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+    low, high = bounds
+    if not low <= number <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, not {number}")
+    return number
 
 
 def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:

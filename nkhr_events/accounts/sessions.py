@@ -35,6 +35,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 
 from nkhr_events.accounts.access import memberships
 from nkhr_events.accounts.models import SessionEnd, StaffSession, StaffUser, TeamRole
+from nkhr_events.config import bounded_setting
 from nkhr_events.database import rowcount
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.models import Event, EventDay
@@ -59,37 +60,23 @@ KEEP_ENDED = timedelta(days=30)
 # --- settings -----------------------------------------------------------------------------------
 
 
-def _setting(config: Mapping[str, Any], name: str, default: int, bounds: tuple[int, int]) -> int:
-    value = config.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
-    low, high = bounds
-    if not low <= number <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, not {number}")
-    return number
-
-
 def check_settings(config: Mapping[str, Any]) -> None:
     """Refuse to start with session settings out of bounds (raises ValueError), rather than
     sign everyone out at once or keep sessions alive for weeks."""
-    _setting(config, "NKHR_STAFF_IDLE_MINUTES", IDLE_MINUTES, IDLE_MINUTES_BOUNDS)
-    _setting(config, "NKHR_STAFF_SESSION_HOURS", SESSION_HOURS, SESSION_HOURS_BOUNDS)
+    bounded_setting(config, "NKHR_STAFF_IDLE_MINUTES", IDLE_MINUTES, IDLE_MINUTES_BOUNDS)
+    bounded_setting(config, "NKHR_STAFF_SESSION_HOURS", SESSION_HOURS, SESSION_HOURS_BOUNDS)
 
 
 def idle_timeout() -> timedelta:
     """How long an ordinary session may go unused (NKHR_STAFF_IDLE_MINUTES)."""
-    return timedelta(minutes=_setting(
+    return timedelta(minutes=bounded_setting(
         current_app.config, "NKHR_STAFF_IDLE_MINUTES", IDLE_MINUTES, IDLE_MINUTES_BOUNDS
     ))
 
 
 def max_age() -> timedelta:
     """How long any session lasts from sign-in (NKHR_STAFF_SESSION_HOURS)."""
-    return timedelta(hours=_setting(
+    return timedelta(hours=bounded_setting(
         current_app.config, "NKHR_STAFF_SESSION_HOURS", SESSION_HOURS, SESSION_HOURS_BOUNDS
     ))
 

@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from nkhr_events.audit.services import SYSTEM, Actor, record, status_detail
+from nkhr_events.config import bounded_setting
 from nkhr_events.database import rowcount
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
@@ -117,18 +118,8 @@ def check_hold(event: Event, day: date | None, now: datetime | None = None) -> d
 def reminder_days(config: Mapping[str, Any]) -> int:
     """Days before the deadline that the reminder goes (NKHR_INVITATION_REMINDER_DAYS); raises
     ValueError, naming the setting, when it is not a whole number within REMINDER_DAYS_BOUNDS."""
-    name = "NKHR_INVITATION_REMINDER_DAYS"
-    value = config.get(name)
-    if value is None or value == "":
-        return DEFAULT_REMINDER_DAYS
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
-    low, high = REMINDER_DAYS_BOUNDS
-    if not low <= number <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, not {number}")
-    return number
+    return bounded_setting(config, "NKHR_INVITATION_REMINDER_DAYS", DEFAULT_REMINDER_DAYS,
+                           REMINDER_DAYS_BOUNDS)
 
 
 def check_settings(config: Mapping[str, Any]) -> None:
@@ -340,10 +331,9 @@ def invite_many(
     lock_event_seats(event.id)
     check_event(event, now)
     settings = category_settings(event)
-    problems = batch_problems(event, rows, settings, now)
+    problems, clean = _checked_batch(event, rows, settings, now)
     if problems:
         raise BatchRefused(_("Some rows cannot be imported; nothing was imported."), problems)
-    clean = [checked_input(event, data, settings, now) for _line, data in rows]
     if hold_until is not None:
         check_places(event, Counter(c.category for c in clean), settings)
     invitations = [_create(event, c, hold_until, now, actor=actor) for c in clean]
@@ -365,20 +355,32 @@ def batch_problems(
     now: datetime,
 ) -> dict[int, str]:
     """What is wrong with each row (by line number); rows not named are fine."""
+    return _checked_batch(event, rows, settings, now)[0]
+
+
+def _checked_batch(
+    event: Event,
+    rows: list[tuple[int, InvitationInput]],
+    settings: dict[str, CategorySettings],
+    now: datetime,
+) -> tuple[dict[int, str], list[InvitationInput]]:
+    """Each row checked once: what is wrong (by line number), and the rows as checked."""
     problems: dict[int, str] = {}
+    clean: list[InvitationInput] = []
     seen: dict[str, int] = {}
     for line, data in rows:
         try:
-            clean = checked_input(event, data, settings, now)
+            checked = checked_input(event, data, settings, now)
         except DomainError as error:
             problems[line] = str(error)
             continue
-        key = email_key(clean.email)[1]
+        key = email_key(checked.email)[1]
         if key in seen:
             problems[line] = _("The same address is on line %(line)d.", line=seen[key])
         else:
             seen[key] = line
-    return problems
+            clean.append(checked)
+    return problems, clean
 
 
 # --- emails -----------------------------------------------------------------------------------
