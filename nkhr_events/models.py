@@ -5,7 +5,13 @@ from nkhr_events.audit.models import AuditEntry
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.events.models import Event, EventDay, EventStatus, Series
 from nkhr_events.inquiries.models import Inquiry
-from nkhr_events.invitations.models import Invitation, InvitationToken, SeatReservation
+from nkhr_events.invitations.models import (
+    Invitation,
+    InvitationToken,
+    RegistrationGroup,
+    RegistrationGroupToken,
+    SeatReservation,
+)
 from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage, OutboxStatus
 from nkhr_events.partners.models import (
     Partner,
@@ -42,6 +48,8 @@ __all__ = [
     "PartnershipStatus",
     "Registration",
     "RegistrationDay",
+    "RegistrationGroup",
+    "RegistrationGroupToken",
     "RegistrationStatus",
     "SeatReservation",
     "Series",

@@ -211,3 +211,78 @@ def split_name(name: str, language: str) -> tuple[str, str]:
     if parts and _is_hangul(parts[0]) and 2 <= len(parts[0]) <= 4:
         return parts[0][1:], parts[0][0]
     return name.strip(), ""
+
+
+class GroupKind(StrEnum):
+    DELEGATION = "delegation"  # a focal point registers their group
+    PARTNER = "partner"  # places given to an approved co-organizer or sponsor
+
+
+class GroupStatus(StrEnum):
+    OPEN = "open"
+    REVOKED = "revoked"  # by staff: the link stops working, unused places are released
+
+
+class RegistrationGroup(Model):
+    """A block of places of one category that one contact fills: a delegation registered by
+    its focal point, or a partner's places. The places are held by `reservation` until
+    `changes_until`; each member registered through the contact's link takes one of them, and
+    until `changes_until` the contact may replace or remove a member (their place returns to
+    the block). Members are registrations with `group_id` set; a member may have no email
+    address of their own, and then their emails go to the contact."""
+
+    __tablename__ = "registration_group"
+    __table_args__ = (
+        CheckConstraint("kind in ('delegation', 'partner')", name="kind"),
+        CheckConstraint("status in ('open', 'revoked')", name="status"),
+        CheckConstraint("places > 0", name="places_positive"),
+        Index("ix_registration_group_event", "event_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    #: What the group is called on staff pages and in its emails ("Ministry of … delegation").
+    name: Mapped[str] = mapped_column(String(200))
+    #: The partnership whose places these are (kind "partner").
+    partnership_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partnership.id", ondelete="SET NULL"), index=True
+    )
+    category: Mapped[str] = mapped_column(String(32))
+    #: How many people the group may register (its reserved places at the start).
+    places: Mapped[int]
+    reservation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("seat_reservation.id", ondelete="SET NULL")
+    )
+    contact_name: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    contact_email_key: Mapped[str] = mapped_column(String(254), index=True)
+    contact_language: Mapped[str] = mapped_column(String(5), default="en")
+    #: Members are added, replaced or removed until then; unused places are released then.
+    changes_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default=GroupStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when the contact's details were erased (privacy/services.py).
+    contact_anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship()
+    reservation: Mapped[SeatReservation | None] = relationship()
+
+    def open_for_changes(self, now: datetime) -> bool:
+        return self.status == GroupStatus.OPEN and now < self.changes_until
+
+
+class RegistrationGroupToken(Model):
+    """One emailed link of a group's contact; only a SHA-256 of the token is stored."""
+
+    __tablename__ = "registration_group_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("registration_group.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    group: Mapped[RegistrationGroup] = relationship()

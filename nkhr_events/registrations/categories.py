@@ -20,6 +20,10 @@ class Category(StrEnum):
     GOVERNMENT = "government"
     INTERNATIONAL_ORG = "international_org"
     GENERAL_PUBLIC = "general_public"
+    # Event-specific categories, by invitation only: off until an event switches them on.
+    SPEAKER = "speaker"
+    DELEGATION = "delegation"
+    ORGANIZERS_GUEST = "organizers_guest"
 
 
 CATEGORY_LABELS: dict[Category, LazyString] = {
@@ -32,7 +36,14 @@ CATEGORY_LABELS: dict[Category, LazyString] = {
     Category.GOVERNMENT: _l("Government representative"),
     Category.INTERNATIONAL_ORG: _l("International organization representative"),
     Category.GENERAL_PUBLIC: _l("General public"),
+    Category.SPEAKER: _l("Speaker"),
+    Category.DELEGATION: _l("Member of a delegation"),
+    Category.ORGANIZERS_GUEST: _l("Guest of the organizers"),
 }
+
+#: Categories never offered on the public form: an event may switch them on, and only an
+#: invitation, a group's link or staff register into them.
+INVITATION_ONLY = frozenset({Category.SPEAKER, Category.DELEGATION, Category.ORGANIZERS_GUEST})
 
 #: Categories whose registrations an organizer reviews unless the event says otherwise.
 REVIEWED_BY_DEFAULT = frozenset(
@@ -80,6 +91,9 @@ QUESTIONS: dict[Category, tuple[Question, ...]] = {
         Question("activist_organization", _l("Organization or group"), required=False),
     ),
     Category.GENERAL_PUBLIC: (),
+    Category.SPEAKER: (),
+    Category.DELEGATION: (),
+    Category.ORGANIZERS_GUEST: (),
 }
 
 #: Every answer key any category may have, for validation of stored answers.

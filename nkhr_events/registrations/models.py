@@ -47,6 +47,11 @@ class CancelReason(StrEnum):
     EMAIL_NOT_CONFIRMED = "email_not_confirmed"  # released: the address was not confirmed
     FLOOD = "flood"  # cancelled by staff with a flood of registrations
 
+#: How the `email_key` of a registration without an address starts (followed by a random
+#: part): never a valid address's key, and unique, so the one-registration-per-address rule
+#: leaves such registrations alone.
+NO_EMAIL_PREFIX = "none:"
+
 _ACTIVE_SQL = "status in ('pending', 'confirmed', 'waitlisted')"
 
 
@@ -155,6 +160,18 @@ class Registration(Model):
         server_default="",
     )
 
+    #: The delegation or partner block (invitations/models.py, `RegistrationGroup`) whose
+    #: contact registered this person; empty for everyone else.
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registration_group.id", ondelete="SET NULL"), index=True
+    )
+    #: A protected guest, registered by staff without an email address: the name fields hold
+    #: the pseudonym the staff chose (what badges, lists, the door and exports show) and the
+    #: real name is kept encrypted in `real_name`, shown only to admins and the event's
+    #: organizers.
+    protected: Mapped[bool] = mapped_column(default=False, server_default=db.false())
+    real_name: Mapped[str] = mapped_column(EncryptedText, default="", server_default="")
+
     event: Mapped[Event] = relationship()
     days: Mapped[list[RegistrationDay]] = relationship(
         back_populates="registration",
@@ -175,6 +192,12 @@ class Registration(Model):
     def greeting_name(self) -> str:
         """What an email greets with: "박민지", "山田花子", "Ada"."""
         return names.greeting_name(self.given_name, self.family_name)
+
+    @property
+    def has_email(self) -> bool:
+        """False for a protected guest or a group member registered without an address
+        (their `email` is empty and `email_key` a unique placeholder, `NO_EMAIL_PREFIX`)."""
+        return bool(self.email)
 
     @property
     def holds_seat(self) -> bool:

@@ -17,6 +17,7 @@ from nkhr_events.checkin import services as checkin
 from nkhr_events.events.calendar import CalendarMethod
 from nkhr_events.events.calendar import calendar_attachment as event_calendar_attachment
 from nkhr_events.extensions import db
+from nkhr_events.invitations.models import RegistrationGroup
 from nkhr_events.outbox.models import SECRET_PLACEHOLDER, OutboxMessage
 from nkhr_events.outbox.services import (
     Attachment,
@@ -118,18 +119,40 @@ def _send(
         "manage_url": manage_url(SECRET_PLACEHOLDER),
         **extra,
     }
+    to, language = registration.email, registration.language
+    if not registration.has_email:
+        contact = _group_contact(registration)
+        if contact is None:
+            # A protected guest: staff hand over what they need in person (the printed sheet).
+            return
+        to, language, context["on_behalf"] = contact
     attachments = [calendar_attachment(registration, calendar)] if calendar else []
     if template == "registration_confirmed":
         attachments.append(checkin_attachment(registration))
     enqueue_email(
-        to=registration.email,
+        to=to,
         template=template,
-        language=registration.language,
+        language=language,
         context=context,
         attachments=attachments,
         registration_id=registration.id,
         secret=LateSecret(MANAGE_LINK, registration.id),
     )
+
+
+def _group_contact(registration: Registration) -> tuple[str, str, dict[str, str]] | None:
+    """Where the emails of a group member without an address go: to the group's contact, in
+    the contact's language, saying whom they are about."""
+    if registration.group_id is None:
+        return None
+    group = db.session.get(RegistrationGroup, registration.group_id)
+    if group is None or not group.contact_email or group.contact_anonymized_at is not None:
+        return None
+    return group.contact_email, group.contact_language, {
+        "member": registration.full_name,
+        "group": group.name,
+        "contact": group.contact_name,
+    }
 
 
 def outcome(registration: Registration) -> None:

@@ -42,12 +42,14 @@ from nkhr_events.outbox.requests import resolver
 from nkhr_events.registrations import interpretation as interpreting
 from nkhr_events.registrations import notify
 from nkhr_events.registrations.categories import (
+    INVITATION_ONLY,
     QUESTIONS,
     REVIEWED_BY_DEFAULT,
     Category,
 )
 from nkhr_events.registrations.models import (
     ACTIVE_STATUSES,
+    NO_EMAIL_PREFIX,
     EventCategory,
     Registration,
     RegistrationDay,
@@ -60,6 +62,7 @@ from nkhr_events.registrations.seats import (
     seats_taken,
     use_reserved_place,
 )
+from nkhr_events.tokens import new_token
 from nkhr_events.validators import known_language
 
 #: The event's own columns, re-read once the seat lock is held.
@@ -105,6 +108,14 @@ class Admission:
 
     until: datetime
     reservation_id: int | None = None
+    #: The delegation or partner block the registration joins (invitations/models.py).
+    group_id: int | None = None
+    #: The person may have no email address (a group member, a protected guest): an empty
+    #: address is then taken, with a unique placeholder key (`NO_EMAIL_PREFIX`).
+    email_optional: bool = False
+    #: Registered by staff, who chose the person: a reviewed category does not hold them for
+    #: review (they still wait when no seat is free).
+    by_staff: bool = False
 
 
 @dataclass
@@ -165,7 +176,9 @@ def default_category_settings(event_id: int, category: Category) -> CategoryDefa
     return CategoryDefaults(
         event_id=event_id,
         category=category.value,
+        enabled=category not in INVITATION_ONLY,
         needs_review=category in REVIEWED_BY_DEFAULT,
+        by_invitation=category in INVITATION_ONLY,
     )
 
 
@@ -201,6 +214,8 @@ def save_category_settings(
     current = category_settings(event)
     changes: dict[str, dict[str, object]] = {}
     for category, wanted in values.items():
+        if category in INVITATION_ONLY:
+            wanted = {**wanted, "by_invitation": True}
         differ = {
             name: value for name, value in wanted.items()
             if getattr(current[category], name) != value
@@ -252,6 +267,8 @@ def _new_status(
             return RegistrationStatus.CONFIRMED
     if not fits(event, settings, category, seats_taken(event.id)):
         return RegistrationStatus.WAITLISTED
+    if admission is not None and admission.by_staff:
+        return RegistrationStatus.CONFIRMED
     return RegistrationStatus.PENDING if settings.needs_review else RegistrationStatus.CONFIRMED
 
 
@@ -282,7 +299,10 @@ def register_attendee(
     an `admission` alone. Raises RegistrationClosed or DomainError.
     """
     now = now or utcnow()
-    address, key = email_key(data.email)
+    if admission is not None and admission.email_optional and not data.email.strip():
+        address, key = "", NO_EMAIL_PREFIX + new_token()[:32]
+    else:
+        address, key = email_key(data.email)
     lock_event_seats(event_id)
     event = db.session.get(Event, event_id)
     if event is not None:
@@ -346,7 +366,8 @@ def register_attendee(
         checkin_salt=checkin.new_salt() if status == RegistrationStatus.CONFIRMED else None,
         # An invitation's link already proved the address: no confirmation to wait for.
         confirm_by=confirmation_deadline(event, now) if admission is None else None,
-        email_confirmed_at=now if admission is not None else None,
+        email_confirmed_at=now if admission is not None and address else None,
+        group_id=admission.group_id if admission is not None else None,
     )
     db.session.add(registration)
     db.session.flush()

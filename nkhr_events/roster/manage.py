@@ -42,7 +42,12 @@ from nkhr_events.names import mixes_lookalike_scripts
 from nkhr_events.outbox.services import messages_about
 from nkhr_events.privacy.services import registration_data
 from nkhr_events.registrations import forms, services
-from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
+from nkhr_events.registrations.categories import (
+    CATEGORY_LABELS,
+    INVITATION_ONLY,
+    QUESTIONS,
+    Category,
+)
 from nkhr_events.registrations.models import RegistrationStatus
 from nkhr_events.registrations.seats import moved_up_message
 from nkhr_events.roster import exports, flood
@@ -459,6 +464,7 @@ def categories(event_id: int) -> Response | str:
         form=form,
         categories=Category,
         category_labels=CATEGORY_LABELS,
+        invitation_only=INVITATION_ONLY,
     )
 
 

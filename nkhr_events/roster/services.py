@@ -403,6 +403,10 @@ def send_group_message(
     sent = 0
     for chunk in iterate_selected(event, filters):
         for registration in chunk:
+            if not registration.has_email:
+                # A protected guest or a group member without an address: staff or the
+                # group's contact tell them.
+                continue
             language = known_language(registration.language)
             if language not in ready:
                 # Registered between the count and this read: never send them another language.
