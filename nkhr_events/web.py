@@ -198,6 +198,26 @@ def text_language(obj: Any, field: str) -> Markup:
     return Markup(' lang="{}"').format(text.language) if text.fallback else Markup("")
 
 
+def place_text(event: Any, html: bool = False, venue: bool = True) -> str | Markup:
+    """Where the event is, written the way the reader's language writes a place: English from
+    the smallest to the largest ("Venue, Seoul, South Korea"), Korean and Japanese from the
+    largest to the smallest ("대한민국 서울 장소", "韓国、ソウル、会場"). With `html`, texts in
+    another language than the reader's keep their `lang` (`localized_html`); without `venue`,
+    the city and country alone."""
+    def part(field: str) -> str | Markup:
+        return localized_html(event, field) if html else localized(event, field)
+
+    fields = ("venue", "city") if venue else ("city",)
+    parts = [p for p in (*(part(f) for f in fields), country_name(event.country)) if p]
+    language = current_language()
+    if language in ("ko", "ja"):
+        parts.reverse()
+    separator = {"ko": " ", "ja": "、"}.get(language, ", ")
+    if html:
+        return Markup(separator).join(escape(p) for p in parts)
+    return separator.join(parts)
+
+
 #: The organization's own time zone when the settings name none (NKHR_TIMEZONE): staff pages
 #: that belong to no event (audit trail, outbox, staff accounts) show their times in it.
 DEFAULT_TIMEZONE = "Asia/Seoul"
@@ -498,6 +518,7 @@ def init_app(app: Flask) -> None:
         zone_name=_zone_name,
         text_language=text_language,
         country_name=country_name,
+        place_text=place_text,
         countries_by_name=countries_by_name,
         event_days_text=event_days_text,
         home_timezone=home_timezone,

@@ -64,8 +64,8 @@ def test_the_text_helper_falls_back_through_the_events_languages() -> None:
     ("language", "title", "place", "description"),
     [
         ("en", TRILINGUAL["title"], "Tokyo International Forum, Tokyo", "Two days of testimony."),
-        ("ko", TRILINGUAL["title_ko"], "도쿄 국제 포럼, 도쿄", "이틀 동안의 증언."),
-        ("ja", TRILINGUAL["title_ja"], "東京国際フォーラム, 東京", "二日間の証言。"),
+        ("ko", TRILINGUAL["title_ko"], "일본 도쿄 도쿄 국제 포럼", "이틀 동안의 증언."),
+        ("ja", TRILINGUAL["title_ja"], "日本、東京、東京国際フォーラム", "二日間の証言。"),
     ],
 )
 def test_each_reader_reads_the_event_in_their_language(

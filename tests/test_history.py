@@ -291,7 +291,7 @@ def expected_rows(language: str) -> list[list[str]]:
     rows = []
     for year, _, city, city_ko, country, names in HISTORY:
         if language == "ko":
-            rows.append([str(year), DAYS_KO[year], f"{city_ko}, {COUNTRY_KO[country]}",
+            rows.append([str(year), DAYS_KO[year], f"{COUNTRY_KO[country]} {city_ko}",
                          ", ".join(names)])
         else:
             rows.append([str(year), DAYS_EN[year], f"{city}, {COUNTRY_EN[country]}",

@@ -343,7 +343,7 @@ def test_history_page_heading_and_table_headers_are_korean(
     assert all(HANGUL.search(header) for header in headers)
     # Dates and country names come from Babel in the reader's language.
     assert "2004년 2월 29일 (일)~3월 2일 (화)" in html
-    assert "바르샤바, 폴란드" in html
+    assert "폴란드 바르샤바" in html  # the country first, as Korean writes a place
 
 
 def test_korean_puts_the_year_before_the_days_of_an_event_held_on_separate_days(

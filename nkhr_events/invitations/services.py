@@ -54,6 +54,7 @@ from nkhr_events.registrations.services import (
     email_key,
     refill_from_waitlist,
     register_attendee,
+    release_lapsed_holds,
 )
 from nkhr_events.tokens import new_token, token_hash
 from nkhr_events.validators import LANGUAGES
@@ -183,12 +184,52 @@ def _registered(event_id: int, key: str) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class KnownAddresses:
+    """The address keys of a batch that are already invited (still able to answer) or
+    registered, read in a few statements instead of two per row (`known_addresses`)."""
+
+    invited: frozenset[str]
+    registered: frozenset[str]
+
+
+#: Keys per IN list when a batch's addresses are looked up.
+_LOOKUP_CHUNK = 500
+
+
+def known_addresses(event_id: int, keys: list[str], now: datetime) -> KnownAddresses:
+    invited: set[str] = set()
+    registered: set[str] = set()
+    for start in range(0, len(keys), _LOOKUP_CHUNK):
+        chunk = keys[start:start + _LOOKUP_CHUNK]
+        invited.update(db.session.scalars(
+            select(Invitation.email_key).where(
+                Invitation.event_id == event_id,
+                Invitation.email_key.in_(chunk),
+                Invitation.status.in_(OPEN_STATUSES),
+                Invitation.expires_at > now,
+            )
+        ))
+        registered.update(db.session.scalars(
+            select(Registration.email_key).where(
+                Registration.event_id == event_id,
+                Registration.email_key.in_(chunk),
+                Registration.status.in_(ACTIVE_STATUSES),
+            )
+        ))
+    return KnownAddresses(frozenset(invited), frozenset(registered))
+
+
 def checked_input(
-    event: Event, data: InvitationInput, settings: dict[str, CategorySettings], now: datetime
+    event: Event,
+    data: InvitationInput,
+    settings: dict[str, CategorySettings],
+    now: datetime,
+    known: KnownAddresses | None = None,
 ) -> InvitationInput:
     """The input cleaned (address normalised, category and language known), or DomainError
     beside the field at fault. Refuses an address already invited (and still able to answer)
-    or already registered."""
+    or already registered (looked up in `known` when a batch read them at once)."""
     name = data.name.strip()
     if not name:
         raise DomainError(_("Enter the name."), "name")
@@ -201,9 +242,12 @@ def checked_input(
     if language not in LANGUAGES:
         raise DomainError(_("Unknown language: use en, ko or ja."), "language")
     category = _check_category(data.category, settings)
-    if open_invitation_of(event.id, key, now) is not None:
+    invited = (key in known.invited) if known is not None else (
+        open_invitation_of(event.id, key, now) is not None
+    )
+    if invited:
         raise DomainError(_("This address is already invited."), "email")
-    if _registered(event.id, key):
+    if (key in known.registered) if known is not None else _registered(event.id, key):
         raise DomainError(_("This address is already registered for this event."), "email")
     return InvitationInput(name, address, language, category, data.organization.strip())
 
@@ -331,6 +375,13 @@ def invite_many(
     lock_event_seats(event.id)
     check_event(event, now)
     settings = category_settings(event)
+    if hold_until is not None and hold_until <= now:
+        # A preview confirmed days later: its hold may have passed since.
+        raise DomainError(
+            _("The day the seats were to be held until has passed. Upload the file again and "
+              "choose another day."),
+            "hold_until",
+        )
     problems, clean = _checked_batch(event, rows, settings, now)
     if problems:
         raise BatchRefused(_("Some rows cannot be imported; nothing was imported."), problems)
@@ -368,9 +419,16 @@ def _checked_batch(
     problems: dict[int, str] = {}
     clean: list[InvitationInput] = []
     seen: dict[str, int] = {}
+    keys = []
+    for _line, data in rows:
+        try:
+            keys.append(email_key(data.email)[1])
+        except DomainError:
+            continue  # said by checked_input below
+    known = known_addresses(event.id, keys, now)
     for line, data in rows:
         try:
-            checked = checked_input(event, data, settings, now)
+            checked = checked_input(event, data, settings, now, known)
         except DomainError as error:
             problems[line] = str(error)
             continue
@@ -680,37 +738,25 @@ class LapseReport:
 def release_lapsed(now: datetime | None = None, *, actor: Actor) -> LapseReport:
     """Mark every reservation whose deadline passed as lapsed and give the seats to the
     waitlist, per event under its seat lock (audited, the promoted emailed). A lapsed seat was
-    already free to anyone registering; this moves the waitlist up. Safe in several workers."""
+    already free to anyone registering; this moves the waitlist up (a registration does the
+    same for its event before it counts, `release_lapsed_holds`). Safe in several workers."""
     now = now or utcnow()
     report = LapseReport()
-    lapsed_where = (SeatReservation.released_at.is_(None), SeatReservation.held_until <= now)
     event_ids = sorted(
-        db.session.scalars(select(SeatReservation.event_id).where(*lapsed_where).distinct())
+        db.session.scalars(
+            select(SeatReservation.event_id)
+            .where(SeatReservation.released_at.is_(None), SeatReservation.held_until <= now)
+            .distinct()
+        )
     )
     for event_id in event_ids:
         lock_event_seats(event_id)
-        lapsed = db.session.scalars(
-            select(SeatReservation)
-            .where(SeatReservation.event_id == event_id, *lapsed_where)
-            .order_by(SeatReservation.id)
-            .execution_options(populate_existing=True)
-        ).all()
-        for reservation in lapsed:
-            reservation.released_at = now
-            reservation.release_reason = ReleaseReason.LAPSED
-            record(
-                "reservation.lapse",
-                object_type="seat_reservation",
-                object_id=reservation.id,
-                event_id=event_id,
-                actor=actor,
-                detail={"places": reservation.places, "category": reservation.category},
-            )
-            report.released += 1
-        db.session.flush()
         event = db.session.get(Event, event_id)
-        if lapsed and event is not None:
-            report.promoted += len(refill_from_waitlist(event, actor=actor))
+        if event is None:
+            continue
+        released, promoted = release_lapsed_holds(event, now, actor=actor)
+        report.released += released
+        report.promoted += promoted
     return report
 
 

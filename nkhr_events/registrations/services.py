@@ -16,8 +16,10 @@ from typing import Literal
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
 
 from nkhr_events.audit.services import (
+    SYSTEM,
     Actor,
     changed_since,
     column_values,
@@ -36,6 +38,7 @@ from nkhr_events.invitations.models import (
     Invitation,
     InvitationStatus,
     ReleaseReason,
+    SeatReservation,
 )
 from nkhr_events.names import full_name
 from nkhr_events.outbox.requests import resolver
@@ -238,10 +241,11 @@ def save_category_settings(
     return change_capacity(event, KEEP, category_caps=caps, actor=actor)
 
 
-def _check_input(event: Event, data: RegistrationInput) -> None:
+def _check_input(event: Event, data: RegistrationInput, by_staff: bool = False) -> None:
     if not data.privacy_consent:
         raise DomainError(_("Please accept the privacy notice to register."), "privacy_consent")
-    if not data.given_name.strip() or not data.family_name.strip():
+    # Staff may register a one-word name (a protected guest's pseudonym).
+    if not data.given_name.strip() or not (data.family_name.strip() or by_staff):
         raise DomainError(_("Enter your name."), "given_name")
     held = set(event.day_list)
     if not set(data.days) <= held:
@@ -317,7 +321,7 @@ def register_attendee(
     settings = category_settings(event)[category.value]
     if not settings.enabled or (settings.by_invitation and admission is None):
         raise DomainError(_("This category is not open for this event."), "category")
-    _check_input(event, data)
+    _check_input(event, data, admission is not None and admission.by_staff)
 
     existing = db.session.scalar(
         db.select(Registration).where(
@@ -331,6 +335,7 @@ def register_attendee(
         return RegistrationResult(existing, created=False)
 
     invited = _open_invitations(event, key, now) if admission is None else []
+    release_lapsed_holds(event, now, actor=SYSTEM)
     status = _new_status(event, settings, category.value, admission)
     days = sorted(set(data.days)) or event.day_list
     question_keys = {q.key for q in QUESTIONS[category]}
@@ -433,6 +438,36 @@ def refill_from_waitlist(
                event_id=event.id, actor=actor.as_system(),
                detail=status_detail(RegistrationStatus.WAITLISTED, moved.status))
     return promoted
+
+
+def release_lapsed_holds(event: Event, now: datetime, *, actor: Actor) -> tuple[int, int]:
+    """Mark the event's reservations whose deadline passed as lapsed and hand their seats to
+    the waitlist first (the caller holds the seat lock); returns how many reservations were
+    released and how many people moved up.
+
+    A lapsed reservation counts for nothing from its deadline on (seats.py), so the seat is
+    free at once; releasing it here, before a registration counts, keeps the waitlist ahead
+    of whoever registers between the deadline and the periodic release (invitations)."""
+    lapsed = db.session.scalars(
+        select(SeatReservation)
+        .where(
+            SeatReservation.event_id == event.id,
+            SeatReservation.released_at.is_(None),
+            SeatReservation.held_until <= now,
+        )
+        .order_by(SeatReservation.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    for reservation in lapsed:
+        reservation.released_at = now
+        reservation.release_reason = ReleaseReason.LAPSED
+        record("reservation.lapse", object_type="seat_reservation", object_id=reservation.id,
+               event_id=event.id, actor=actor,
+               detail={"places": reservation.places, "category": reservation.category})
+    if not lapsed:
+        return 0, 0
+    db.session.flush()
+    return len(lapsed), len(refill_from_waitlist(event, actor=actor))
 
 
 def cancel_registration(registration: Registration, *, actor: Actor) -> list[Registration]:
