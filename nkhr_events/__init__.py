@@ -74,7 +74,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from nkhr_events.events import manage as events_manage
     from nkhr_events.events import views as events_views
     from nkhr_events.inquiries import views as inquiries_views
-    from nkhr_events.invitations import invitation_views, invitations_manage
+    from nkhr_events.invitations import (
+        group_views,
+        groups_manage,
+        invitation_views,
+        invitations_manage,
+        protected_manage,
+    )
     from nkhr_events.outbox import manage as outbox_manage
     from nkhr_events.partners import manage as partners_manage
     from nkhr_events.partners import views as partners_views
@@ -98,6 +104,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(partners_manage.bp)
     app.register_blueprint(invitation_views.bp)
     app.register_blueprint(invitations_manage.bp)
+    app.register_blueprint(protected_manage.bp)
+    app.register_blueprint(group_views.bp)
+    app.register_blueprint(groups_manage.bp)
 
     from nkhr_events import cli
     from nkhr_events.outbox import cli as outbox_cli

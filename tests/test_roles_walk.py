@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from nkhr_events.accounts.services import create_staff
 from nkhr_events.audit.services import SYSTEM
 from nkhr_events.checkin.services import checkin_reference
 from nkhr_events.extensions import db
+from nkhr_events.invitations.groups import GroupInput, create_group
 from nkhr_events.invitations.services import InvitationInput, invite
 from nkhr_events.outbox.models import OutboxMessage
 from nkhr_events.registrations.services import save_category_settings
@@ -98,6 +100,16 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "invitations_manage.confirm": EVENT_STAFF,
     "invitations_manage.resend": EVENT_STAFF,
     "invitations_manage.revoke": EVENT_STAFF,
+    "groups_manage.index": EVENT_STAFF,
+    "groups_manage.new": EVENT_STAFF,
+    "groups_manage.partner_places": EVENT_STAFF,
+    "groups_manage.group": EVENT_STAFF,
+    "groups_manage.resend": EVENT_STAFF,
+    "groups_manage.revoke": EVENT_STAFF,
+    "protected_manage.new": EVENT_STAFF,
+    "protected_manage.handout": EVENT_STAFF,
+    "protected_manage.reveal": EVENT_STAFF,
+    "protected_manage.change": EVENT_STAFF,
     "teams_manage.team": EVENT_STAFF,
     "teams_manage.remove": EVENT_STAFF,
 }
@@ -146,12 +158,16 @@ def world(app: Flask) -> World:
         save_category_settings(a, {"government": {"by_invitation": True}}, actor=SYSTEM)
         invited = invite(a, InvitationInput("Ian Alpha", "ian@alpha.example", "en",
                                             "government"), actor=SYSTEM)
+        group = create_group(a, GroupInput(
+            "Alpha delegation", "general_public", 2, a.start_date - timedelta(days=2),
+            "Gil Alpha", "gil@alpha.example", "en"), actor=SYSTEM)
         db.session.commit()
         ids = {
             "member_id": member.id,
             "event_id": a.id, "registration_id": reg_a.id, "partnership_id": partner_a,
             "message_id": message_a.id, "attachment_id": attachment,
             "reference": checkin_reference(reg_a), "invitation_id": invited.id,
+            "group_id": group.id,
             "b_event": b.id, "b_registration": reg_b.id,
         }
         return World(ids, ("Bravo Conference", "Bea Bravo", "bea@bravo.example",

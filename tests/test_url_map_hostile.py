@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +30,7 @@ from nkhr_events.accounts.services import create_staff
 from nkhr_events.audit.services import SYSTEM
 from nkhr_events.checkin import services as checkin
 from nkhr_events.extensions import db
+from nkhr_events.invitations.groups import GroupInput, create_group
 from nkhr_events.invitations.services import InvitationInput, invite
 from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage
 from nkhr_events.partners.models import Partner, PartnershipRole
@@ -57,7 +59,8 @@ HOSTILE_VALUES = [
 QUERY_PARAMETERS = [
     "page", "per_page", "event_id", "object_id", "object_type", "action", "actor", "since",
     "until", "status", "role", "recipient", "q", "day", "category", "next", "format",
-    "columns", "include_protected", "sort", "country", "checkin", "publish_name", "photo",
+    "columns", "include_protected", "include_real_names", "sort", "country", "checkin",
+    "publish_name", "photo",
 ]
 #: Fields of the pages whose forms are read by hand rather than through `validators.Form`.
 HAND_READ_FIELDS = [
@@ -115,6 +118,9 @@ def seeded(app: Flask) -> Seeded:
         save_category_settings(event, {"government": {"by_invitation": True}}, actor=SYSTEM)
         invitation = invite(event, InvitationInput("Ian Invited", "ian@example.org", "en",
                                                    "government"), actor=SYSTEM)
+        group = create_group(event, GroupInput(
+            "A delegation", "general_public", 2, event.start_date - timedelta(days=2),
+            "Gil Group", "gil@example.org", "en"), actor=SYSTEM)
         db.session.commit()
         message = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)).first()
         attachment = db.session.scalars(
@@ -131,6 +137,7 @@ def seeded(app: Flask) -> Seeded:
             "user_id": str(other.id),
             "member_id": str(member.id),
             "invitation_id": str(invitation.id),
+            "group_id": str(group.id),
             "session_id": "999999",  # not the walker's own: ending it would sign them out
             "passkey_id": "999999",
             "slug": event.slug,

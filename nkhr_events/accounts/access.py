@@ -38,6 +38,7 @@ class Permission(StrEnum):
     PARTNERS = "partners"  # partner applications, decisions, recognition, sponsor tiers
     MANAGE_TEAM = "manage_team"  # invite and remove the event's team members
     OUTBOX = "outbox"  # the emails sent about the event's registrations
+    PROTECTED = "protected"  # protected guests: register, real names, handout, export tick
 
 
 #: What each role may, before a reviewer's grants.

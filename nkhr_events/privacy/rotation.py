@@ -20,7 +20,7 @@ from nkhr_events.encryption import FieldCipher, is_token, json_text
 
 #: The encrypted text columns, by table: what `rotate-key` walks.
 ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "registration": ("accessibility_needs", "dietary_needs", "internal_notes"),
+    "registration": ("accessibility_needs", "dietary_needs", "internal_notes", "real_name"),
     "staff_user": ("totp_secret",),
 }
 #: The encrypted JSON columns, by table: a JSON string holding the token of the JSON text.

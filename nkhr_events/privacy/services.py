@@ -22,7 +22,8 @@ from nkhr_events.events.models import Event
 from nkhr_events.events.texts import local_text
 from nkhr_events.extensions import db
 from nkhr_events.inquiries.models import Inquiry
-from nkhr_events.invitations.models import Invitation
+from nkhr_events.invitations.groups import GROUP_LINK, erase_group_contacts
+from nkhr_events.invitations.models import Invitation, RegistrationGroup
 from nkhr_events.invitations.services import INVITATION_LINK
 from nkhr_events.outbox.models import (
     MailRequest,
@@ -129,6 +130,7 @@ def _anonymize(registration: Registration, now: datetime) -> None:
     registration.given_name = ERASED_NAME
     registration.family_name = ERASED_NAME
     registration.badge_name = ""
+    registration.real_name = ""  # a protected guest's (the name fields held the pseudonym)
     registration.email = erased_address("registration", registration.id)
     registration.email_key = registration.email
     registration.organization = ""
@@ -203,6 +205,32 @@ def _scrub_messages(about: ColumnElement[bool], person: str | None, replacement:
                 OutboxAttachment.outbox_message_id.in_([m.id for m in messages])
             )
         )
+
+
+def _erase_group_contacts(event_ids: list[int], now: datetime, actor: Actor) -> None:
+    """The contacts of the events' delegations and partner blocks: the emails to them (their
+    links, and the mail of members without an address of their own) are blanked and
+    readdressed, then their names and addresses erased (invitations/groups.py)."""
+    groups = db.session.scalars(
+        select(RegistrationGroup).where(
+            RegistrationGroup.event_id.in_(event_ids),
+            RegistrationGroup.contact_anonymized_at.is_(None),
+        )
+    ).all()
+    for group in groups:
+        members = select(Registration.id).where(Registration.group_id == group.id)
+        _scrub_messages(
+            or_(
+                and_(OutboxMessage.secret_maker == GROUP_LINK,
+                     OutboxMessage.secret_subject_id == group.id),
+                and_(OutboxMessage.registration_id.in_(members),
+                     func.lower(OutboxMessage.recipient) == group.contact_email.lower()),
+            ),
+            group.contact_email,
+            erased_address("group-contact", group.id),
+        )
+    for event_id in sorted({group.event_id for group in groups}):
+        erase_group_contacts(event_id, now, actor=actor)
 
 
 def anonymize_registration(
@@ -328,6 +356,7 @@ def purge(now: datetime | None = None, dry_run: bool = False, *, actor: Actor) -
         _anonymize(registration, now)
     if event_ids:
         _erase_invitations(Invitation.event_id.in_(event_ids))
+        _erase_group_contacts(event_ids, now, actor)
     for inquiry in inquiries:
         _scrub_messages(
             OutboxMessage.inquiry_id == inquiry.id,

@@ -252,7 +252,8 @@ def _check_input(event: Event, data: RegistrationInput, by_staff: bool = False) 
         raise DomainError(_("Choose days on which the event is held."), "days")
     interpreting.check_choice(event, data.interpretation)
     for question in QUESTIONS[Category(data.category)]:
-        if question.required and not data.answers.get(question.key, "").strip():
+        # Staff registering someone (a protected guest) need not ask what would identify them.
+        if question.required and not by_staff and not data.answers.get(question.key, "").strip():
             raise DomainError(_("This question needs an answer."), question.key)
 
 

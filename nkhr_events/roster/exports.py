@@ -186,9 +186,21 @@ PROTECTED_COLUMNS = frozenset(
 )
 
 
+#: Added to an export only when a holder of the protected-guests permission ticks it: the
+#: real name of each protected guest (empty for everyone else), whose name columns hold the
+#: pseudonym (invitations/protected.py).
+REAL_NAME_COLUMN = Column(
+    "real_name", _l("Real name (protected guest)"), lambda r, x: r.real_name if r.protected else ""
+)
+
+
 def _masked(column: Column, registration: Registration, include_protected: bool) -> bool:
+    # A protected guest's name columns hold the pseudonym chosen to be shown: never masked.
     return (
-        registration.do_not_publish and not include_protected and column.key in PROTECTED_COLUMNS
+        registration.do_not_publish
+        and not registration.protected
+        and not include_protected
+        and column.key in PROTECTED_COLUMNS
     )
 
 
@@ -447,19 +459,31 @@ def record_export(
     columns: list[Column],
     kind: str,
     include_protected: bool,
+    include_real_names: bool = False,
     *,
     actor: Actor,
 ) -> None:
-    """Audit an export before it is made; one that includes protected people is recorded a
-    second time under its own action, so that it can be found on its own."""
+    """Audit an export before it is made; one that includes protected people, or protected
+    guests' real names, is recorded a second time under its own action, so that it can be
+    found on its own."""
     record(
         "roster.export",
         object_type="event",
         object_id=event.id,
         event_id=event.id,
-        detail={"filters": filters.audit(), "columns": [c.key for c in columns], "format": kind},
+        detail={"filters": filters.audit(), "columns": [c.key for c in columns], "format": kind,
+                **({"real_names": True} if include_real_names else {})},
         actor=actor,
     )
+    if include_real_names:
+        record(
+            "roster.export_real_names",
+            object_type="event",
+            object_id=event.id,
+            event_id=event.id,
+            detail={"filters": filters.audit(), "format": kind},
+            actor=actor,
+        )
     if include_protected:
         record(
             "roster.export_protected",

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional
 
 from nkhr_events.accounts import access
 from nkhr_events.accounts.access import (
@@ -38,6 +39,7 @@ from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import Busy, DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
+from nkhr_events.invitations.models import RegistrationGroup
 from nkhr_events.names import mixes_lookalike_scripts
 from nkhr_events.outbox.services import messages_about
 from nkhr_events.privacy.services import registration_data
@@ -162,7 +164,12 @@ def export(event_id: int) -> Response:
     )
     reached = categories_of(event.id)
     include_protected = bool(request.args.get("include_protected")) and current_user.is_admin
-    exports.record_export(event, filters, columns, kind, include_protected, actor=current_actor())
+    real_names = bool(request.args.get("include_real_names")) and can(event, Permission.PROTECTED)
+    if real_names:
+        columns = [*columns, exports.REAL_NAME_COLUMN]
+    exports.record_export(
+        event, filters, columns, kind, include_protected, real_names, actor=current_actor()
+    )
     db.session.commit()
     filename = exports.export_filename(event, kind, utcnow().date())
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
@@ -303,6 +310,7 @@ def registration(registration_id: int) -> str:
         statuses=RegistrationStatus,
         category_label=CATEGORY_LABELS[Category(found.category)],
         questions=QUESTIONS[Category(found.category)],
+        group=db.session.get(RegistrationGroup, found.group_id) if found.group_id else None,
     )
 
 
@@ -349,6 +357,10 @@ def edit(registration_id: int) -> Response | str:
         record_person_view(found, PERSON_EDIT_VIEW, actor=current_actor())
         db.session.commit()
     form = forms.details_form(found.event, found)
+    if found.protected:
+        # A pseudonym may be one word (invitations/protected.py).
+        form.family_name.validators = [Optional(), Length(max=100)]
+        form.family_name.flags.required = False
     form.country.choices = [
         SelectChoice("", _("Choose…")),
         *(SelectChoice(code, name) for code, name in country_choices()),
@@ -363,7 +375,9 @@ def edit(registration_id: int) -> Response | str:
             show_error(form, error)
         else:
             db.session.commit()
-            if changed:
+            if changed and not found.has_email and found.group_id is None:
+                flash(_("The changes are saved."), "success")
+            elif changed:
                 flash(_("The changes are saved and the person was emailed a summary."), "success")
             else:
                 flash(_("Nothing changed."), "info")
