@@ -71,6 +71,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from nkhr_events.checkin import manage as checkin_manage
     from nkhr_events.checkin import scan_manage as checkin_scan
     from nkhr_events.checkin import views as checkin_views
+    from nkhr_events.documents import (
+        certificate_views,
+        documents_manage,
+        verify_views,
+        visa_manage,
+        visa_views,
+    )
     from nkhr_events.events import manage as events_manage
     from nkhr_events.events import views as events_views
     from nkhr_events.inquiries import views as inquiries_views
@@ -107,6 +114,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(protected_manage.bp)
     app.register_blueprint(group_views.bp)
     app.register_blueprint(groups_manage.bp)
+    app.register_blueprint(visa_views.bp)
+    app.register_blueprint(visa_manage.bp)
+    app.register_blueprint(verify_views.bp)
+    app.register_blueprint(certificate_views.bp)
+    app.register_blueprint(documents_manage.bp)
 
     from nkhr_events import cli
     from nkhr_events.outbox import cli as outbox_cli

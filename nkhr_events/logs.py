@@ -42,6 +42,9 @@ _SECRET_PATH = re.compile(
     rf"(?P<prefix>{_SLASH}registration{_SLASH}(?!lost-link(?:[/?#&%\s\"']|$))"
     rf"|{_SLASH}reset-password{_SLASH}"
     rf"|{_SLASH}invitation{_SLASH}"
+    rf"|{_SLASH}group{_SLASH}"
+    rf"|{_SLASH}verify{_SLASH}[^/?#&%\s\"'<>]+{_SLASH}"
+    r"|[?&]code="
     rf"|{_SLASH}manage{_SLASH}checkin{_SLASH})"
     r"(?P<secret>[^/?#&%\s\"'<>]+)"
 )

@@ -3,6 +3,8 @@
 from nkhr_events.accounts.models import PasswordResetToken, StaffRole, StaffUser
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.checkin.models import RegistrationCheckin
+from nkhr_events.documents.models import CertificateMailing, DocumentSettings, IssuedDocument
+from nkhr_events.documents.visa_models import VisaLetterRequest
 from nkhr_events.events.models import Event, EventDay, EventStatus, Series
 from nkhr_events.inquiries.models import Inquiry
 from nkhr_events.invitations.models import (
@@ -29,6 +31,8 @@ from nkhr_events.registrations.models import (
 
 __all__ = [
     "AuditEntry",
+    "CertificateMailing",
+    "DocumentSettings",
     "PasswordResetToken",
     "RegistrationCheckin",
     "Event",
@@ -37,6 +41,7 @@ __all__ = [
     "EventStatus",
     "Inquiry",
     "Invitation",
+    "IssuedDocument",
     "InvitationToken",
     "ManageToken",
     "OutboxAttachment",
@@ -55,4 +60,5 @@ __all__ = [
     "Series",
     "StaffRole",
     "StaffUser",
+    "VisaLetterRequest",
 ]

@@ -73,6 +73,17 @@ def test_redact_hides_every_secret_path_and_keeps_public_ones() -> None:
         "/registration/[redacted]/calendar.ics?x=1"
     )
     assert redact("/manage/checkin/12-abcdef") == "/manage/checkin/[redacted]"
+    # A group contact's link, a document's verification code (in the path or the query).
+    assert redact("GET /group/g5Xy_token/members/3/sheet") == (
+        "GET /group/[redacted]/members/3/sheet"
+    )
+    assert redact("/manage/events/1/groups/2") == "/manage/events/1/groups/2"
+    assert redact("/verify/NKHR-2027-4F7K2Q/ABCD-EFGH-JKMN") == (
+        "/verify/NKHR-2027-4F7K2Q/[redacted]"
+    )
+    assert redact("/verify?reference=NKHR-2027-4F7K2Q&code=ABCD-EFGH-JKMN") == (
+        "/verify?reference=NKHR-2027-4F7K2Q&code=[redacted]"
+    )
     assert redact('"POST /reset-password/s3cr3t HTTP/1.1" 303') == (
         '"POST /reset-password/[redacted] HTTP/1.1" 303'
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -27,6 +27,8 @@ from nkhr_events.accounts.models import StaffRole, StaffUser, TeamMember
 from nkhr_events.accounts.services import create_staff
 from nkhr_events.audit.services import SYSTEM
 from nkhr_events.checkin.services import checkin_reference
+from nkhr_events.documents import visa
+from nkhr_events.documents.services import issue_document
 from nkhr_events.extensions import db
 from nkhr_events.invitations.groups import GroupInput, create_group
 from nkhr_events.invitations.services import InvitationInput, invite
@@ -110,6 +112,17 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "protected_manage.handout": EVENT_STAFF,
     "protected_manage.reveal": EVENT_STAFF,
     "protected_manage.change": EVENT_STAFF,
+    "visa_manage.index": EVENT_STAFF,
+    "visa_manage.export": EVENT_STAFF,
+    "visa_manage.one": EVENT_STAFF,
+    "visa_manage.approve": EVENT_STAFF,
+    "visa_manage.decline": EVENT_STAFF,
+    "documents_manage.index": EVENT_STAFF,
+    "documents_manage.revoke": EVENT_STAFF,
+    "documents_manage.email_certificates": EVENT_STAFF,
+    "documents_manage.certificate": EVENT_STAFF,
+    "documents_manage.document_settings": ("admin",),
+    "documents_manage.signature_image": ("admin",),
     "teams_manage.team": EVENT_STAFF,
     "teams_manage.remove": EVENT_STAFF,
 }
@@ -117,7 +130,8 @@ EXPECTED: dict[str, tuple[str, ...]] = {
 ADMIN_PAGES = {"accounts_manage.staff_list", "accounts_manage.staff_new",
                "accounts_manage.staff_account", "accounts_manage.staff_role",
                "accounts_manage.staff_active", "accounts_manage.staff_two_factor_reset",
-               "audit_manage.index"}
+               "audit_manage.index", "documents_manage.document_settings",
+               "documents_manage.signature_image"}
 
 _ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 
@@ -161,13 +175,18 @@ def world(app: Flask) -> World:
         group = create_group(a, GroupInput(
             "Alpha delegation", "general_public", 2, a.start_date - timedelta(days=2),
             "Gil Alpha", "gil@alpha.example", "en"), actor=SYSTEM)
+        visa_request = visa.request_letter(reg_a, visa.VisaInput(
+            "ALPHA ADA", "M70689123", "KR", date(1990, 1, 1), a.end_date + timedelta(days=400),
+            "Embassy of the Republic of Korea in Nairobi", ""), actor=SYSTEM)
+        document, _code = issue_document(reg_a, "certificate", "en", [("Name", "Ada Alpha")],
+                                         actor=SYSTEM)
         db.session.commit()
         ids = {
-            "member_id": member.id,
+            "member_id": member.id, "request_id": visa_request.id,
             "event_id": a.id, "registration_id": reg_a.id, "partnership_id": partner_a,
             "message_id": message_a.id, "attachment_id": attachment,
             "reference": checkin_reference(reg_a), "invitation_id": invited.id,
-            "group_id": group.id,
+            "group_id": group.id, "document_id": document.id,
             "b_event": b.id, "b_registration": reg_b.id,
         }
         return World(ids, ("Bravo Conference", "Bea Bravo", "bea@bravo.example",

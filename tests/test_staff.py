@@ -23,7 +23,9 @@ from nkhr_events.extensions import db
 
 #: Endpoints only admins may open. The walk below finds them; keep this set in step with it.
 ADMIN_ONLY_ENDPOINTS = {"accounts_manage.staff_list", "accounts_manage.staff_new",
-                        "accounts_manage.staff_account", "audit_manage.index"}
+                        "accounts_manage.staff_account", "audit_manage.index",
+                        "documents_manage.document_settings",
+                        "documents_manage.signature_image"}
 
 WRONG_CREDENTIALS = "The email address or password is not correct."
 _ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")

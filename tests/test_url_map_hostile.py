@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +29,8 @@ from nkhr_events.accounts.models import StaffRole, TeamMember
 from nkhr_events.accounts.services import create_staff
 from nkhr_events.audit.services import SYSTEM
 from nkhr_events.checkin import services as checkin
+from nkhr_events.documents import visa
+from nkhr_events.documents.services import issue_document
 from nkhr_events.extensions import db
 from nkhr_events.invitations.groups import GroupInput, create_group
 from nkhr_events.invitations.services import InvitationInput, invite
@@ -60,7 +62,7 @@ QUERY_PARAMETERS = [
     "page", "per_page", "event_id", "object_id", "object_type", "action", "actor", "since",
     "until", "status", "role", "recipient", "q", "day", "category", "next", "format",
     "columns", "include_protected", "include_real_names", "sort", "country", "checkin",
-    "publish_name", "photo",
+    "publish_name", "photo", "include_passport",
 ]
 #: Fields of the pages whose forms are read by hand rather than through `validators.Form`.
 HAND_READ_FIELDS = [
@@ -109,6 +111,9 @@ def seeded(app: Flask) -> Seeded:
         )
         token = links.issue_manage_token(registration)
         reference = checkin.checkin_reference(registration)
+        visa_request = visa.request_letter(registration, visa.VisaInput(
+            "KIM MINJI", "M70689123", "KR", date(1990, 1, 1), event.end_date + timedelta(days=400),
+            "Embassy of the Republic of Korea in Nairobi", "ko"), actor=SYSTEM)
         partner = find_or_add_partner("Citizens' Alliance", country="KR")
         ensure_approved_partnership(partner, event, PartnershipRole.CO_ORGANIZER)
         other = create_staff("other@example.org", "Other Staff", "correct horse battery staple",
@@ -121,6 +126,8 @@ def seeded(app: Flask) -> Seeded:
         group = create_group(event, GroupInput(
             "A delegation", "general_public", 2, event.start_date - timedelta(days=2),
             "Gil Group", "gil@example.org", "en"), actor=SYSTEM)
+        document, code = issue_document(registration, "certificate", "ko",
+                                        [("성명", "김민지")], actor=SYSTEM)
         db.session.commit()
         message = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)).first()
         attachment = db.session.scalars(
@@ -138,6 +145,10 @@ def seeded(app: Flask) -> Seeded:
             "member_id": str(member.id),
             "invitation_id": str(invitation.id),
             "group_id": str(group.id),
+            "request_id": str(visa_request.id),
+            "document_id": str(document.id),
+            "code": code,
+            "language": "en",
             "session_id": "999999",  # not the walker's own: ending it would sign them out
             "passkey_id": "999999",
             "slug": event.slug,

@@ -39,6 +39,8 @@ class Permission(StrEnum):
     MANAGE_TEAM = "manage_team"  # invite and remove the event's team members
     OUTBOX = "outbox"  # the emails sent about the event's registrations
     PROTECTED = "protected"  # protected guests: register, real names, handout, export tick
+    VISA = "visa"  # visa letter requests: passport data, decisions, the export tick
+    DOCUMENTS = "documents"  # issued documents: list, revoke, certificates, email them all
 
 
 #: What each role may, before a reviewer's grants.
@@ -49,7 +51,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     TeamRole.LIAISON: frozenset({Permission.PARTNERS}),
 }
 #: What makes a role sensitive enough to need a second factor at sign-in.
-SENSITIVE = frozenset({Permission.READ_NEEDS, Permission.EXPORT})
+SENSITIVE = frozenset({Permission.READ_NEEDS, Permission.EXPORT, Permission.VISA})
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -47,10 +48,18 @@ class CleanLogo:
     height: int
 
 
-def _open(data: bytes) -> Image.Image:
+class ImageTooLarge(Exception):
+    """The image declares more pixels, or a longer side or stranger shape, than allowed."""
+
+
+class ImageUnreadable(Exception):
+    """Pillow cannot decode the file as one of the accepted formats."""
+
+
+def _open(data: bytes, formats: Collection[str]) -> Image.Image:
     """The image with its header read and nothing decoded yet (Image.open is lazy); refused
     here if the size it declares is over the limits."""
-    image = Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS))
+    image = Image.open(io.BytesIO(data), formats=sorted(formats))
     width, height = image.size
     if (
         width * height > MAX_PIXELS
@@ -60,6 +69,31 @@ def _open(data: bytes) -> Image.Image:
         image.close()
         raise Image.DecompressionBombError("declared size over the limit")
     return image
+
+
+def decode_rgba(data: bytes, formats: Collection[str]) -> Image.Image:
+    """Untrusted bytes decoded as one of `formats` into RGBA pixels, or ImageTooLarge (the
+    header declares too much: refused before a pixel is decoded) or ImageUnreadable. Shared by
+    every upload of an image (partner logos, the signature of documents)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with _open(data, formats) as probe:
+                probe.verify()
+            with _open(data, formats) as image:
+                image.load()
+                return image.convert("RGBA")
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise ImageTooLarge() from error
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+            raise ImageUnreadable() from error
+
+
+def fresh_png(rgba: Image.Image) -> Image.Image:
+    """A new image holding only the pixels: no EXIF, ICC or text chunks from the upload."""
+    clean = Image.new("RGBA", rgba.size)
+    clean.paste(rgba)
+    return clean
 
 
 def clean_logo(data: bytes) -> CleanLogo:
@@ -73,30 +107,20 @@ def clean_logo(data: bytes) -> CleanLogo:
         raise LogoRefused(_("The file is empty."))
     if len(data) > MAX_UPLOAD_BYTES:
         raise LogoRefused(_("The logo is larger than 1 MB. Please send a smaller file."))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with _open(data) as probe:
-                probe.verify()
-            with _open(data) as image:
-                image.load()
-                rgba = image.convert("RGBA")
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise LogoRefused(
-                _(
-                    "The image is too large: at most %(pixels)s megapixels (for example "
-                    "2000 × 2000 pixels). Please send a smaller logo.",
-                    pixels=MAX_PIXELS // 1_000_000,
-                )
-            ) from error
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-            raise LogoRefused(
-                _("This file is not a PNG, JPEG or WebP image we can read.")
-            ) from error
+    try:
+        rgba = decode_rgba(data, ACCEPTED_FORMATS)
+    except ImageTooLarge as error:
+        raise LogoRefused(
+            _(
+                "The image is too large: at most %(pixels)s megapixels (for example "
+                "2000 × 2000 pixels). Please send a smaller logo.",
+                pixels=MAX_PIXELS // 1_000_000,
+            )
+        ) from error
+    except ImageUnreadable as error:
+        raise LogoRefused(_("This file is not a PNG, JPEG or WebP image we can read.")) from error
     rgba.thumbnail((MAX_SIDE, MAX_SIDE))
     out = io.BytesIO()
-    # A fresh image carries no EXIF, ICC or text chunks from the upload.
-    clean = Image.new("RGBA", rgba.size)
-    clean.paste(rgba)
+    clean = fresh_png(rgba)
     clean.save(out, format="PNG", optimize=True)
     return CleanLogo(out.getvalue(), "image/png", clean.width, clean.height)

@@ -26,6 +26,7 @@ ENCRYPTED_COLUMNS: dict[str, tuple[str, ...]] = {
 #: The encrypted JSON columns, by table: a JSON string holding the token of the JSON text.
 ENCRYPTED_JSON_COLUMNS: dict[str, tuple[str, ...]] = {
     "registration": ("answers",),
+    "issued_document": ("statements",),
 }
 
 

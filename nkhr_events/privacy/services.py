@@ -18,6 +18,7 @@ from nkhr_events.audit.models import AuditEntry
 from nkhr_events.audit.services import Actor, record
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.dbtypes import utcnow
+from nkhr_events.documents.visa_models import forget_passport_data
 from nkhr_events.events.models import Event
 from nkhr_events.events.texts import local_text
 from nkhr_events.extensions import db
@@ -151,6 +152,7 @@ def _anonymize(registration: Registration, now: datetime) -> None:
     )
     _forget_addresses(registration.id)
     _erase_invitations(Invitation.registration_id == registration.id)
+    forget_passport_data(registration.id, now)
     db.session.flush()
 
 

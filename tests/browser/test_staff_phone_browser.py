@@ -109,7 +109,8 @@ def test_staff_lists_fit_a_phone_and_removing_a_member_asks_first(
     # The staff home: separate links; each event's status, date and Team link on screen.
     links = page.locator("#staff-links li")
     expect(links).to_have_text(
-        ["New event", "Outbox", "Partner applications", "Staff accounts", "Audit trail"]
+        ["New event", "Outbox", "Partner applications", "Staff accounts", "Audit trail",
+         "Document settings"]
     )
     fits(page, width)
     on_screen(page, "table.staff-list .status", width)
