@@ -28,10 +28,9 @@ from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 
 from nkhr_events.audit.services import Actor, record
-from nkhr_events.database import rowcount
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event, EventStatus
@@ -45,8 +44,8 @@ from nkhr_events.invitations.models import (
     SeatReservation,
 )
 from nkhr_events.invitations.services import check_places, event_starts, hold_end
-from nkhr_events.outbox.models import SECRET_PLACEHOLDER, OutboxMessage, OutboxStatus
-from nkhr_events.outbox.services import LateSecret, enqueue_email, secret_maker
+from nkhr_events.outbox.models import SECRET_PLACEHOLDER
+from nkhr_events.outbox.services import LateSecret, enqueue_email, secret_maker, withdraw_queued
 from nkhr_events.partners.models import Partnership, PartnershipStatus
 from nkhr_events.registrations.categories import category_name
 from nkhr_events.registrations.models import (
@@ -58,6 +57,7 @@ from nkhr_events.registrations.seats import lock_event_seats
 from nkhr_events.registrations.services import (
     Admission,
     RegistrationInput,
+    active_registration,
     cancel_registration,
     category_settings,
     email_key,
@@ -299,15 +299,7 @@ def _check_address(group: RegistrationGroup, data: RegistrationInput) -> None:
     second seat for one person."""
     if not data.email.strip():
         return
-    key = email_key(data.email)[1]
-    registered = db.session.scalar(
-        select(Registration.id).where(
-            Registration.event_id == group.event_id,
-            Registration.email_key == key,
-            Registration.status.in_(ACTIVE_STATUSES),
-        )
-    )
-    if registered is not None:
+    if active_registration(group.event_id, email_key(data.email)[1]) is not None:
         raise DomainError(
             _("Someone with this email address is already registered for this event."), "email"
         )
@@ -410,14 +402,7 @@ def replace_member(
 
 
 def _withdraw_links(group: RegistrationGroup) -> int:
-    return rowcount(db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.secret_maker == GROUP_LINK,
-               OutboxMessage.secret_subject_id == group.id,
-               OutboxMessage.status == OutboxStatus.QUEUED)
-        .values(status=OutboxStatus.CANCELLED, locked_until=None)
-        .execution_options(synchronize_session=False)
-    ))
+    return withdraw_queued(GROUP_LINK, group.id)
 
 
 def revoke_group(

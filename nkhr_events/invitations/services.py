@@ -39,9 +39,9 @@ from nkhr_events.invitations.models import (
     ReleaseReason,
     SeatReservation,
 )
-from nkhr_events.outbox.models import SECRET_PLACEHOLDER, OutboxMessage, OutboxStatus
+from nkhr_events.outbox.models import SECRET_PLACEHOLDER
 from nkhr_events.outbox.periodic import periodic_task
-from nkhr_events.outbox.services import LateSecret, enqueue_email, secret_maker
+from nkhr_events.outbox.services import LateSecret, enqueue_email, secret_maker, withdraw_queued
 from nkhr_events.registrations.categories import Category, category_name
 from nkhr_events.registrations.models import ACTIVE_STATUSES, Registration
 from nkhr_events.registrations.seats import fits, lock_event_seats, seats_taken
@@ -159,31 +159,6 @@ def _check_category(value: str, settings: dict[str, CategorySettings]) -> str:
     return category.value
 
 
-def open_invitation_of(event_id: int, key: str, now: datetime) -> Invitation | None:
-    """The address's invitation to the event that still works, if any."""
-    return db.session.scalar(
-        select(Invitation).where(
-            Invitation.event_id == event_id,
-            Invitation.email_key == key,
-            Invitation.status.in_(OPEN_STATUSES),
-            Invitation.expires_at > now,
-        )
-    )
-
-
-def _registered(event_id: int, key: str) -> bool:
-    return (
-        db.session.scalar(
-            select(Registration.id).where(
-                Registration.event_id == event_id,
-                Registration.email_key == key,
-                Registration.status.in_(ACTIVE_STATUSES),
-            )
-        )
-        is not None
-    )
-
-
 @dataclass(frozen=True)
 class KnownAddresses:
     """The address keys of a batch that are already invited (still able to answer) or
@@ -242,12 +217,10 @@ def checked_input(
     if language not in LANGUAGES:
         raise DomainError(_("Unknown language: use en, ko or ja."), "language")
     category = _check_category(data.category, settings)
-    invited = (key in known.invited) if known is not None else (
-        open_invitation_of(event.id, key, now) is not None
-    )
-    if invited:
+    known = known or known_addresses(event.id, [key], now)
+    if key in known.invited:
         raise DomainError(_("This address is already invited."), "email")
-    if (key in known.registered) if known is not None else _registered(event.id, key):
+    if key in known.registered:
         raise DomainError(_("This address is already registered for this event."), "email")
     return InvitationInput(name, address, language, category, data.organization.strip())
 
@@ -615,14 +588,7 @@ def _close(
     invitation.remind_at = None
     freed = _release(invitation.reservation, reason, now)
     # Its emails still waiting are withdrawn: a revoked invitation must not arrive after all.
-    withdrawn = rowcount(db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.secret_maker == INVITATION_LINK,
-               OutboxMessage.secret_subject_id == invitation.id,
-               OutboxMessage.status == OutboxStatus.QUEUED)
-        .values(status=OutboxStatus.CANCELLED, locked_until=None)
-        .execution_options(synchronize_session=False)
-    ))
+    withdrawn = withdraw_queued(INVITATION_LINK, invitation.id)
     record(
         action,
         object_type="invitation",

@@ -140,6 +140,19 @@ class RenderedEmail:
     html: str
 
 
+def withdraw_queued(maker: str, subject_id: int) -> int:
+    """Cancel the queued emails that carry the private link `maker` makes for `subject_id`
+    (an invitation, a group): a withdrawn link must not arrive after all. Returns how many."""
+    return rowcount(db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.secret_maker == maker,
+               OutboxMessage.secret_subject_id == subject_id,
+               OutboxMessage.status == OutboxStatus.QUEUED)
+        .values(status=OutboxStatus.CANCELLED, locked_until=None)
+        .execution_options(synchronize_session=False)
+    ))
+
+
 def render_email(template: str, language: str, context: Mapping[str, Any]) -> RenderedEmail:
     """templates/email/<template>.subject.txt, .txt and .html, rendered in `language`."""
     if not _TEMPLATE_NAME.match(template):

@@ -288,6 +288,18 @@ def _accepting(event: Event | None, now: datetime, admission: Admission | None) 
     return registration_state(event, now) == RegistrationState.OPEN
 
 
+def active_registration(event_id: int, key: str) -> Registration | None:
+    """The address's registration for the event that still counts (pending, confirmed or
+    waitlisted): at most one, the database's partial unique index says so."""
+    return db.session.scalar(
+        select(Registration).where(
+            Registration.event_id == event_id,
+            Registration.email_key == key,
+            Registration.status.in_(ACTIVE_STATUSES),
+        )
+    )
+
+
 def register_attendee(
     event_id: int,
     data: RegistrationInput,
@@ -324,13 +336,7 @@ def register_attendee(
         raise DomainError(_("This category is not open for this event."), "category")
     _check_input(event, data, admission is not None and admission.by_staff)
 
-    existing = db.session.scalar(
-        db.select(Registration).where(
-            Registration.event_id == event.id,
-            Registration.email_key == key,
-            Registration.status.in_(ACTIVE_STATUSES),
-        )
-    )
+    existing = active_registration(event.id, key)
     if existing is not None:
         notify.already_registered(existing)
         return RegistrationResult(existing, created=False)
