@@ -21,6 +21,16 @@ from nkhr_events.partners.models import (
     PartnershipRole,
     PartnershipStatus,
 )
+from nkhr_events.programme.models import (
+    ArchiveDocument,
+    ArchivePhoto,
+    ProgrammeSession,
+    SessionSignup,
+    SessionSpeaker,
+    Speaker,
+    SpeakerPhoto,
+    SpeakerToken,
+)
 from nkhr_events.registrations.models import (
     EventCategory,
     ManageToken,
@@ -30,6 +40,14 @@ from nkhr_events.registrations.models import (
 )
 
 __all__ = [
+    "ArchiveDocument",
+    "ArchivePhoto",
+    "ProgrammeSession",
+    "SessionSignup",
+    "SessionSpeaker",
+    "Speaker",
+    "SpeakerPhoto",
+    "SpeakerToken",
     "AuditEntry",
     "CertificateMailing",
     "DocumentSettings",
