@@ -80,6 +80,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     from nkhr_events.events import manage as events_manage
     from nkhr_events.events import views as events_views
+    from nkhr_events.inquiries import inquiries_manage
     from nkhr_events.inquiries import views as inquiries_views
     from nkhr_events.invitations import (
         group_views,
@@ -91,7 +92,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from nkhr_events.outbox import manage as outbox_manage
     from nkhr_events.partners import manage as partners_manage
     from nkhr_events.partners import views as partners_views
+    from nkhr_events.programme import (
+        archive_manage,
+        archive_views,
+        sessions_manage,
+        signup_views,
+        signups_manage,
+        speaker_views,
+        speakers_manage,
+    )
+    from nkhr_events.programme import views as programme_views
     from nkhr_events.registrations import views as registrations_views
+    from nkhr_events.roster import chart_views as roster_charts
     from nkhr_events.roster import manage as roster_manage
 
     app.register_blueprint(events_views.bp)
@@ -101,9 +113,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_manage.bp)
     app.register_blueprint(events_manage.bp)
     app.register_blueprint(inquiries_views.bp)
+    app.register_blueprint(inquiries_manage.bp)
     app.register_blueprint(outbox_manage.bp)
     app.register_blueprint(registrations_views.bp)
     app.register_blueprint(roster_manage.bp)
+    app.register_blueprint(roster_charts.bp)
     app.register_blueprint(checkin_manage.bp)
     app.register_blueprint(checkin_scan.bp)
     app.register_blueprint(checkin_views.bp)
@@ -119,6 +133,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(verify_views.bp)
     app.register_blueprint(certificate_views.bp)
     app.register_blueprint(documents_manage.bp)
+    app.register_blueprint(archive_views.bp)
+    app.register_blueprint(archive_manage.bp)
+    app.register_blueprint(signup_views.bp)
+    app.register_blueprint(signups_manage.bp)
+    app.register_blueprint(speaker_views.bp)
+    app.register_blueprint(speakers_manage.bp)
+    app.register_blueprint(programme_views.bp)
+    app.register_blueprint(sessions_manage.bp)
 
     from nkhr_events import cli
     from nkhr_events.outbox import cli as outbox_cli

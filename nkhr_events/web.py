@@ -527,3 +527,36 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(DATE_HELPERS)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+
+
+class Confirmation:
+    """The confirmation step of an action that hurts people or hides things (templates/
+    confirm.html): a view that is posted without `confirmed` renders this instead of acting,
+    stating the consequences; the page posts the same fields again with `confirmed=1`."""
+
+    def __init__(
+        self,
+        title: str,
+        consequences: list[str],
+        button: str,
+        fields: Iterable[tuple[str, object]],
+        back_url: str = "",
+        back_label: str = "",
+        danger: bool = True,
+    ) -> None:
+        self.title = title
+        self.consequences = consequences
+        self.button = button
+        self.fields = [(name, "" if value is None else str(value)) for name, value in fields]
+        self.back_url = back_url
+        self.back_label = back_label
+        self.danger = danger
+        self.action = request.path
+
+    def render(self) -> str:
+        return render_template("confirm.html", confirm=self)
+
+
+def confirmed() -> bool:
+    """Whether the request comes from a confirmation page (see `Confirmation`)."""
+    return request.form.get("confirmed") == "1"

@@ -338,7 +338,7 @@ def test_an_admin_changes_roles_and_deactivates_but_never_themself(
     assert organizer_browser.get("/manage/staff").status_code == 403
 
     assert "its sessions have ended" in post(f"/manage/staff/{organizer.id}/active",
-                                             {"active": "0"})
+                                             {"active": "0", "confirmed": "1"})
     assert not staff(app, "organizer@example.org").active
     assert not is_signed_in(organizer_browser)
     assert attempt(organizer_browser, "organizer@example.org", STAFF_PASSWORD) == (

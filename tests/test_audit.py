@@ -108,7 +108,7 @@ def test_account_changes_are_recorded_by_the_admin_who_made_them(
                                            "role": "organizer"})
     kim = db_user(app, "kim@example.org")
     client.post(f"/manage/staff/{kim}/role", data={"role": "admin"})
-    client.post(f"/manage/staff/{kim}/active", data={"active": "0"})
+    client.post(f"/manage/staff/{kim}/active", data={"active": "0", "confirmed": "1"})
     client.post(f"/manage/staff/{kim}/active", data={"active": "1"})
     assert summary(app, "account.") == [
         ("account.create", "admin@example.org",
@@ -167,7 +167,7 @@ def test_event_create_edit_publish_and_archive_are_recorded(
     client.post(f"/manage/events/{event_id}/edit",
                 data=event_form_input(series_id, venue="Chatham House", capacity="300"))
     client.post(f"/manage/events/{event_id}/status", data={"status": "published"})
-    client.post(f"/manage/events/{event_id}/status", data={"status": "archived"})
+    client.post(f"/manage/events/{event_id}/status", data={"status": "archived", "confirmed": "1"})
     assert summary(app, "event.") == [
         ("event.create", "organizer@example.org",
          {"slug": "icnkhr-2031-seoul", "status": "draft"}),

@@ -272,3 +272,59 @@ def test_someone_who_registers_in_japanese_after_the_confirm_step_stops_the_send
     assert page.find("button", value="send") is None
     assert outbox_size(app) == queued
     assert messages_sent(app) == 0
+
+
+def test_a_group_of_only_people_without_an_address_is_a_group_of_nobody(
+    app: Flask, client: FlaskClient, auth
+) -> None:
+    from nkhr_events.audit.services import SYSTEM
+    from nkhr_events.invitations.protected import ProtectedInput, register_protected
+
+    with app.app_context():
+        event = make_event(capacity=10)
+        register_protected(event, ProtectedInput(
+            pseudonym="Guest Seven", real_name="Real Person", category="general_public",
+            privacy_consent=True), actor=SYSTEM)
+        db.session.commit()
+        event_id = event.id
+    auth.organizer()
+    queued = outbox_size(app)
+    for response in (client.get(message_url(event_id)),
+                     client.post(message_url(event_id), data={**ENGLISH, "step": "send"})):
+        page = parse(response.get_data(as_text=True))
+        assert "The filters you chose select nobody" in page.text
+        assert "Send to" not in page.text
+        assert page.find("button", value="send") is None
+    assert outbox_size(app) == queued
+    assert messages_sent(app) == 0
+
+
+def test_the_confirm_step_previews_the_email_each_language_receives(
+    app: Flask, client: FlaskClient, auth, smtp_server: Any
+) -> None:
+    event_id = group_of(app, MIXED)
+    auth.organizer()
+    text = {**ENGLISH, **KOREAN, **JAPANESE}
+    queued = outbox_size(app)
+    confirm = parse(client.post(message_url(event_id), data={**text, "step": "confirm"})
+                    .get_data(as_text=True))
+    previews = {lang: confirm.one(id=f"preview-{lang}") for lang in ("en", "ko", "ja")}
+    # Each preview is the email as rendered for the first reader of that language: the
+    # greeting by name in its own order, the organizer's text, the frame in that language.
+    assert "Hello Ada," in previews["en"].text and "We meet in Hall B." in previews["en"].text
+    assert "박민지" in previews["ko"].text and "B홀에서 만납니다." in previews["ko"].text
+    assert "山田花子" in previews["ja"].text and "B ホールで開催します。" in previews["ja"].text
+    assert "Hello" not in previews["ko"].text and "Hello" not in previews["ja"].text
+    assert "장소 변경 안내" in previews["ko"].text
+    # A preview queues nothing and records nothing.
+    assert outbox_size(app) == queued
+    assert messages_sent(app) == 0
+    # What is previewed is what is sent.
+    with app.app_context():
+        deliver_due()
+    before = len(smtp_server.messages)
+    assert client.post(message_url(event_id), data=send_form(confirm)).status_code == 303
+    group = delivered(app, smtp_server, before)
+    sent_ko = group["minji@example.org"].get_body(("plain",)).get_content()
+    shown_ko = previews["ko"].one("pre").text
+    assert " ".join(sent_ko.split()) == " ".join(shown_ko.split())

@@ -693,16 +693,16 @@ def check_rows(rows: list[list[str]], header: list[str], where: str) -> None:
     assert seen == {f"{who}-{path}" for who in PEOPLE for path in "abcd"}, where
 
 
-def check_pages_that_name_nobody(client: FlaskClient, auth: Any, world: World) -> None:
-    """The dashboard's recent activity and the audit trail keep no personal data: no name in
-    any order."""
+def check_activity_and_audit(client: FlaskClient, auth: Any, world: World) -> None:
+    """The dashboard's recent activity and the audit trail are sentences that name people
+    (staff who read them can see those people anyway): each name in its own order, never
+    backwards (`page_of`)."""
     _page, source = page_of(client.get(f"/manage/events/{world.events['main']}"), "dashboard")
-    assert_names_nobody(source, "dashboard")
+    assert any(WRITTEN[who] in source for who in PEOPLE), "dashboard activity names nobody"
     auth.sign_out()
     auth.admin()
     for query in ({}, {"action": "registration."}, {"event_id": world.events["main"]}):
-        _page, source = page_of(client.get("/manage/audit/", query_string=query), "audit")
-        assert_names_nobody(source, f"audit trail {query}")
+        page_of(client.get("/manage/audit/", query_string=query), f"audit trail {query}")
 
 
 @pytest.mark.slow  # every path of three people and about seventy emails, per language
@@ -710,7 +710,7 @@ def test_every_surface_writes_each_name_in_its_order(
     client: FlaskClient, auth: Any, world: World
 ) -> None:
     """Emails of every kind (text, HTML, calendar), the person's pages, the staff pages,
-    printouts, door, outbox, exports; the pages that keep no personal data name nobody."""
+    printouts, door, outbox, exports, the activity and the audit trail."""
     check_emails(world)
     check_calendars(world)
     check_attendee_pages(client, world)
@@ -719,7 +719,7 @@ def test_every_surface_writes_each_name_in_its_order(
     check_flood_preview(client, world)
     check_outbox(client, world)
     check_exports(client, world)
-    check_pages_that_name_nobody(client, auth, world)
+    check_activity_and_audit(client, auth, world)
 
 
 # --- names typed in one field: partners' contact people, senders of the contact form ------------

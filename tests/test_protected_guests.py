@@ -318,7 +318,7 @@ def xlsx_text(response) -> str:
     assert response.status_code == 200
     workbook = load_workbook(io.BytesIO(response.get_data()), read_only=True)
     return json.dumps([list(row) for row in workbook.active.iter_rows(values_only=True)],
-                      ensure_ascii=False)
+                      default=str, ensure_ascii=False)
 
 
 ALL_COLUMNS = ("name", "given_name", "family_name", "badge_name", "email", "organization",

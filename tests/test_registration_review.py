@@ -70,7 +70,8 @@ def test_reject_with_reason_emails_it_and_promotes_the_waitlist(
     first, _second, third = reviewed["ids"]
     client.post(
         f"/manage/registrations/{first}/decision",
-        data={"action": "reject", "reason": "Accreditation could not be verified."},
+        data={"action": "reject", "reason": "Accreditation could not be verified.",
+              "confirmed": "1"},
     )
     assert status_of(app, first) == "rejected"
     # The journalist on the waitlist moves up, to review again (the category needs review).

@@ -172,8 +172,8 @@ def test_a_reviewer_decides_within_their_categories_only(
         db.session.get(Registration, world["press_confirmed"])
     response = client.post(
         f"/manage/events/{world['a']}/registrations/bulk",
-        data={"action": "waitlist", "ids": [world["press_confirmed"], world["gov"],
-                                            world["public"], world["b_press"]]},
+        data={"action": "waitlist", "confirmed": "1",
+              "ids": [world["press_confirmed"], world["gov"], world["public"], world["b_press"]]},
         follow_redirects=True,
     )
     assert "1 registration updated." in response.get_data(as_text=True)

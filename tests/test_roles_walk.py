@@ -30,9 +30,12 @@ from nkhr_events.checkin.services import checkin_reference
 from nkhr_events.documents import visa
 from nkhr_events.documents.services import issue_document
 from nkhr_events.extensions import db
+from nkhr_events.inquiries.services import InquiryInput, submit_inquiry
 from nkhr_events.invitations.groups import GroupInput, create_group
 from nkhr_events.invitations.services import InvitationInput, invite
 from nkhr_events.outbox.models import OutboxMessage
+from nkhr_events.programme.models import ArchiveDocument, ArchivePhoto
+from nkhr_events.programme.speakers import SpeakerInput, invite_speaker
 from nkhr_events.registrations.services import save_category_settings
 
 ROLES = ("anonymous", "door", "reviewer", "liaison", "other_organizer", "organizer", "admin")
@@ -60,9 +63,14 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "events_manage.edit": EVENT_STAFF,
     "events_manage.change_status": EVENT_STAFF,
     "roster_manage.dashboard": ("reviewer", *EVENT_STAFF),
+    "charts_manage.event_chart": ("reviewer", *EVENT_STAFF),
+    # Event A's series (id 1) has event A alone: its organizers see the series' report.
+    "charts_manage.series": EVENT_STAFF,
+    "charts_manage.series_chart": EVENT_STAFF,
     "roster_manage.registrations": ("reviewer", *EVENT_STAFF),
     "roster_manage.registration": ("reviewer", *EVENT_STAFF),
     "roster_manage.decide": ("reviewer", *EVENT_STAFF),
+    "roster_manage.resend_link": ("reviewer", *EVENT_STAFF),
     "roster_manage.bulk": ("reviewer", *EVENT_STAFF),
     "roster_manage.export": EVENT_STAFF,
     "roster_manage.badges": EVENT_STAFF,
@@ -96,6 +104,10 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "accounts_manage.staff_active": ("admin",),
     "accounts_manage.staff_two_factor_reset": ("admin",),
     "audit_manage.index": ("admin",),
+    "inquiries_manage.index": ("admin",),
+    "inquiries_manage.inquiry": ("admin",),
+    "inquiries_manage.reply": ("admin",),
+    "inquiries_manage.status": ("admin",),
     "invitations_manage.index": EVENT_STAFF,
     "invitations_manage.new": EVENT_STAFF,
     "invitations_manage.upload": EVENT_STAFF,
@@ -125,13 +137,37 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "documents_manage.signature_image": ("admin",),
     "teams_manage.team": EVENT_STAFF,
     "teams_manage.remove": EVENT_STAFF,
+    "archive_manage.index": EVENT_STAFF,
+    "archive_manage.photo_image": EVENT_STAFF,
+    "archive_manage.photo_consent": EVENT_STAFF,
+    "archive_manage.move": EVENT_STAFF,
+    "archive_manage.delete_document": EVENT_STAFF,
+    "archive_manage.delete_photo": EVENT_STAFF,
+    # Walked with session id 999999 (the slot is a staff session's elsewhere): no such programme
+    # session, so 404 for every role; tests/test_session_signup.py walks the roles for real.
+    "signups_manage.roster": (),
+    "signups_manage.decision": (),
+    "signups_manage.door": (),
+    "speakers_manage.index": EVENT_STAFF,
+    "speakers_manage.new": EVENT_STAFF,
+    "speakers_manage.person": EVENT_STAFF,
+    "speakers_manage.resend": EVENT_STAFF,
+    "speakers_manage.crew": EVENT_STAFF,
+    "programme_manage.programme": EVENT_STAFF,
+    "programme_manage.new": EVENT_STAFF,
+    # Walked with session id 999999 (as above): no such programme session, so 404 for every
+    # role; tests/test_programme_sessions.py walks the roles on a real session.
+    "programme_manage.edit": (),
+    "programme_manage.delete": (),
 }
 #: Pages of no event that only admins have: others are told so (403), as before teams.
 ADMIN_PAGES = {"accounts_manage.staff_list", "accounts_manage.staff_new",
                "accounts_manage.staff_account", "accounts_manage.staff_role",
                "accounts_manage.staff_active", "accounts_manage.staff_two_factor_reset",
                "audit_manage.index", "documents_manage.document_settings",
-               "documents_manage.signature_image"}
+               "documents_manage.signature_image",
+               "inquiries_manage.index", "inquiries_manage.inquiry", "inquiries_manage.reply",
+               "inquiries_manage.status"}
 
 _ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 
@@ -178,8 +214,18 @@ def world(app: Flask) -> World:
         visa_request = visa.request_letter(reg_a, visa.VisaInput(
             "ALPHA ADA", "M70689123", "KR", date(1990, 1, 1), a.end_date + timedelta(days=400),
             "Embassy of the Republic of Korea in Nairobi", ""), actor=SYSTEM)
+        speaker = invite_speaker(a, SpeakerInput("Sam", "Alpha", "sam@alpha.example", "en"),
+                                 actor=SYSTEM)
+        archived = ArchiveDocument(event_id=a.id, title="Alpha report", filename="a.pdf",
+                                   data=b"%PDF-1.4", size=8, sha256="0" * 64)
+        archived_photo = ArchivePhoto(event_id=a.id, caption="Alpha photo",
+                                      content_type="image/jpeg", data=b"x", width=1, height=1)
+        db.session.add_all([archived, archived_photo])
+        db.session.flush()
         document, _code = issue_document(reg_a, "certificate", "en", [("Name", "Ada Alpha")],
                                          actor=SYSTEM)
+        inquiry = submit_inquiry(InquiryInput("Quinn", "quinn@example.org", "A question",
+                                              "When does it start?", "en"))
         db.session.commit()
         ids = {
             "member_id": member.id, "request_id": visa_request.id,
@@ -187,6 +233,9 @@ def world(app: Flask) -> World:
             "message_id": message_a.id, "attachment_id": attachment,
             "reference": checkin_reference(reg_a), "invitation_id": invited.id,
             "group_id": group.id, "document_id": document.id,
+            "archive_document_id": archived.id, "archive_photo_id": archived_photo.id,
+            "speaker_id": speaker.id,
+            "inquiry_id": inquiry.id,
             "b_event": b.id, "b_registration": reg_b.id,
         }
         return World(ids, ("Bravo Conference", "Bea Bravo", "bea@bravo.example",

@@ -646,7 +646,8 @@ def test_event_edit_with_a_duplicate_slug_keeps_the_values_and_changes_nothing(
 
 
 def change_status(client: FlaskClient, event_id: int, status: str) -> str:
-    response = client.post(f"/manage/events/{event_id}/status", data={"status": status})
+    response = client.post(f"/manage/events/{event_id}/status",
+                           data={"status": status, "confirmed": "1"})
     assert response.status_code == 303
     return client.get(response.headers["Location"]).get_data(as_text=True)
 

@@ -219,7 +219,7 @@ def test_deactivation_ends_every_session_and_reactivation_needs_a_fresh_sign_in(
     auth.admin()
 
     assert client.post(f"/manage/staff/{organizer.id}/active",
-                       data={"active": "0"}).status_code == 303
+                       data={"active": "0", "confirmed": "1"}).status_code == 303
     assert [home_page(b) for b in (office, laptop, thief)] == ["sign-in"] * 3
     assert session_rows(app) == [(True, "deactivation")] * 2
     page = parse(client.get(f"/manage/staff/{organizer.id}").get_data(as_text=True))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -29,14 +29,19 @@ from nkhr_events.accounts.models import StaffRole, TeamMember
 from nkhr_events.accounts.services import create_staff
 from nkhr_events.audit.services import SYSTEM
 from nkhr_events.checkin import services as checkin
+from nkhr_events.dbtypes import utcnow
 from nkhr_events.documents import visa
 from nkhr_events.documents.services import issue_document
 from nkhr_events.extensions import db
+from nkhr_events.inquiries.services import InquiryInput, submit_inquiry
 from nkhr_events.invitations.groups import GroupInput, create_group
 from nkhr_events.invitations.services import InvitationInput, invite
 from nkhr_events.outbox.models import OutboxAttachment, OutboxMessage
 from nkhr_events.partners.models import Partner, PartnershipRole
 from nkhr_events.partners.services import ensure_approved_partnership, find_or_add_partner
+from nkhr_events.programme.models import ArchiveDocument, ArchivePhoto
+from nkhr_events.programme.services import SessionInput, create_session
+from nkhr_events.programme.speakers import SpeakerInput, invite_speaker
 from nkhr_events.registrations import links
 from nkhr_events.registrations.categories import Category
 from nkhr_events.registrations.services import save_category_settings
@@ -63,6 +68,8 @@ QUERY_PARAMETERS = [
     "until", "status", "role", "recipient", "q", "day", "category", "next", "format",
     "columns", "include_protected", "include_real_names", "sort", "country", "checkin",
     "publish_name", "photo", "include_passport",
+    "by",  # the public programme's view (by day, by room)
+    "kind",  # which chart of a dashboard or series report
 ]
 #: Fields of the pages whose forms are read by hand rather than through `validators.Form`.
 HAND_READ_FIELDS = [
@@ -97,6 +104,8 @@ class Seeded:
     def real(self, rule: Rule, name: str) -> str:
         if name == "slug" and rule.endpoint == "events.series":
             return self.series_slug
+        if name == "session_id" and rule.endpoint.startswith("programme_manage."):
+            return self.values["programme_session_id"]  # a programme session, not a sign-in's
         return self.values[name]
 
 
@@ -126,8 +135,22 @@ def seeded(app: Flask) -> Seeded:
         group = create_group(event, GroupInput(
             "A delegation", "general_public", 2, event.start_date - timedelta(days=2),
             "Gil Group", "gil@example.org", "en"), actor=SYSTEM)
+        speaker = invite_speaker(event, SpeakerInput("Sam", "Speaker", "sam@example.org", "en"),
+                                 actor=SYSTEM)
+        programme_session = create_session(event, SessionInput(
+            day=event.day_list[0], starts_at=time(9), ends_at=time(10), kind="panel",
+            texts={"title": "Opening"}, speakers=[(speaker.id, "speaker")]), actor=SYSTEM)
+        archived = ArchiveDocument(event_id=event.id, title="Report", filename="report.pdf",
+                                   data=b"%PDF-1.4", size=8, sha256="0" * 64)
+        archived_photo = ArchivePhoto(event_id=event.id, caption="Photo",
+                                      content_type="image/jpeg", data=b"x", width=1, height=1,
+                                      consent_confirmed_at=utcnow())
+        db.session.add_all([archived, archived_photo])
+        db.session.flush()
         document, code = issue_document(registration, "certificate", "ko",
                                         [("성명", "김민지")], actor=SYSTEM)
+        inquiry = submit_inquiry(InquiryInput("Quinn", "quinn@example.org", "A question",
+                                              "When does it start?", "en"))
         db.session.commit()
         message = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)).first()
         attachment = db.session.scalars(
@@ -136,6 +159,7 @@ def seeded(app: Flask) -> Seeded:
         assert message is not None and attachment is not None
         values = {
             "event_id": str(event.id),
+            "series_id": str(event.series_id),
             "registration_id": str(registration.id),
             "partner_id": str(partner_row.id),
             "partnership_id": str(partner_row.partnerships[0].id),
@@ -147,10 +171,16 @@ def seeded(app: Flask) -> Seeded:
             "group_id": str(group.id),
             "request_id": str(visa_request.id),
             "document_id": str(document.id),
+            "archive_document_id": str(archived.id),
+            "archive_photo_id": str(archived_photo.id),
             "code": code,
             "language": "en",
             "session_id": "999999",  # not the walker's own: ending it would sign them out
             "passkey_id": "999999",
+            "signup_id": "999999",
+            "speaker_id": str(speaker.id),
+            "programme_session_id": str(programme_session.id),
+            "inquiry_id": str(inquiry.id),
             "slug": event.slug,
             "token": token,
             "reference": reference,

@@ -7,7 +7,8 @@ user in through the real sign-in form (CSRF token and all) with Flask's test cli
 each request kind R times with `time.perf_counter`, reading every byte of each response:
 
     roster page 1, the roster filtered (status, category and a search), the roster's last page,
-    a person's page, the CSV and XLSX exports of every row (default columns), the dashboard.
+    a person's page, the CSV and XLSX exports of every row (default columns), the dashboard
+    (its figures and the data table of each chart), and each chart's SVG image.
 
 It reports p50 / p95 in milliseconds, the rows each export wrote, the SQL statements one request
 of each kind runs (counted with a `before_cursor_execute` listener), the Python heap peak of each
@@ -42,6 +43,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
@@ -49,7 +51,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import insert
 
 from nkhr_events import create_app
-from nkhr_events.accounts.models import StaffRole
+from nkhr_events.accounts.models import StaffRole, TeamMember
 from nkhr_events.accounts.services import create_staff
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.config import database_url
@@ -63,10 +65,12 @@ from nkhr_events.registrations.models import (
     Registration,
     RegistrationDay,
 )
+from nkhr_events.roster.charts import EVENT_FIGURES
 from nkhr_events.roster.services import PAGE_SIZE
 
 STAFF_EMAIL = "organizer@bench.example"
 STAFF_PASSWORD = "correct horse battery staple"
+STAFF_TOTP_SECRET = pyotp.random_base32()
 DAYS = [date(2030, 9, 14), date(2030, 9, 15), date(2030, 9, 16)]
 #: How often each status occurs (roughly what a popular conference sees).
 STATUSES = {"confirmed": 70, "pending": 10, "waitlisted": 8, "cancelled": 7, "rejected": 5}
@@ -78,6 +82,7 @@ ORGANIZATIONS = ["Seoul National University", "Human Rights Watch", "Amnesty Int
                  "통일연구원", "북한인권정보센터", "Korea Herald", "Yonhap News", "OHCHR Seoul",
                  "Ministry of Unification", "Freedom House", "Citizens' Alliance", "고려대학교",
                  "Independent", "", "Transitional Justice Working Group", "BBC Korean"]
+CHART_KINDS = list(EVENT_FIGURES)
 COUNTRIES = ["KR"] * 8 + ["US", "US", "GB", "JP", "DE", "FR", "CA", "AU", "CH", "NL", "SE", "TH"]
 
 
@@ -96,12 +101,19 @@ def answers_for(category: Category, n: int) -> dict[str, str]:
 
 def seed(count: int, rng: random.Random) -> tuple[int, int]:
     """One published event with `count` registrations; returns (event id, a person's id)."""
-    create_staff(STAFF_EMAIL, "Bench Organizer", STAFF_PASSWORD, StaffRole.STAFF)
+    staff = create_staff(STAFF_EMAIL, "Bench Organizer", STAFF_PASSWORD, StaffRole.STAFF)
+    db.session.flush()
+    # An organizer of every event (event teams give nothing to a staff account without one).
+    db.session.add(TeamMember(user_id=staff.id, event_id=None, role="organizer"))
+    # An organizer reads needs and exports: such a role signs in with a second factor.
+    staff.totp_secret = STAFF_TOTP_SECRET
+    staff.two_factor_enrolled_at = datetime.now(UTC)
     series = Series(slug="bench", name="Bench series")
     event = Event(
         series=series, title="International Conference on NKHR (bench)", slug="bench-2030",
         city="Seoul", country="KR", start_date=DAYS[0], end_date=DAYS[-1],
         status=EventStatus.PUBLISHED, capacity=count, days=[EventDay(day=d) for d in DAYS],
+        interpretation_pairs="en-ko",
     )
     db.session.add(event)
     db.session.flush()
@@ -136,7 +148,7 @@ def seed(count: int, rng: random.Random) -> tuple[int, int]:
             "country": rng.choice(COUNTRIES),
             "language": "ko" if rng.random() < 0.4 else "en",
             "answers": answers_for(category, n),
-            "interpretation": rng.choice(["none", "none", "en", "ko"]),
+            "interpretation": rng.choice(["none", "none", "en_to_ko", "ko_to_en"]),
             "accessibility_needs": "Step-free access" if n % 50 == 0 else "",
             "dietary_needs": "Vegetarian" if n % 12 == 0 else "",
             "privacy_consent_at": created,
@@ -167,8 +179,10 @@ def seed(count: int, rng: random.Random) -> tuple[int, int]:
                     checkins.append({
                         "registration_id": registration_id,
                         "day": d,
+                        # 08:00 to 16:00 in Seoul, most of them in the first hours.
                         "checked_in_at": datetime.combine(d, datetime.min.time(), UTC)
-                        + timedelta(hours=9),
+                        - timedelta(hours=1) + timedelta(minutes=int(rng.expovariate(1 / 90))
+                                                         % 480),
                     })
     for start in range(0, len(days), 5000):
         db.session.execute(insert(RegistrationDay), days[start:start + 5000])
@@ -193,6 +207,16 @@ def sign_in(client: FlaskClient) -> None:
     )
     if response.status_code != 303:
         raise SystemExit(f"sign-in refused: {response.status_code}")
+    if response.headers.get("Location", "").endswith("/sign-in/code"):
+        page = client.get("/sign-in/code").get_data(as_text=True)
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        if match is None:
+            raise SystemExit("no CSRF token on the code page")
+        code = pyotp.TOTP(STAFF_TOTP_SECRET).now()
+        response = client.post("/sign-in/code", data={"csrf_token": match.group(1),
+                                                      "code": code})
+        if response.status_code != 303:
+            raise SystemExit(f"one-time code refused: {response.status_code}")
 
 
 @dataclass
@@ -292,6 +316,10 @@ def main() -> int:
                 "CSV export, all rows": f"{roster}/export?format=csv",
                 "XLSX export, all rows": f"{roster}/export?format=xlsx",
                 "dashboard": f"/manage/events/{event_id}",
+                **{
+                    f"chart: {kind}": f"/manage/events/{event_id}/chart.svg?kind={kind}"
+                    for kind in CHART_KINDS
+                },
             }
 
             # One request of each kind, untimed: it warms the caches and counts statements.

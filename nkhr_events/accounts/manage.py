@@ -23,7 +23,7 @@ from nkhr_events.extensions import db
 from nkhr_events.registrations.categories import CATEGORY_LABELS
 from nkhr_events.tokens import token_hash
 from nkhr_events.validators import known_language, show_error
-from nkhr_events.web import current_actor, current_language
+from nkhr_events.web import Confirmation, confirmed, current_actor, current_language
 
 bp = require_staff(Blueprint("accounts_manage", __name__, url_prefix="/manage"))
 
@@ -184,12 +184,35 @@ def staff_role(user_id: int) -> Response:
     )
 
 
+def _deactivation_confirmation(user: StaffUser) -> str:
+    now = utcnow()
+    teams = len(team_services.memberships_of(user))
+    lines = [
+        ngettext("%(num)d signed-in session ends at once.",
+                 "%(num)d signed-in sessions end at once.",
+                 sessions.live_session_count(user, now)),
+        _("%(name)s can no longer sign in until an admin reactivates the account.",
+          name=user.name or user.email),
+        ngettext("Their place on %(num)d event team is kept and works again on reactivation.",
+                 "Their places on %(num)d event teams are kept and work again on reactivation.",
+                 teams),
+        _("Their entries in the audit trail stay."),
+    ]
+    return Confirmation(
+        _("Deactivate %(name)s?", name=user.name or user.email), lines, _("Deactivate"),
+        [("active", "0")], back_url=url_for(".staff_account", user_id=user.id),
+        back_label=user.name or user.email,
+    ).render()
+
+
 @bp.post("/staff/<int:user_id>/active")
 @admin_required
-def staff_active(user_id: int) -> Response:
+def staff_active(user_id: int) -> Response | str:
     active = request.form.get("active")
     if active not in {"0", "1"}:
         abort(400)
+    if active == "0" and user_id != current_user.id and not confirmed():
+        return _deactivation_confirmation(db.get_or_404(StaffUser, user_id))
     return _staff_change(
         user_id,
         lambda user, actor: services.set_active(user, active == "1", actor=actor),

@@ -58,6 +58,9 @@ class StaffUser(UserMixin, Model):
     two_factor_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The time step of the last code accepted: no code of that step or an earlier one works.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    #: The roster export's columns as this person last chose them (space-separated keys of
+    #: roster/exports.py); empty: the default columns.
+    export_columns: Mapped[str | None] = mapped_column(String(1000))
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

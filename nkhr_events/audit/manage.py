@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, request
 
 from nkhr_events.accounts.roles import admin_required, require_staff
-from nkhr_events.audit import services
+from nkhr_events.audit import sentences, services
+from nkhr_events.dbtypes import utcnow
 from nkhr_events.extensions import db
-from nkhr_events.web import int_arg
+from nkhr_events.web import home_timezone, int_arg, local_date
 
 bp = require_staff(Blueprint("audit_manage", __name__, url_prefix="/manage/audit"))
 
@@ -35,6 +37,7 @@ def index() -> str:
         object_id=int_arg("object_id"),
         since=_date_arg("since"),
         until=_date_arg("until"),
+        hide_views=request.args.get("hide_views") == "1",
     )
     page = db.paginate(
         services.entries_query(filters),
@@ -50,10 +53,19 @@ def index() -> str:
         "object_id": filters.object_id,
         "since": filters.since.isoformat() if filters.since else None,
         "until": filters.until.isoformat() if filters.until else None,
+        "hide_views": "1" if filters.hide_views else None,
     }
     return render_template(
         "audit/index.html",
         page=page,
+        lines=sentences.lines(
+            page.items,
+            zone=home_timezone(),
+            today=utcnow().astimezone(ZoneInfo(home_timezone())).date(),
+            format_day=local_date,
+            real_speaker_names=True,
+            group_views=False,
+        ),
         filters=filters,
         arguments=arguments,
         object_types=services.object_types(),

@@ -117,6 +117,23 @@ def history_for(object_type: str, object_id: int) -> list[AuditEntry]:
     )
 
 
+#: The last part of the actions that only look (or take a copy): grouped and hidden on request.
+VIEW_KINDS = frozenset({
+    "view", "edit_view", "print", "export", "export_real_names", "export_protected",
+    "data_download", "attachment", "flood_preview",
+})
+
+
+def is_page_view(action: str) -> bool:
+    """Whether `action` is a look at a page or a copy of data, not a change."""
+    return action.rpartition(".")[2] in VIEW_KINDS
+
+
+def view_actions_like() -> list[str]:
+    """SQL LIKE patterns that match the page-view actions (to leave them out in a query)."""
+    return [f"%.{kind}" for kind in sorted(VIEW_KINDS)]
+
+
 @dataclass(frozen=True)
 class AuditFilters:
     """What the audit page narrows the trail to; empty values mean "any"."""
@@ -128,6 +145,8 @@ class AuditFilters:
     object_id: int | None = None
     since: date | None = None
     until: date | None = None
+    #: Leave out page views and exports (`VIEW_KINDS`).
+    hide_views: bool = False
 
 
 def _like_prefix(value: str) -> str:
@@ -152,6 +171,8 @@ def entries_query(filters: AuditFilters) -> Select[AuditEntry]:
     if filters.until is not None:
         next_day = datetime.combine(filters.until, time.min, UTC) + timedelta(days=1)
         query = query.where(AuditEntry.at < next_day)
+    if filters.hide_views:
+        query = query.where(*(AuditEntry.action.not_like(p) for p in view_actions_like()))
     return query
 
 

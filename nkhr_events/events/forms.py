@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cache
-from zoneinfo import available_timezones
+from importlib.resources import files
+from pathlib import Path
+from zoneinfo import TZPATH, available_timezones
 
+from babel import Locale
+from babel.dates import get_timezone_location, get_timezone_name
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -36,10 +41,81 @@ from nkhr_events.validators import (
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
+#: Time zones this conference series meets in or works with, offered first: past host cities
+#: (Seoul, Tokyo, Prague, Warsaw, Bergen, London, Melbourne, Toronto), the UN and
+#: parliaments (New York and Washington, Geneva, Brussels), Berlin, and Bangkok on the route
+#: many escapees take; then UTC.
+COMMON_ZONES = (
+    "Asia/Seoul",
+    "Asia/Tokyo",
+    "Europe/Prague",
+    "Europe/Warsaw",
+    "Europe/Oslo",
+    "Europe/London",
+    "Australia/Melbourne",
+    "America/Toronto",
+    "America/New_York",
+    "Europe/Zurich",
+    "Europe/Brussels",
+    "Europe/Berlin",
+    "Asia/Bangkok",
+    "UTC",
+)
+
+
 @cache
-def timezone_choices() -> list[tuple[str, str]]:
-    zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
-    return [(z, z) for z in ["UTC", *zones]]
+def canonical_zones() -> frozenset[str]:
+    """The time zones people choose between: one per region of a country as the tz database's
+    zone.tab lists them (no backward-compatible links such as "US/Eastern", "Japan" or "ROK",
+    no "Etc/GMT+9"), and UTC."""
+    text = ""
+    for root in (*TZPATH, None):
+        try:
+            if root is None:
+                text = files("tzdata").joinpath("zoneinfo", "zone.tab").read_text("utf-8")
+            else:
+                text = (Path(root) / "zone.tab").read_text("utf-8")
+            break
+        except (OSError, ModuleNotFoundError):
+            continue
+    listed = {
+        line.split("\t")[2] for line in text.splitlines() if line and not line.startswith("#")
+    }
+    return frozenset((listed & available_timezones()) | {"UTC"})
+
+
+def zone_label(zone: str, locale: Locale) -> str:
+    """A zone as a reader finds it: its city and the time's name in the reader's language,
+    then the zone's own name ("서울 (한국 시간) – Asia/Seoul")."""
+    if zone == "UTC":
+        return "UTC"
+    try:
+        city = get_timezone_location(zone, locale=locale, return_city=True)
+        name = get_timezone_name(zone, "long", zone_variant="generic", locale=locale)
+    except LookupError:
+        return zone
+    return f"{city} ({name}) – {zone}"
+
+
+@cache
+def _zone_groups(language: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    locale = Locale.parse(language)
+    common = [(zone, zone_label(zone, locale)) for zone in COMMON_ZONES]
+    rest = sorted(
+        ((zone, zone_label(zone, locale)) for zone in canonical_zones() - set(COMMON_ZONES)),
+        key=lambda choice: choice[1].casefold(),
+    )
+    return common, rest
+
+
+def timezone_choices(current: str | None = None) -> dict[str, list[tuple[str, str]]]:
+    """The time-zone list in two groups, the common zones first, labelled in the reader's
+    language. An event saved with an older name of a zone ("Asia/Calcutta") keeps it: it is
+    offered first, as it is."""
+    common, rest = _zone_groups(str(get_locale() or "en"))
+    if current and current not in canonical_zones() and current in available_timezones():
+        common = [(current, str(_l("%(zone)s (older name)", zone=current))), *common]
+    return {str(_l("Common time zones")): common, str(_l("All time zones")): rest}
 
 
 def parse_day_lines(text: str) -> list[date]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from nkhr_events.accounts.access import (
@@ -26,7 +27,8 @@ from nkhr_events.errors import DomainError
 from nkhr_events.events import services
 from nkhr_events.events.dates import every_day
 from nkhr_events.events.forms import EventForm, parse_day_lines, timezone_choices
-from nkhr_events.events.models import DEFAULT_DOOR_OPENS_AT, Event, EventStatus
+from nkhr_events.events.models import DEFAULT_DOOR_OPENS_AT, Event, EventStatus, Series
+from nkhr_events.events.slugs import suggest_slug
 from nkhr_events.events.texts import (
     CONTENT_LANGUAGES,
     EVENT_TEXT_FIELDS,
@@ -37,9 +39,9 @@ from nkhr_events.extensions import db
 from nkhr_events.registrations import services as registration_services
 from nkhr_events.registrations.holds import set_email_confirmation
 from nkhr_events.registrations.seats import moved_up_message
-from nkhr_events.roster.services import status_counts
+from nkhr_events.roster.services import event_reach, status_counts
 from nkhr_events.validators import show_error
-from nkhr_events.web import country_choices, current_actor, localized
+from nkhr_events.web import Confirmation, confirmed, country_choices, current_actor, localized
 
 bp = require_staff(Blueprint("events_manage", __name__, url_prefix="/manage"))
 
@@ -51,7 +53,7 @@ def _prepared_form(event: Event | None = None) -> EventForm:
         form.interpretation_pairs.data = event.interpretation_pairs.split()
     form.series_id.choices = [(s.id, localized(s, "name")) for s in services.all_series()]
     form.country.choices = [("", _("Choose…")), *country_choices()]
-    form.timezone.choices = timezone_choices()
+    form.timezone.choices = timezone_choices(event.timezone if event else None)
     if event is not None and request.method == "GET":
         held = set(event.day_list)
         form.skipped_days.data = "\n".join(
@@ -128,14 +130,38 @@ def _save(form: EventForm, event: Event | None) -> Event | None:
     return saved
 
 
+def _suggest_slug(form: EventForm) -> str:
+    """A new event sent without a web address gets one suggested from its title (or series,
+    year and city), shown in the field with a hint; "" when none was needed."""
+    form.slug.flags.required = False
+    form.slug.description = _("Lower-case letters, digits and hyphens. Leave it empty to get "
+                              "one suggested from the title.")
+    if request.method != "POST" or (form.slug.data or "").strip():
+        return ""
+    series = db.session.get(Series, form.series_id.data) if form.series_id.data else None
+    day = form.start_date.data
+    form.slug.data = suggest_slug(
+        [getattr(form, text_column("title", code)).data or "" for code in CONTENT_LANGUAGES],
+        series.slug if series else "",
+        day.year if isinstance(day, date) else None,
+        [getattr(form, text_column("city", code)).data or "" for code in CONTENT_LANGUAGES],
+    )
+    form.slug.description = _("Suggested from the title: change it if you like.")
+    return form.slug.data
+
+
 @bp.route("/events/new", methods=["GET", "POST"])
 def create() -> Response | str:
     if not can_create_events():
         abort(404)
     form = _prepared_form()
+    suggested = _suggest_slug(form)
     saved = _save(form, None)
     if saved is not None:
         flash(_("The event was created as a draft. Publish it when it is ready."), "success")
+        if suggested:
+            flash(_("Its web address %(slug)s was suggested from the title; you can change it "
+                    "below.", slug=saved.slug), "info")
         return redirect(url_for(".edit", event_id=saved.id), code=303)
     return render_template("events/event_form.html", form=form, event=None)
 
@@ -154,14 +180,49 @@ def edit(event_id: int) -> Response | str:
     )
 
 
+def _status_confirmation(event: Event, status: EventStatus) -> str:
+    """What hiding or archiving a published event does, before it is done."""
+    reach = event_reach(event)
+    if status == EventStatus.DRAFT:
+        title = _("Take the event back to draft?")
+        button = _("Back to draft: hide the event")
+        consequences = [
+            _("The public event page, its registration form and its participant list will "
+              "answer \"not found\" to everyone."),
+            ngettext("%(num)d registered person will no longer see the event page.",
+                     "%(num)d registered people will no longer see the event page.",
+                     reach.active),
+        ]
+    else:
+        title = _("Archive the event?")
+        button = _("Archive the event")
+        consequences = [
+            _("Registration closes: nobody can register, change or join the waitlist."),
+            _("The event moves to the past conferences in the public history."),
+            ngettext("%(num)d person has an active registration.",
+                     "%(num)d people have an active registration.", reach.active),
+        ]
+    if reach.queued:
+        consequences.append(ngettext(
+            "%(num)d email about the event is still queued; it will be sent.",
+            "%(num)d emails about the event are still queued; they will be sent.",
+            reach.queued))
+    return Confirmation(
+        title, consequences, button, [("status", status.value)],
+        back_url=url_for(".edit", event_id=event.id), back_label=localized(event, "title"),
+    ).render()
+
+
 @bp.post("/events/<int:event_id>/status")
-def change_status(event_id: int) -> Response:
+def change_status(event_id: int) -> Response | str:
     """Publish, archive or return an event to draft."""
     event = event_for(event_id, Permission.EDIT_EVENT)
     try:
         status = EventStatus(request.form.get("status", ""))
     except ValueError:
         abort(400)
+    if event.status == EventStatus.PUBLISHED and status != event.status and not confirmed():
+        return _status_confirmation(event, status)
     try:
         services.change_event_status(event, status, actor=current_actor())
     except DomainError as error:

@@ -54,3 +54,23 @@ class ContactForm(Form):
         _l("Leave this field empty"),
         render_kw={"autocomplete": "off", "tabindex": "-1"},
     )
+
+
+MAX_REPLY = 10000
+
+
+class ReplyForm(Form):
+    """The team's answer to an inquiry, sent through the outbox."""
+
+    subject = StringField(
+        _l("Subject"),
+        validators=[DataRequired(_l("Give the reply a subject.")), Length(max=MAX_SUBJECT)],
+        render_kw={"maxlength": MAX_SUBJECT},
+    )
+    body = TextAreaField(
+        _l("Reply"),
+        description=_l("Plain text, up to %(n)d characters. The email greets and signs it in "
+                       "the language the person chose.", n=MAX_REPLY),
+        validators=[DataRequired(_l("Write the reply.")), Length(max=MAX_REPLY)],
+        render_kw={"rows": 12, "maxlength": MAX_REPLY},
+    )

@@ -33,6 +33,8 @@ from nkhr_events.outbox.models import (
     OutboxStatus,
 )
 from nkhr_events.partners.models import Partnership
+from nkhr_events.programme.signups import cancel_signups_of
+from nkhr_events.programme.speakers import SPEAKER_LINK, anonymize_speakers
 from nkhr_events.registrations.models import (
     ACTIVE_STATUSES,
     ManageToken,
@@ -246,6 +248,7 @@ def anonymize_registration(
     now = now or utcnow()
     if registration.status in ACTIVE_STATUSES:
         cancel_registration(registration, actor=actor)
+    cancel_signups_of(registration, actor=actor)
     _anonymize(registration, now)
     record("registration.erase", object_type="registration", object_id=registration.id,
            event_id=registration.event_id, actor=actor)
@@ -359,6 +362,13 @@ def purge(now: datetime | None = None, dry_run: bool = False, *, actor: Actor) -
     if event_ids:
         _erase_invitations(Invitation.event_id.in_(event_ids))
         _erase_group_contacts(event_ids, now, actor)
+        for speaker_id, address in anonymize_speakers(event_ids, now):
+            _scrub_messages(
+                and_(OutboxMessage.secret_maker == SPEAKER_LINK,
+                     OutboxMessage.secret_subject_id == speaker_id),
+                address,
+                erased_address("speaker", speaker_id),
+            )
     for inquiry in inquiries:
         _scrub_messages(
             OutboxMessage.inquiry_id == inquiry.id,

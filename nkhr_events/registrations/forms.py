@@ -161,6 +161,18 @@ def _days_field(event: Event) -> Field:
     )
 
 
+def _sessions_field() -> Field:
+    return MultiCheckboxField(
+        _l("Sessions with limited places"),
+        description=_l(
+            "You get a place in a session only with a seat at the event. If you are put on the "
+            "waitlist, choose sessions on your registration page once you have a seat."
+        ),
+        choices=[],
+        validators=[Optional()],
+    )
+
+
 def question_fields(
     category: Category, settings: CategorySettings, language: str
 ) -> dict[str, Field]:
@@ -193,7 +205,7 @@ _FORM_CLASSES_KEPT = 128
 
 def registration_form(
     event: Event, category: Category, settings: CategorySettings, page_language: str,
-    **kwargs: Any,
+    *, sessions: bool = False, **kwargs: Any,
 ) -> RegistrationForm:
     """A form class with the event's days and the category's questions, instantiated.
 
@@ -201,12 +213,14 @@ def registration_form(
     request (WTForms binds fields per instance, so instances never share state)."""
     days = tuple(event.day_list)
     key = (event.id, days, category, settings.extra_question, settings.extra_question_ko,
-           settings.extra_question_ja, page_language)
+           settings.extra_question_ja, page_language, sessions)
     form_class = _FORM_CLASSES.get(key)
     if form_class is None:
         attrs = question_fields(category, settings, page_language)
         if len(days) > 1:
             attrs["days"] = _days_field(event)
+        if sessions:  # sessions with sign-up (programme/signups.py); choices set per request
+            attrs["sessions"] = _sessions_field()
         form_class = type("EventRegistrationForm", (RegistrationForm,), attrs)
         if len(_FORM_CLASSES) >= _FORM_CLASSES_KEPT:
             _FORM_CLASSES.pop(next(iter(_FORM_CLASSES)))

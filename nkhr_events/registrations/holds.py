@@ -33,6 +33,7 @@ from nkhr_events.events.models import (
 )
 from nkhr_events.extensions import db
 from nkhr_events.outbox.periodic import periodic_task
+from nkhr_events.programme.signups import cancel_signups_of
 from nkhr_events.registrations import notify
 from nkhr_events.registrations.models import (
     ACTIVE_STATUSES,
@@ -165,6 +166,8 @@ def cancel_if(
         .execution_options(synchronize_session=False)
     ))
     db.session.refresh(registration)
+    if changed:
+        cancel_signups_of(registration, actor=SYSTEM)
     return bool(changed)
 
 

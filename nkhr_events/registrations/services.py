@@ -42,6 +42,7 @@ from nkhr_events.invitations.models import (
 )
 from nkhr_events.names import full_name
 from nkhr_events.outbox.requests import resolver
+from nkhr_events.programme.signups import cancel_signups_of
 from nkhr_events.registrations import interpretation as interpreting
 from nkhr_events.registrations import notify
 from nkhr_events.registrations.categories import (
@@ -491,6 +492,7 @@ def cancel_registration(registration: Registration, *, actor: Actor) -> list[Reg
     registration.sequence += 1
     db.session.flush()
     notify.cancelled(registration, send_calendar_cancel=was_confirmed)
+    cancel_signups_of(registration, actor=actor)
     return refill_from_waitlist(registration.event, actor=actor) if had_seat else []
 
 
@@ -525,6 +527,7 @@ def reject_registration(
     registration.sequence += 1
     db.session.flush()
     notify.rejected(registration, send_calendar_cancel=was_confirmed)
+    cancel_signups_of(registration, actor=actor)
     return refill_from_waitlist(registration.event, actor=actor) if had_seat else []
 
 
@@ -539,6 +542,7 @@ def move_to_waitlist(registration: Registration, *, actor: Actor) -> list[Regist
     _set_status(registration, RegistrationStatus.WAITLISTED)
     db.session.flush()
     notify.waitlisted_by_staff(registration)
+    cancel_signups_of(registration, actor=actor)
     # The freed seat goes to whoever waited before; the moved registration waits its turn.
     return refill_from_waitlist(registration.event, exclude=frozenset({registration.id}),
                                 actor=actor)

@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms import Field
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import Select
 
 from nkhr_events import pagecache
@@ -36,6 +37,7 @@ from nkhr_events.events.models import Event, EventStatus
 from nkhr_events.extensions import db, limiter
 from nkhr_events.outbox.requests import request_mail
 from nkhr_events.privacy import services as privacy
+from nkhr_events.programme import signup_forms, signups
 from nkhr_events.registrations import (
     forms,
     holds,
@@ -162,12 +164,19 @@ class _Step2:
         """Counted when a page shows them, not for a submission that is accepted."""
         return outlook.outlooks(self.event, self.settings)
 
+    @cached_property
+    def session_choices(self) -> list[SelectChoice]:
+        """Sessions with limited places the form offers (programme/signup_forms.py)."""
+        return signup_forms.offered_choices(self.event)
+
     def new_form(self) -> forms.RegistrationForm:
         language = current_language()
         form = forms.registration_form(
             self.event, self.category, self.settings[self.category.value], language,
-            language=language,
+            sessions=bool(self.session_choices), language=language,
         )
+        if self.session_choices:
+            form.sessions.choices = self.session_choices
         _fill_choices(form)
         return form
 
@@ -189,6 +198,7 @@ class _Step2:
                 "registrations.form",
                 _page_version(self.event, self.settings),
                 outlook.page_key(self.event, self.outlooks),
+                tuple((c.value, c.label) for c in self.session_choices),
             ),
             lambda: self.page(self.new_form()),
         )
@@ -301,9 +311,13 @@ def _submit(
         _remember_sent(form.email.data, step.category)
         return redirect(url_for(".sent", slug=slug), code=303)
     try:
-        services.register_attendee(
+        result = services.register_attendee(
             step.event.id, forms.registration_input(form, step.category), actor=attendee_actor()
         )
+        if result.created:  # in the same transaction, once the registration has its seat
+            signups.sign_up_at_registration(
+                result.registration, signup_forms.chosen_sessions(form), actor=attendee_actor()
+            )
     except services.RegistrationClosed:
         db.session.rollback()
         return _closed(step.event, state)

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
 
+from flask_babel import format_date
 from sqlalchemy import func
 
 from nkhr_events.audit.models import AuditEntry
+from nkhr_events.audit.sentences import Line, lines, view_actions_like
 from nkhr_events.checkin.models import RegistrationCheckin
+from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.registrations import interpretation as interpreting
@@ -92,7 +96,7 @@ class Dashboard:
     counts: dict[str, dict[str, int]]
     status_totals: dict[str, int]
     checkins: list[tuple[date, int]]
-    activity: list[AuditEntry]
+    activity: list[Line]
     interpretation: Receivers
 
     @property
@@ -112,9 +116,12 @@ class Dashboard:
         return sum(self.status_totals.values())
 
 
-def _activity(event: Event, categories: Categories) -> list[AuditEntry]:
-    """The latest entries about the event; with `categories`, only those about its
-    registrations of those categories (a reviewer sees nothing of the others)."""
+def _activity(
+    event: Event, categories: Categories, show_views: bool = False, real_speaker_names: bool = False
+) -> list[Line]:
+    """The latest entries about the event as sentences with names; with `categories`, only those
+    about its registrations of those categories (a reviewer sees nothing of the others). Page
+    views are left out unless `show_views`, and then grouped per person, page and day."""
     query = db.select(AuditEntry).where(AuditEntry.event_id == event.id)
     if categories is not None:
         reached = in_categories(
@@ -123,15 +130,36 @@ def _activity(event: Event, categories: Categories) -> list[AuditEntry]:
         query = query.where(
             AuditEntry.object_type == "registration", AuditEntry.object_id.in_(reached)
         )
-    return list(
+    if not show_views:
+        query = query.where(
+            *(AuditEntry.action.not_like(pattern) for pattern in view_actions_like())
+        )
+    entries = list(
         db.session.scalars(
-            query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(RECENT_ACTIVITY)
+            query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(
+                RECENT_ACTIVITY * 10 if show_views else RECENT_ACTIVITY
+            )
         )
     )
+    found = lines(
+        entries,
+        zone=event.timezone,
+        today=utcnow().astimezone(ZoneInfo(event.timezone)).date(),
+        format_day=lambda day: format_date(day, "medium"),
+        real_speaker_names=real_speaker_names,
+    )
+    return found[:RECENT_ACTIVITY]
 
 
-def event_dashboard(event: Event, categories: Categories = None) -> Dashboard:
-    """The dashboard of `event`, counting only `categories` when given."""
+def event_dashboard(
+    event: Event,
+    categories: Categories = None,
+    *,
+    show_views: bool = False,
+    real_speaker_names: bool = False,
+) -> Dashboard:
+    """The dashboard of `event`, counting only `categories` when given; page views in its
+    activity only with `show_views`, speakers by real name only with `real_speaker_names`."""
     counts: dict[str, dict[str, int]] = {}
     totals: dict[str, int] = {}
     rows = db.session.execute(
@@ -156,7 +184,7 @@ def event_dashboard(event: Event, categories: Categories = None) -> Dashboard:
             )
         ).all()
     )
-    activity = _activity(event, categories)
+    activity = _activity(event, categories, show_views, real_speaker_names)
     return Dashboard(
         taken=seats_taken(event.id)[None],
         capacity=event.capacity,

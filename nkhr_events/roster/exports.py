@@ -11,12 +11,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from functools import lru_cache
+from itertools import chain
 from tempfile import SpooledTemporaryFile
 from typing import IO
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_babel import force_locale, get_locale
@@ -25,12 +28,18 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from markupsafe import Markup
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from nkhr_events.accounts.models import StaffUser
 from nkhr_events.audit.services import Actor, record
 from nkhr_events.checkin import services as checkin
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
+from nkhr_events.programme.speakers import speakers_on_badges
 from nkhr_events.registrations import interpretation as interpreting
 from nkhr_events.registrations.categories import QUESTIONS, Category, category_label
 from nkhr_events.registrations.models import (
@@ -62,6 +71,16 @@ class RowExtras:
 
     days: dict[int, list[date]] = field(default_factory=dict)
     checkins: dict[int, list[date]] = field(default_factory=dict)
+    #: When each person checked in on each day (aware, UTC), for spreadsheets.
+    checkin_times: dict[tuple[int, date], datetime] = field(default_factory=dict)
+    #: The event's time zone: spreadsheet times are its wall-clock times.
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    #: The day a per-day sheet lists, if any.
+    day: date | None = None
+
+
+#: What a spreadsheet cell holds: text, or a date or time Excel reads as one.
+Cell = str | date | datetime
 
 
 @dataclass(frozen=True)
@@ -71,6 +90,10 @@ class Column:
     value: Callable[[Registration, RowExtras], str]
     #: Health data: exported only when an organizer ticks it.
     sensitive: bool = False
+    #: The value as a spreadsheet cell (a real date or time), where it is not text.
+    cell: Callable[[Registration, RowExtras], Cell | None] | None = None
+    #: The header in a spreadsheet, with %(zone)s for the event's time zone.
+    sheet_label: LazyString | None = None
 
 
 def _yes_no(value: bool) -> str:
@@ -116,6 +139,21 @@ def _answers(registration: Registration) -> str:
     return "; ".join(
         f"{labels.get(key, key)}: {value}" for key, value in (registration.answers or {}).items()
     )
+
+
+def _wall_clock(moment: datetime, zone: ZoneInfo) -> datetime:
+    """An aware time as the clock on the wall of `zone` showed it, without a zone: a
+    spreadsheet has no time zones, so the header names the zone."""
+    return moment.astimezone(zone).replace(tzinfo=None, microsecond=0)
+
+
+def _checked_in_cell(registration: Registration, extras: RowExtras) -> Cell | None:
+    """On a day's sheet, the time the person checked in that day; on the sheet of all days,
+    the days (text: a person may have checked in on several)."""
+    if extras.day is None:
+        return _dates(extras.checkins.get(registration.id, []))
+    moment = extras.checkin_times.get((registration.id, extras.day))
+    return _wall_clock(moment, extras.zone) if moment else None
 
 
 def status_text(status: str) -> str:
@@ -168,8 +206,16 @@ COLUMNS: dict[str, Column] = {
             "registered",
             _l("Registered (UTC)"),
             lambda r, x: r.created_at.strftime("%Y-%m-%d %H:%M"),
+            cell=lambda r, x: _wall_clock(r.created_at, x.zone),
+            sheet_label=_l("Registered (%(zone)s)"),
         ),
-        Column("checked_in", _l("Checked in"), lambda r, x: _dates(x.checkins.get(r.id, []))),
+        Column(
+            "checked_in",
+            _l("Checked in"),
+            lambda r, x: _dates(x.checkins.get(r.id, [])),
+            cell=_checked_in_cell,
+            sheet_label=_l("Checked in (%(zone)s)"),
+        ),
         Column(
             "accessibility_needs",
             _l("Accessibility needs"),
@@ -220,6 +266,23 @@ def chosen_columns(keys: Iterable[str], with_needs: bool = True) -> list[Column]
     return [column for key, column in offered.items() if key in wanted]
 
 
+def saved_columns(user: StaffUser, with_needs: bool = True) -> tuple[str, ...]:
+    """The columns to tick for `user`: those they last exported with, if any is still one they
+    may choose; else the defaults. Health data is never ticked in advance."""
+    offered = offered_columns(with_needs)
+    saved = set((user.export_columns or "").split())
+    keys = tuple(k for k, c in offered.items() if k in saved and not c.sensitive)
+    return keys or DEFAULT_COLUMNS
+
+
+def remember_columns(user: StaffUser, columns: list[Column]) -> None:
+    """Keep the columns `user` chose, for their next export; health data and unknown keys
+    are not kept. The caller commits."""
+    keys = " ".join(c.key for c in columns if c.key in COLUMNS and not c.sensitive)
+    if keys and keys != (user.export_columns or ""):
+        user.export_columns = keys[:1000]
+
+
 def neutralise(text: str) -> str:
     """A cell a spreadsheet would evaluate becomes plain text: prefix it with a quote."""
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
@@ -237,12 +300,17 @@ def _extras(registrations: list[Registration], columns: list[Column]) -> RowExtr
         ):
             extras.days.setdefault(registration_id, []).append(day)
     if "checked_in" in keys:
-        for registration_id, day in db.session.execute(
-            db.select(RegistrationCheckin.registration_id, RegistrationCheckin.day)
+        for registration_id, day, moment in db.session.execute(
+            db.select(
+                RegistrationCheckin.registration_id,
+                RegistrationCheckin.day,
+                RegistrationCheckin.checked_in_at,
+            )
             .where(RegistrationCheckin.registration_id.in_(ids))
             .order_by(RegistrationCheckin.day)
         ):
             extras.checkins.setdefault(registration_id, []).append(day)
+            extras.checkin_times[(registration_id, day)] = moment
     return extras
 
 
@@ -314,13 +382,139 @@ def stream_csv(
         )
 
 
-def xlsx_file(head: list[str], body: Iterable[list[str]]) -> IO[bytes]:
+#: Rows read before the columns' widths are fixed (a streamed sheet writes them first).
+WIDTH_SAMPLE = 1000
+MIN_WIDTH, MAX_WIDTH = 8, 60
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+@dataclass
+class Sheet:
+    """One sheet of an XLSX export: its title, header and rows (read lazily)."""
+
+    title: str
+    head: list[str]
+    body: Iterable[list[Cell | None]]
+
+
+def _sheet_head(columns: list[Column], event: Event, day: date | None) -> list[str]:
+    """The header of a sheet: a column of times names the event's time zone (check-in times
+    are on the sheets of single days only)."""
+    labels = []
+    for column in columns:
+        label = str(column.label)
+        if column.sheet_label is not None and (column.key != "checked_in" or day):
+            label = str(column.sheet_label) % {"zone": event.timezone}
+        labels.append(neutralise(label))
+    return labels
+
+
+def sheet_rows(
+    event: Event,
+    filters: RosterFilters,
+    columns: list[Column],
+    include_protected: bool = False,
+    categories: Categories = None,
+    day: date | None = None,
+) -> Iterator[list[Cell | None]]:
+    """Like `rows`, for a spreadsheet: times and dates stay what they are (wall-clock times of
+    the event's zone), text is neutralised. With `day`, only the people attending that day."""
+    protected = _("(protected)")
+    if day is not None:
+        filters = replace(filters, day=day.isoformat())
+    zone = event.zone
+    for chunk in iterate_selected(event, filters, categories=categories):
+        extras = _extras(chunk, columns)
+        extras.zone, extras.day = zone, day
+        for registration in chunk:
+            row: list[Cell | None] = []
+            for column in columns:
+                if _masked(column, registration, include_protected):
+                    row.append(protected)
+                    continue
+                value = (column.cell or column.value)(registration, extras)
+                row.append(neutralise(value) if isinstance(value, str) else value)
+            yield row
+
+
+def xlsx_sheets(
+    event: Event,
+    filters: RosterFilters,
+    columns: list[Column],
+    include_protected: bool = False,
+    categories: Categories = None,
+    per_day: bool = False,
+) -> list[Sheet]:
+    """One sheet of the selection, or with `per_day` one per day of the event (only the day
+    of the filter, when it names one), each listing the people attending that day."""
+    if not per_day:
+        return [Sheet(_("Registrations")[:31], _sheet_head(columns, event, None),
+                      sheet_rows(event, filters, columns, include_protected, categories))]
+    days = [d for d in event.day_list if not filters.day or d.isoformat() == filters.day]
+    return [
+        Sheet(day.isoformat(), _sheet_head(columns, event, day),
+              sheet_rows(event, filters, columns, include_protected, categories, day))
+        for day in days
+    ]
+
+
+def _display_width(value: Cell | None) -> int:
+    """About how many character widths a cell needs: wide (CJK) characters count twice."""
+    if value is None:
+        return 0
+    if isinstance(value, datetime):
+        return len(DATETIME_FORMAT)
+    if isinstance(value, date):
+        return len(DATE_FORMAT)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in value)
+
+
+def _cell(sheet: WriteOnlyWorksheet, value: Cell | None) -> object:
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = DATETIME_FORMAT
+        return cell
+    if isinstance(value, date):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = DATE_FORMAT
+        return cell
+    return _ILLEGAL_XML.sub("", value) if value else None
+
+
+def _write_sheet(workbook: Workbook, spec: Sheet) -> None:
+    """A streamed sheet with a frozen, bold header, a filter over the data, and columns as
+    wide as the header and the first rows need (capped). Widths are written before the rows,
+    so they are fitted to a sample, never to the whole sheet held in memory."""
+    sheet = workbook.create_sheet(title=spec.title)
+    rows = iter(spec.body)
+    sample = [row for _, row in zip(range(WIDTH_SAMPLE), rows, strict=False)]
+    for index, label in enumerate(spec.head, start=1):
+        wanted = max([_display_width(label) + 3, *(_display_width(r[index - 1]) for r in sample)])
+        sheet.column_dimensions[get_column_letter(index)].width = min(
+            MAX_WIDTH, max(MIN_WIDTH, wanted + 1)
+        )
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    head = []
+    for label in spec.head:
+        cell = WriteOnlyCell(sheet, value=_ILLEGAL_XML.sub("", label))
+        cell.font = bold
+        head.append(cell)
+    sheet.append(head)
+    count = 0
+    for values in chain(sample, rows):
+        sheet.append([_cell(sheet, value) for value in values])
+        count += 1
+    last = get_column_letter(max(len(spec.head), 1))
+    sheet.auto_filter.ref = f"A1:{last}{count + 1}"
+
+
+def xlsx_file(sheets: list[Sheet]) -> IO[bytes]:
     """A workbook written in openpyxl's write-only mode into a spooled file, rewound."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=_("Registrations")[:31])
-    sheet.append(head)
-    for row in body:
-        sheet.append([_ILLEGAL_XML.sub("", cell) for cell in row])
+    for spec in sheets:
+        _write_sheet(workbook, spec)
     spool: IO[bytes] = SpooledTemporaryFile(max_size=SPOOL_LIMIT)
     workbook.save(spool)
     spool.seek(0)
@@ -439,8 +633,8 @@ def _qr_markup(registration: Registration) -> Markup:
 
 def badges(people: Iterable[Registration]) -> list[Badge]:
     """The badges of `people`, in their order. A registration without a check-in salt yet is
-    given one (the caller commits)."""
-    return [
+    given one (the caller commits). Speakers' badges follow the speakers' choices."""
+    return speakers_on_badges([
         Badge(
             registration_id=r.id,
             name=r.given_name if r.do_not_publish else (r.badge_name or r.full_name),
@@ -450,7 +644,7 @@ def badges(people: Iterable[Registration]) -> list[Badge]:
             qr_svg=_qr_markup(r),
         )
         for r in people
-    ]
+    ])
 
 
 def record_export(

@@ -50,13 +50,14 @@ from nkhr_events.registrations.categories import (
     QUESTIONS,
     Category,
 )
-from nkhr_events.registrations.models import RegistrationStatus
+from nkhr_events.registrations.models import Registration, RegistrationStatus
 from nkhr_events.registrations.seats import moved_up_message
 from nkhr_events.roster import exports, flood
 from nkhr_events.roster.dashboard import event_dashboard
 from nkhr_events.roster.exports import status_text as status_label
 from nkhr_events.roster.forms import FloodCancelForm, category_settings_form, flood_filters
 from nkhr_events.roster.services import (
+    BULK_LIMIT,
     PAGE_SIZE,
     PERSON_DATA_DOWNLOAD,
     PERSON_EDIT_VIEW,
@@ -65,6 +66,8 @@ from nkhr_events.roster.services import (
     RosterFilters,
     apply_decision,
     decide_many,
+    matching_ids,
+    preview_group_message,
     reader_counts,
     record_person_view,
     record_view,
@@ -74,12 +77,16 @@ from nkhr_events.roster.services import (
     send_group_message,
     staff_update_details,
     status_history,
+    waiting_count,
+)
+from nkhr_events.roster.services import (
+    resend_link as resend,
 )
 from nkhr_events.validators import (
     show_error,
     whole_number,
 )
-from nkhr_events.web import country_choices, current_actor, int_arg
+from nkhr_events.web import Confirmation, confirmed, country_choices, current_actor, int_arg
 
 bp = require_staff(Blueprint("roster_manage", __name__, url_prefix="/manage"))
 bp.add_app_template_global(exports.hold_text, "hold_text")
@@ -103,7 +110,13 @@ def dashboard(event_id: int) -> str:
     return render_template(
         "roster/dashboard.html",
         event=event,
-        board=event_dashboard(event, categories_of(event.id)),
+        board=event_dashboard(
+            event,
+            categories_of(event.id),
+            show_views=request.args.get("views") == "1",
+            real_speaker_names=can(event, Permission.EDIT_EVENT),
+        ),
+        show_views=request.args.get("views") == "1",
         statuses=RegistrationStatus,
         status_label=status_label,
         categories=_offered_categories(event),
@@ -147,21 +160,24 @@ def registrations(event_id: int) -> str:
         offered_categories=_offered_categories(event),
         category_labels=CATEGORY_LABELS,
         columns=exports.offered_columns(can(event, Permission.READ_NEEDS)),
-        default_columns=exports.DEFAULT_COLUMNS,
+        bulk_limit=BULK_LIMIT,
+        default_columns=exports.saved_columns(current_user, can(event, Permission.READ_NEEDS)),
     )
 
 
 @bp.get("/events/<int:event_id>/registrations/export")
 def export(event_id: int) -> Response:
-    """The filtered roster as CSV or XLSX with the ticked columns, streamed. Audited."""
+    """The filtered roster as CSV or XLSX (one sheet per day on request) with the ticked
+    columns, streamed; the ticks become the person's defaults. Audited."""
     event = event_for(event_id, Permission.EXPORT)
     filters = _filters(event)
     kind = request.args.get("format", "csv")
     if kind not in {"csv", "xlsx"}:
         abort(400)
-    columns = exports.chosen_columns(
-        request.args.getlist("columns"), with_needs=can(event, Permission.READ_NEEDS)
-    )
+    ticked = request.args.getlist("columns")
+    columns = exports.chosen_columns(ticked, with_needs=can(event, Permission.READ_NEEDS))
+    if ticked:
+        exports.remember_columns(current_user, columns)
     reached = categories_of(event.id)
     include_protected = bool(request.args.get("include_protected")) and current_user.is_admin
     real_names = bool(request.args.get("include_real_names")) and can(event, Permission.PROTECTED)
@@ -184,10 +200,10 @@ def export(event_id: int) -> Response:
             reached,
         )
         return StreamedResponse(body, mimetype="text/csv; charset=utf-8", headers=disposition)
-    spool = exports.xlsx_file(
-        exports.header(columns),
-        exports.rows(event, filters, columns, include_protected, reached),
-    )
+    spool = exports.xlsx_file(exports.xlsx_sheets(
+        event, filters, columns, include_protected, reached,
+        per_day=bool(request.args.get("per_day")),
+    ))
     return StreamedResponse(
         exports.file_chunks(spool),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -280,8 +296,10 @@ def message(event_id: int) -> Response | str:
     errors = text.errors(readers) if step in {"confirm", "check"} else {}
     if errors or step != "confirm":
         step = "write"
+    previews = preview_group_message(event, filters, text) if step == "confirm" else {}
     return render_template(
         "roster/message.html",
+        previews=previews,
         event=event,
         filters=filters,
         text=text,
@@ -387,6 +405,21 @@ def edit(registration_id: int) -> Response | str:
     )
 
 
+@bp.post("/registrations/<int:registration_id>/resend-link")
+def resend_link(registration_id: int) -> Response:
+    """Email the person a fresh private link (they lost theirs). Audited."""
+    found = registration_for(registration_id, Permission.DECIDE)
+    try:
+        resend(found, actor=current_actor())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("A fresh private link is on its way."), "success")
+    return redirect(url_for(".registration", registration_id=found.id), code=303)
+
+
 def _decision() -> Decision:
     try:
         return Decision(request.form.get("action", ""))
@@ -394,13 +427,50 @@ def _decision() -> Decision:
         abort(400)
 
 
+def _harm_lines(decision: Decision, count: int, reason: str, waiting: int) -> list[str]:
+    """What rejecting or waitlisting `count` registrations does, for the confirmation step."""
+    if decision == Decision.REJECT:
+        lines = [
+            ngettext("%(num)d person will be emailed that the registration is rejected.",
+                     "%(num)d people will be emailed that their registrations are rejected.",
+                     count),
+            _("The reason you gave is in the email: \u201c%(reason)s\u201d", reason=reason)
+            if reason.strip() else _("No reason is given in the email."),
+        ]
+    else:
+        lines = [ngettext(
+            "%(num)d person will lose their seat and wait on the waitlist; they are emailed.",
+            "%(num)d people will lose their seats and wait on the waitlist; they are emailed.",
+            count)]
+    if waiting:
+        lines.append(ngettext(
+            "Freed seats go to the waitlist at once: %(num)d person is waiting.",
+            "Freed seats go to the waitlist at once: %(num)d people are waiting.", waiting))
+    return lines
+
+
+def _decision_confirmation(found: Registration, decision: Decision, reason: str) -> str:
+    name = found.full_name
+    title = (_("Reject %(name)s?", name=name) if decision == Decision.REJECT
+             else _("Move %(name)s to the waitlist?", name=name))
+    return Confirmation(
+        title, _harm_lines(decision, 1, reason, waiting_count(found.event)),
+        _("Reject") if decision == Decision.REJECT else _("Move to waitlist"),
+        [("action", decision.value), ("reason", reason)],
+        back_url=url_for(".registration", registration_id=found.id), back_label=name,
+    ).render()
+
+
 @bp.post("/registrations/<int:registration_id>/decision")
-def decide(registration_id: int) -> Response:
+def decide(registration_id: int) -> Response | str:
     """Approve, reject (with an optional reason, sent to the person) or move to the waitlist."""
     found = registration_for(registration_id, Permission.DECIDE)
     reason = request.form.get("reason", "")[:1000]
+    decision = _decision()
+    if decision != Decision.APPROVE and not confirmed():
+        return _decision_confirmation(found, decision, reason)
     try:
-        promoted = apply_decision(found, _decision(), reason, actor=current_actor())
+        promoted = apply_decision(found, decision, reason, actor=current_actor())
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -419,26 +489,50 @@ def decide(registration_id: int) -> Response:
     return redirect(url_for(".registration", registration_id=found.id), code=303)
 
 
+def _bulk_ids(event: Event, filters: RosterFilters) -> list[int] | None:
+    """The registrations a bulk action is for: the ticked ones, every one on the page, or every
+    one the filters match (None: more than BULK_LIMIT)."""
+    scope = request.form.get("scope", "selected")
+    if scope == "filter":
+        ids = matching_ids(event, filters, categories_of(event.id))
+        return None if len(ids) > BULK_LIMIT else ids
+    field = "page_ids" if scope == "page" else "ids"
+    ids = [n for n in map(whole_number, request.form.getlist(field)) if n is not None]
+    return list(dict.fromkeys(ids))[:BULK_LIMIT]
+
+
+def _back_to_roster(event: Event, filters: RosterFilters, problem: str) -> Response:
+    """Back to the roster with the bulk controls' problem shown beside them."""
+    params = filters.params(bulk=problem)
+    return redirect(
+        url_for(".registrations", event_id=event.id, _anchor="bulk", **params), code=303
+    )
+
+
 @bp.post("/events/<int:event_id>/registrations/bulk")
-def bulk(event_id: int) -> Response:
-    """Apply one decision to the ticked registrations; each is decided on its own."""
+def bulk(event_id: int) -> Response | str:
+    """Apply one decision to the ticked registrations, the page or everything the filters
+    match; each is decided on its own. Rejecting, waitlisting and acting on more than the
+    ticked ones are confirmed first, with the count."""
     event = event_for(event_id, Permission.DECIDE)
     decision = _decision()
-    ids = [n for n in map(whole_number, request.form.getlist("ids")) if n is not None][:500]
+    filters = _filters(event)
+    ids = _bulk_ids(event, filters)
+    if not ids:
+        return _back_to_roster(event, filters, "none" if ids is not None else "many")
+    reason = request.form.get("reason", "")[:1000]
+    wide = request.form.get("scope", "selected") != "selected"
+    if (decision != Decision.APPROVE or wide) and not confirmed():
+        return _bulk_confirmation(event, filters, decision, ids, reason)
     outcome = decide_many(
-        event,
-        ids,
-        decision,
-        request.form.get("reason", "")[:1000],
-        categories_of(event.id),
-        actor=current_actor(),
+        event, ids, decision, reason, categories_of(event.id), actor=current_actor()
     )
     db.session.commit()
     flash(
         ngettext(
             "%(num)d registration updated.", "%(num)d registrations updated.", outcome.done
         ),
-        "success",
+        "success" if outcome.done else "info",
     )
     if outcome.skipped:
         flash(
@@ -451,8 +545,39 @@ def bulk(event_id: int) -> Response:
         )
     if outcome.promoted:
         flash(moved_up_message(outcome.promoted), "info")
-    filters = _filters(event)
     return redirect(url_for(".registrations", event_id=event.id, **filters.params()), code=303)
+
+
+def _bulk_confirmation(
+    event: Event, filters: RosterFilters, decision: Decision, ids: list[int], reason: str
+) -> str:
+    """The ids go along explicitly: what is confirmed is exactly what was counted."""
+    count = len(ids)
+    titles = {
+        Decision.APPROVE: ngettext("Approve %(num)d registration?",
+                                   "Approve %(num)d registrations?", count),
+        Decision.REJECT: ngettext("Reject %(num)d registration?",
+                                  "Reject %(num)d registrations?", count),
+        Decision.WAITLIST: ngettext("Move %(num)d registration to the waitlist?",
+                                    "Move %(num)d registrations to the waitlist?", count),
+    }
+    if decision == Decision.APPROVE:
+        lines = [ngettext("%(num)d person will be emailed that the registration is confirmed.",
+                          "%(num)d people will be emailed that their registrations are "
+                          "confirmed.", count)]
+    else:
+        lines = _harm_lines(decision, count, reason, waiting_count(event))
+    lines.append(_("Registrations whose status does not allow it are skipped and counted."))
+    fields: list[tuple[str, object]] = [("action", decision.value), ("reason", reason)]
+    fields += [(name, value) for name, value in filters.params().items()]
+    fields += [("ids", n) for n in ids]
+    labels = {Decision.APPROVE: _("Approve"), Decision.REJECT: _("Reject"),
+              Decision.WAITLIST: _("Move to waitlist")}
+    return Confirmation(
+        titles[decision], lines, labels[decision], fields,
+        back_url=url_for(".registrations", event_id=event.id, **filters.params()),
+        back_label=_("Registrations"), danger=decision != Decision.APPROVE,
+    ).render()
 
 
 @bp.route("/events/<int:event_id>/categories", methods=["GET", "POST"])

@@ -23,10 +23,12 @@ from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.errors import Busy, DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
-from nkhr_events.outbox.services import enqueue_email
-from nkhr_events.registrations import services
+from nkhr_events.outbox.models import OutboxMessage, OutboxStatus
+from nkhr_events.outbox.services import RenderedEmail, enqueue_email, render_email
+from nkhr_events.registrations import notify, services
 from nkhr_events.registrations.categories import Category, category_name
 from nkhr_events.registrations.models import (
+    ACTIVE_STATUSES,
     Registration,
     RegistrationDay,
     RegistrationStatus,
@@ -300,8 +302,12 @@ def status_history(registration: Registration) -> list[AuditEntry]:
 def reader_counts(event: Event, filters: RosterFilters) -> dict[str, int]:
     """How many of the people the filters select read each language, in the order of
     LANGUAGES, leaving out the languages nobody reads: only those need a text. One grouped
-    query. A code that is not ours counts as English, the language such a person is sent."""
-    selected = roster_query(event, filters).order_by(None).subquery()
+    query. A code that is not ours counts as English, the language such a person is sent.
+    People without an address (a protected guest, a group member) are not counted: no message
+    reaches them, so a group of only them is a group of nobody."""
+    selected = (
+        roster_query(event, filters).where(Registration.email != "").order_by(None).subquery()
+    )
     rows = db.session.execute(
         select(selected.c.language, func.count()).group_by(selected.c.language)
     )
@@ -440,6 +446,42 @@ def send_group_message(
     return sent
 
 
+def preview_group_message(
+    event: Event, filters: RosterFilters, message: GroupMessage
+) -> dict[str, RenderedEmail]:
+    """The email as it goes out, per language the selected people read: rendered for the
+    first selected reader of that language (their greeting, the frame in their language).
+    Queues nothing."""
+    previews: dict[str, RenderedEmail] = {}
+    for language in reader_counts(event, filters):
+        query = (
+            roster_query(event, filters)
+            .where(Registration.email != "")
+            .order_by(None)
+            .order_by(Registration.id)
+        )
+        if language == "en":
+            query = query.where(Registration.language.not_in([x for x in LANGUAGES if x != "en"]))
+        else:
+            query = query.where(Registration.language == language)
+        reader = db.session.scalars(query.limit(1)).first()
+        if reader is None:
+            continue
+        subject, body = message.for_language(language)
+        previews[language] = render_email(
+            "group_message",
+            language,
+            {
+                "registration": reader,
+                "event": event,
+                "category": category_name(reader.category),
+                "subject": subject,
+                "body": body,
+            },
+        )
+    return previews
+
+
 class Decision(StrEnum):
     """What staff decide about a registration, one by one or for a ticked group."""
 
@@ -543,4 +585,75 @@ def roster_summary(event: Event, categories: Categories = None) -> RosterSummary
     ).all()
     return RosterSummary(
         counts=counts, taken=seats_taken(event.id), countries=list(countries)
+    )
+
+
+@dataclass(frozen=True)
+class EventReach:
+    """Who an event's status change reaches: what the confirmation step states."""
+
+    active: int  # registrations pending, confirmed or waitlisted
+    queued: int  # emails about the event still waiting to be sent
+
+
+def event_reach(event: Event) -> EventReach:
+    active = db.session.scalar(
+        select(func.count(Registration.id)).where(
+            Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES)
+        )
+    )
+    people = select(Registration.id).where(Registration.event_id == event.id)
+    queued = db.session.scalar(
+        select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING)),
+            or_(
+                OutboxMessage.event_id == event.id,
+                OutboxMessage.registration_id.in_(people),
+            ),
+        )
+    )
+    return EventReach(active=int(active or 0), queued=int(queued or 0))
+
+
+def waiting_count(event: Event) -> int:
+    """How many people wait on the event's waitlist."""
+    return int(
+        db.session.scalar(
+            select(func.count(Registration.id)).where(
+                Registration.event_id == event.id,
+                Registration.status == RegistrationStatus.WAITLISTED,
+            )
+        )
+        or 0
+    )
+
+
+#: At most this many registrations are decided in one bulk action.
+BULK_LIMIT = 1000
+
+
+def matching_ids(event: Event, filters: RosterFilters, categories: Categories = None) -> list[int]:
+    """The ids of the registrations the roster's filters select (the roster's order), at most
+    BULK_LIMIT + 1 so that the caller can tell "too many"."""
+    query = roster_query(event, filters, categories=categories)
+    rows = db.session.execute(
+        query.with_only_columns(Registration.id).limit(BULK_LIMIT + 1)
+    ).scalars()
+    return list(rows)
+
+
+def resend_link(registration: Registration, *, actor: Actor) -> None:
+    """Email a fresh private link (to the person, or to their group's contact when they have
+    no address); links sent before keep working. Audited."""
+    if registration.status not in ACTIVE_STATUSES:
+        raise DomainError(_("Only an active registration has a private link to send."))
+    if not registration.has_email and registration.group_id is None:
+        raise DomainError(_("This person has no email address: no link can be sent."))
+    notify.lost_link(registration)
+    record(
+        "registration.link_resent",
+        actor=actor,
+        object_type="registration",
+        object_id=registration.id,
+        event_id=registration.event_id,
     )
