@@ -366,7 +366,7 @@ def test_an_event_organizer_sees_only_their_event_on_the_home_page_and_in_the_ou
     edit = text(client, f"/manage/events/{world['a']}/edit")
     links = {a.text for a in parse(edit).one("p", id="event-links").find_all("a")}
     assert links == {"Dashboard", "Registrations", "Category settings", "Check-in at the door",
-                     "Partner applications", "Team"}
+                     "Partner applications", "Team", "Programme", "Edition archive"}
     page = text(client, f"/manage/registrations/{world['gov']}")
     assert f"{NEEDS} (govpending)" in page and f"{NOTES} (govpending)" in page
     assert client.get(f"/manage/events/{world['b']}/registrations").status_code == 404

@@ -447,7 +447,7 @@ def test_the_staff_home_keeps_its_links_apart_and_offers_the_team_to_who_manages
     home = parse(client.get("/manage/").get_data(as_text=True))
     links = home.one("ul", id="staff-links").find_all("li")
     assert [li.text for li in links] == [
-        "New event", "Outbox", "Partner applications", "Staff accounts", "Audit trail",
+        "New event", "Outbox", "Partner applications", "Staff accounts", "Audit trail", "Inquiries",
         "Document settings"]
     assert [a.text for a in home.find_all("a", href=a_team)] == ["Team"]
     assert [a.text for a in home.find_all("a", href=b_team)] == ["Team"]

@@ -168,6 +168,7 @@ def render_svg(figure: Figure) -> str:
     """`figure` as an SVG document (text), drawn without JavaScript."""
     horizontal = figure.horizontal
     rows = len(figure.rows)
+    empty = not figure.columns or not figure.rows  # pygal then draws "No data yet"
     chart = _CHART_TYPES[figure.kind](
         js=[],
         disable_xml_declaration=True,
@@ -200,9 +201,10 @@ def render_svg(figure: Figure) -> str:
     if horizontal:  # pygal draws the first row at the bottom; the table reads top down
         labels, values = labels[::-1], values[::-1]
     chart.x_labels = labels
-    ticks = _ticks(_top(figure))
-    chart.y_labels = ticks
-    chart.range = (0, ticks[-1])
+    if not empty:  # pygal places y labels only on a chart with values
+        ticks = _ticks(_top(figure))
+        chart.y_labels = ticks
+        chart.range = (0, ticks[-1])
     for index, column in enumerate(figure.columns):
         chart.add(column, [row[index] for row in values])
     chart.add_xml_filter(_self_contained(figure.title))

@@ -110,7 +110,7 @@ def test_staff_lists_fit_a_phone_and_removing_a_member_asks_first(
     links = page.locator("#staff-links li")
     expect(links).to_have_text(
         ["New event", "Outbox", "Partner applications", "Staff accounts", "Audit trail",
-         "Document settings"]
+         "Inquiries", "Document settings"]
     )
     fits(page, width)
     on_screen(page, "table.staff-list .status", width)
