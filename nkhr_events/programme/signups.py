@@ -222,18 +222,23 @@ def _signup_locked(signup: SessionSignup) -> SessionSignup:
     return signup
 
 
+def _move(signup: SessionSignup, status: SignupStatus, action: str, actor: Actor) -> SignupStatus:
+    """Give a locked sign-up its new status and audit the change; returns the status before."""
+    before = SignupStatus(signup.status)
+    _set_status(signup, status)
+    db.session.flush()
+    record(action, object_type="session_signup", object_id=signup.id,
+           event_id=signup.session.event_id, actor=actor, detail=status_detail(before, status))
+    return before
+
+
 def cancel_signup(signup: SessionSignup, *, actor: Actor) -> list[SessionSignup]:
     """The attendee cancels a sign-up; a held place goes to the waitlist at once. Returns who
     moved up. Raises SignupRefused for a sign-up that is no longer active."""
     signup = _signup_locked(signup)
     if signup.status not in SIGNUP_ACTIVE:
         raise SignupRefused(_("This sign-up is already cancelled."))
-    before = SignupStatus(signup.status)
-    _set_status(signup, SignupStatus.CANCELLED)
-    db.session.flush()
-    record("session_signup.cancel", object_type="session_signup", object_id=signup.id,
-           event_id=signup.session.event_id, actor=actor,
-           detail=status_detail(before, signup.status))
+    before = _move(signup, SignupStatus.CANCELLED, "session_signup.cancel", actor)
     _email(signup, "session_signup_ended")
     return promote(signup.session, actor=actor) if before in SIGNUP_SEATED else []
 
@@ -243,11 +248,7 @@ def approve_signup(signup: SessionSignup, *, actor: Actor) -> None:
     signup = _signup_locked(signup)
     if signup.status != SignupStatus.PENDING:
         raise SignupRefused(_("Only sign-ups awaiting review can be approved."))
-    _set_status(signup, SignupStatus.CONFIRMED)
-    db.session.flush()
-    record("session_signup.approve", object_type="session_signup", object_id=signup.id,
-           event_id=signup.session.event_id, actor=actor,
-           detail=status_detail(SignupStatus.PENDING, SignupStatus.CONFIRMED))
+    _move(signup, SignupStatus.CONFIRMED, "session_signup.approve", actor)
     _email(signup, "session_signup_outcome", approved=True)
 
 
@@ -257,12 +258,7 @@ def reject_signup(signup: SessionSignup, *, actor: Actor) -> list[SessionSignup]
     signup = _signup_locked(signup)
     if signup.status not in SIGNUP_ACTIVE:
         raise SignupRefused(_("This sign-up is no longer active."))
-    before = SignupStatus(signup.status)
-    _set_status(signup, SignupStatus.REJECTED)
-    db.session.flush()
-    record("session_signup.reject", object_type="session_signup", object_id=signup.id,
-           event_id=signup.session.event_id, actor=actor,
-           detail=status_detail(before, signup.status))
+    before = _move(signup, SignupStatus.REJECTED, "session_signup.reject", actor)
     _email(signup, "session_signup_ended", rejected=True)
     return promote(signup.session, actor=actor) if before in SIGNUP_SEATED else []
 
@@ -273,12 +269,7 @@ def waitlist_signup(signup: SessionSignup, *, actor: Actor) -> list[SessionSignu
     signup = _signup_locked(signup)
     if signup.status not in SIGNUP_SEATED:
         raise SignupRefused(_("Only sign-ups holding a place can be moved to the waitlist."))
-    before = SignupStatus(signup.status)
-    _set_status(signup, SignupStatus.WAITLISTED)
-    db.session.flush()
-    record("session_signup.waitlist", object_type="session_signup", object_id=signup.id,
-           event_id=signup.session.event_id, actor=actor,
-           detail=status_detail(before, signup.status))
+    _move(signup, SignupStatus.WAITLISTED, "session_signup.waitlist", actor)
     _email(signup, "session_signup_outcome", moved=True)
     return promote(signup.session, actor=actor, exclude=frozenset({signup.id}))
 

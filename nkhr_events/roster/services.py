@@ -23,8 +23,9 @@ from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.errors import Busy, DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
-from nkhr_events.outbox.models import OutboxMessage, OutboxStatus
+from nkhr_events.outbox.models import OutboxStatus
 from nkhr_events.outbox.services import RenderedEmail, enqueue_email, render_email
+from nkhr_events.outbox.services import status_counts as outbox_status_counts
 from nkhr_events.registrations import notify, services
 from nkhr_events.registrations.categories import Category, category_name
 from nkhr_events.registrations.models import (
@@ -597,35 +598,17 @@ class EventReach:
 
 
 def event_reach(event: Event) -> EventReach:
-    active = db.session.scalar(
-        select(func.count(Registration.id)).where(
-            Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES)
-        )
+    people = status_counts(event.id)
+    mail = outbox_status_counts(admin=True, event_ids={event.id})
+    return EventReach(
+        active=sum(people.get(status, 0) for status in ACTIVE_STATUSES),
+        queued=mail[OutboxStatus.QUEUED] + mail[OutboxStatus.SENDING],
     )
-    people = select(Registration.id).where(Registration.event_id == event.id)
-    queued = db.session.scalar(
-        select(func.count(OutboxMessage.id)).where(
-            OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING)),
-            or_(
-                OutboxMessage.event_id == event.id,
-                OutboxMessage.registration_id.in_(people),
-            ),
-        )
-    )
-    return EventReach(active=int(active or 0), queued=int(queued or 0))
 
 
 def waiting_count(event: Event) -> int:
     """How many people wait on the event's waitlist."""
-    return int(
-        db.session.scalar(
-            select(func.count(Registration.id)).where(
-                Registration.event_id == event.id,
-                Registration.status == RegistrationStatus.WAITLISTED,
-            )
-        )
-        or 0
-    )
+    return status_counts(event.id).get(RegistrationStatus.WAITLISTED, 0)
 
 
 #: At most this many registrations are decided in one bulk action.
