@@ -411,7 +411,7 @@ def test_the_audit_page_is_paginated(
     assert "action=event." in older and "page=2" in older
     second = parse(client.get(older).get_data(as_text=True))
     records = [r.find_all("td")[3].text for r in second.find_all("tr") if r.get("data-action")]
-    assert records == [f"event {n}" for n in range(9, -1, -1)]
+    assert records == [f"Event {n}" for n in range(9, -1, -1)]
 
 
 def test_staff_account_page_links_to_its_audit_entries(

@@ -25,6 +25,13 @@ def _date_arg(name: str) -> date | None:
         return None
 
 
+def _record_type_choices() -> list[tuple[str, str]]:
+    """The record types in the trail as (value, label), in the order of their labels: the
+    filter sends the code, the reader sees words."""
+    choices = [(kind, sentences.record_type(kind)) for kind in services.object_types()]
+    return sorted(choices, key=lambda choice: choice[1])
+
+
 @bp.get("/")
 @admin_required
 def index() -> str:
@@ -68,5 +75,6 @@ def index() -> str:
         ),
         filters=filters,
         arguments=arguments,
-        object_types=services.object_types(),
+        object_types=_record_type_choices(),
+        record_type=sentences.record_type,
     )

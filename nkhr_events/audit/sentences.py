@@ -142,7 +142,7 @@ SENTENCES: dict[str, Any] = {
     "documents.settings_update": _l("%(actor)s changed the document settings"),
     "documents.verified": _l("%(actor)s checked a document's authenticity"),
     "documents.certificates_mail": _l("%(actor)s mailed the certificates of attendance"),
-    "archive.move": _l("%(actor)s moved the event to the archive"),
+    "archive.move": _l("%(actor)s changed the order of the archive"),
     "archive.document_add": _l("%(actor)s added a document to the archive"),
     "archive.document_delete": _l("%(actor)s removed a document from the archive"),
     "archive.photo_add": _l("%(actor)s added a photo to the archive"),
@@ -156,6 +156,23 @@ SENTENCES: dict[str, Any] = {
     "privacy.rotate_key": _l("%(actor)s rotated the encryption key"),
     "inquiry.reply": _l("%(actor)s replied to an inquiry"),
     "inquiry.status": _l("%(actor)s changed the status of an inquiry"),
+    # Page views and copies of data, one at a time (the audit trail lists them so; the
+    # dashboard groups them with `_view_text`).
+    "roster.view": _l("%(actor)s viewed the roster"),
+    "roster.export": _l("%(actor)s exported the roster"),
+    "roster.export_real_names": _l("%(actor)s exported the roster with protected guests' "
+                                   "real names"),
+    "roster.export_protected": _l("%(actor)s exported the roster with protected people"),
+    "roster.print": _l("%(actor)s printed from the roster"),
+    "roster.flood_preview": _l("%(actor)s previewed a flood cancellation"),
+    "registration.view": _l("%(actor)s viewed the page of %(object)s"),
+    "registration.edit_view": _l("%(actor)s opened the edit form of %(object)s"),
+    "registration.data_download": _l("%(actor)s downloaded the data of %(object)s"),
+    "speaker.view": _l("%(actor)s viewed the page of the speaker %(object)s"),
+    "visa.view": _l("%(actor)s viewed the passport data of a visa letter request"),
+    "visa.export": _l("%(actor)s exported the visa letter requests"),
+    "outbox.view": _l("%(actor)s viewed an email"),
+    "outbox.attachment": _l("%(actor)s downloaded an attachment of an email"),
 }
 
 def _view_text(action: str, num: int, values: dict[str, Any]) -> str:
@@ -187,7 +204,9 @@ OWN_SENTENCES: dict[str, Any] = {
     "registration.create": _l("%(object)s registered"),
 }
 
-# Status values, said in the reader's language (values not named here are shown as they are).
+# Status values, said in the reader's language (values not named here are shown as they are):
+# registrations, partnerships, inquiries, visa letter requests, events and staff accounts, with
+# the words their own pages use.
 STATUS_LABELS: dict[str, Any] = {
     "pending": _l("Awaiting review"),
     "confirmed": _l("Confirmed"),
@@ -200,6 +219,55 @@ STATUS_LABELS: dict[str, Any] = {
     "declined": _l("Declined"),
     "withdrawn": _l("Withdrawn"),
     "applied": _l("Applied"),
+    "requested": _l("Requested"),
+    "revoked": _l("Revoked"),
+    "draft": _l("Draft"),
+    "published": _l("Published"),
+    "archived": _l("Archived"),
+    "active": _l("Active"),
+    "inactive": _l("Inactive"),
+}
+
+# Other coded values, by the detail key that holds them.
+VALUE_LABELS: dict[str, dict[str, Any]] = {
+    "second_factor": {
+        "code": _l("Code from the authenticator app"),
+        "recovery_code": _l("Recovery code"),
+        "passkey": _l("Passkey"),
+    },
+    "reason": {
+        "unknown_address": _l("Unknown address"),
+        "wrong_password": _l("Wrong password"),
+        "inactive": _l("Account deactivated"),
+        "wrong_code": _l("Wrong code"),
+        "passkey_refused": _l("Passkey not accepted"),
+        "not_verified": _l("Passkey not accepted"),
+    },
+}
+
+# Kinds of record, as the Record column and its filter name them (kinds not named here are
+# spelled out from their code).
+RECORD_TYPES: dict[str, Any] = {
+    "archive_document": _l("Archive document"),
+    "archive_photo": _l("Archive photo"),
+    "certificate_mailing": _l("Certificate mailing"),
+    "document_settings": _l("Document settings"),
+    "event": _l("Event"),
+    "inquiry": _l("Inquiry"),
+    "invitation": _l("Invitation"),
+    "issued_document": _l("Document"),
+    "outbox_message": _l("Email message"),
+    "partner": _l("Partner organization"),
+    "partnership": _l("Partnership"),
+    "programme_session": _l("Session"),
+    "registration": _l("Registration"),
+    "registration_group": _l("Group"),
+    "seat_reservation": _l("Reserved block"),
+    "session_signup": _l("Session sign-up"),
+    "speaker": _l("Speaker"),
+    "staff_user": _l("Staff account"),
+    "team_member": _l("Team member"),
+    "visa_letter_request": _l("Visa letter request"),
 }
 
 # Detail keys, labelled.
@@ -223,6 +291,7 @@ DETAIL_LABELS: dict[str, Any] = {
     "search": _l("Search"),
     "sort": _l("Sort"),
     "page": _l("Page"),
+    "second_factor": _l("Second factor"),
 }
 FILTER_LABELS: dict[str, Any] = {
     "status": _l("Status"),
@@ -253,6 +322,8 @@ class Line:
     entry: AuditEntry | None = None
     #: Who acted, by name.
     actor: str = ""
+    #: What kind of actor that name is, or the address they acted as ("" when the name says it).
+    actor_note: str = ""
 
 
 @dataclass
@@ -355,6 +426,23 @@ def actor_name(entry: AuditEntry, names: Names) -> str:
     return entry.actor
 
 
+def actor_note(entry: AuditEntry, name: str) -> str:
+    """What stands under the actor's name: the address a staff member acted as (or typed),
+    "Attendee" under an attendee's own name; nothing where the name already says who it is
+    ("The system", "A partner")."""
+    if entry.actor == "attendee":
+        return _("Attendee") if name != _("The attendee") else ""
+    if entry.actor in {"partner", "system", "verification page"}:
+        return ""
+    return entry.actor if entry.actor != name else ""
+
+
+def record_type(kind: str) -> str:
+    """A kind of record in the reader's language: "staff_user" reads "Staff account"."""
+    label = RECORD_TYPES.get(kind)
+    return str(label) if label is not None else kind.replace("_", " ").capitalize()
+
+
 def object_name(entry: AuditEntry, names: Names) -> str:
     """What the entry is about, by name where there is one."""
     kind, key = entry.object_type, entry.object_id
@@ -376,13 +464,16 @@ def object_name(entry: AuditEntry, names: Names) -> str:
             return _("an erased registration")
     if kind == "event":
         return _("the event")
-    return _("a record (%(kind)s %(number)d)", kind=(kind or "").replace("_", " "), number=key)
+    return _("a record (%(kind)s %(number)d)", kind=record_type(kind or ""), number=key)
 
 
 def _labelled_value(key: str, value: Any) -> str:
-    """A status or a category said in words; anything else as `_value_text` says it."""
+    """A status, a category or another coded value said in words; anything else as
+    `_value_text` says it."""
     if isinstance(value, str) and key in {"status", "from", "to"} and value in STATUS_LABELS:
         return str(STATUS_LABELS[value])
+    if isinstance(value, str) and value in VALUE_LABELS.get(key, {}):
+        return str(VALUE_LABELS[key][value])
     if isinstance(value, str) and key == "category" and value:
         return str(category_name(value))
     return _value_text(value)
@@ -464,12 +555,14 @@ def lines(
             if key in groups:
                 groups[key][0].count += 1
                 continue
-            line = Line(entry.at, "", [], 1, entry, actor_name(entry, names))
+            name = actor_name(entry, names)
+            line = Line(entry.at, "", [], 1, entry, name, actor_note(entry, name))
             groups[key] = (line, entry)
             result.append(line)
             continue
+        name = actor_name(entry, names)
         result.append(Line(entry.at, sentence(entry, names), details_of(entry.detail), 1, entry,
-                           actor_name(entry, names)))
+                           name, actor_note(entry, name)))
     for line, entry in groups.values():
         day = entry.at.astimezone(tz).date()
         values = {

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import axe_playwright_python
 from playwright.sync_api import BrowserContext, Request, Route
 
 #: Playwright must never download a browser of its own: it drives the system's Chromium.
@@ -22,6 +23,16 @@ CHROMIUM_ARGS = [
 DESKTOP_VIEWPORT = {"width": 1280, "height": 900}
 PHONE_VIEWPORT = {"width": 390, "height": 844}
 SCREENSHOT_DIR = Path("/tmp/nkhr_screens")
+
+#: axe-core as the axe-playwright-python package bundles it, run on WCAG 2.0–2.2 A and AA.
+AXE_JS = Path(axe_playwright_python.__file__).with_name("axe.min.js")
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+RUN_AXE = r"""async (tags) => {
+  const results = await axe.run(document, {runOnly: {type: 'tag', values: tags},
+                                           resultTypes: ['violations']});
+  return results.violations.map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' '))
+                                                         .join(', '));
+}"""
 
 
 class RequestGuard:

