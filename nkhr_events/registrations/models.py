@@ -101,6 +101,9 @@ class Registration(Model):
         Index("ix_registration_confirm_by", "confirm_by"),
         # Lists of one event by name, in the default order, are read from the index.
         Index("ix_registration_event_name_sort", "event_id", "name_sort"),
+        # An event's registration ids from the index alone: the rows that point at a
+        # registration (check-ins, days) are found by event through it, without the table.
+        Index("ix_registration_event_ids", "event_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

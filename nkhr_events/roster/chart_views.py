@@ -56,13 +56,8 @@ def _series_for(series_id: int) -> Series:
 @bp.app_template_global("event_figures")
 def event_figures(event: Event, board: Any = None) -> list[charts.Figure]:
     """The dashboard's figures for the signed-in reader (templates/roster/_charts.html), made
-    with the counts and receivers the dashboard (`board`) has already read."""
-    source = charts.Source(
-        event,
-        categories_of(event.id),
-        counts=getattr(board, "counts", None),
-        receivers=getattr(board, "interpretation", None),
-    )
+    with what the dashboard (`board`) has already read."""
+    source = charts.Source(event, categories_of(event.id), board)
     return charts.event_figures(source, can(event, Permission.READ_NEEDS))
 
 

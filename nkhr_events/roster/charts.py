@@ -28,7 +28,7 @@ from nkhr_events.registrations.categories import Category, category_label
 from nkhr_events.registrations.interpretation import label as interpretation_label
 from nkhr_events.registrations.models import RegistrationStatus
 from nkhr_events.roster import figures
-from nkhr_events.roster.dashboard import Receivers, interpretation_receivers
+from nkhr_events.roster.dashboard import Dashboard, Receivers, interpretation_receivers
 from nkhr_events.roster.exports import status_text
 from nkhr_events.roster.services import Categories
 from nkhr_events.web import country_name, local_date, localized
@@ -218,36 +218,40 @@ _STATUSES = list(RegistrationStatus)
 
 class Source:
     """What an event's figures are made of, for a reader who reaches `categories` (None:
-    every one): each read once, when a figure first needs it; the dashboard passes the counts
-    and receivers it has already read."""
+    every one): each read once, when a figure first needs it; on the dashboard, what its
+    `board` has already read (for the same reader), so that the page reads nothing twice."""
 
     def __init__(
-        self,
-        event: Event,
-        categories: Categories,
-        counts: dict[str, dict[str, int]] | None = None,
-        receivers: Receivers | None = None,
+        self, event: Event, categories: Categories, board: Dashboard | None = None
     ) -> None:
         self.event = event
         self.categories = categories
-        self._counts = counts
-        self._receivers = receivers
+        self._board = board
 
     @cached_property
     def counts(self) -> dict[str, dict[str, int]]:
-        if self._counts is not None:
-            return self._counts
+        if self._board is not None:
+            return self._board.counts
         return figures.counts_by_category(self.event, self.categories)
 
     @cached_property
     def receivers(self) -> Receivers:
-        if self._receivers is not None:
-            return self._receivers
+        if self._board is not None:
+            return self._board.interpretation
         return interpretation_receivers(self.event, self.categories)
 
     @cached_property
-    def countries_and_needs(self) -> tuple[figures.Countries, figures.NeedsCounts]:
-        return figures.countries_and_needs(self.event, self.categories)
+    def checkin_hours(self) -> figures.CheckinHours:
+        if self._board is not None:
+            return self._board.checkin_hours
+        return figures.checkins_by_hour(self.event, self.categories)
+
+    @cached_property
+    def tally(self) -> figures.Tally:
+        """Countries and needs (and counts), one statement for both charts."""
+        if self._board is not None:
+            return self._board.tally
+        return figures.tally(self.event, self.categories)
 
 
 def _timeline(source: Source) -> Figure:
@@ -296,7 +300,7 @@ def _country_label(code: str) -> str:
 
 
 def _countries(source: Source) -> Figure:
-    found = source.countries_and_needs[0]
+    found = source.tally.countries
     return Figure(
         key="countries",
         title=_("Registrations by country"),
@@ -313,7 +317,7 @@ def _countries(source: Source) -> Figure:
 
 
 def _checkins(source: Source) -> Figure:
-    found = figures.checkins_by_hour(source.event, source.categories)
+    found = source.checkin_hours
     return Figure(
         key="checkins",
         title=_("Check-ins per day and hour"),
@@ -348,7 +352,7 @@ def _interpretation(source: Source) -> Figure:
 
 
 def _needs(source: Source) -> Figure:
-    found = source.countries_and_needs[1]
+    found = source.tally.needs
     return Figure(
         key="needs",
         title=_("Stated accessibility and dietary needs"),

@@ -1,6 +1,8 @@
 """The figures of one event's dashboard: seats, counts by status and category, reviews waiting,
 check-ins per day, interpretation receivers per channel and day, and recent activity. A handful
-of grouped queries, whatever the roster size.
+of grouped queries, whatever the roster size. What it reads serves the charts below it too
+(charts.Source): the counts (with countries and needs), the receivers and the check-ins per hour,
+whose sums are the check-ins per day; no figure is read twice.
 
 A reviewer's dashboard counts only the categories they review (`categories`); the seats taken
 stay the event's, as its capacity is."""
@@ -16,7 +18,6 @@ from sqlalchemy import func
 
 from nkhr_events.audit.models import AuditEntry
 from nkhr_events.audit.sentences import Line, lines, view_actions_like
-from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
@@ -28,6 +29,7 @@ from nkhr_events.registrations.models import (
     RegistrationStatus,
 )
 from nkhr_events.registrations.seats import seats_taken
+from nkhr_events.roster.figures import CheckinHours, Tally, checkins_by_hour, tally
 from nkhr_events.roster.services import Categories, in_categories
 
 RECENT_ACTIVITY = 20
@@ -92,12 +94,19 @@ def interpretation_receivers(event: Event, categories: Categories = None) -> Rec
 class Dashboard:
     taken: int
     capacity: int | None
-    #: counts[category][status]; only categories with registrations appear.
-    counts: dict[str, dict[str, int]]
+    #: Counts per category and status, per country, and of needs (the last two for the charts).
+    tally: Tally
     status_totals: dict[str, int]
+    #: Check-ins per event day (the table), the sums of `checkin_hours` (the chart).
     checkins: list[tuple[date, int]]
     activity: list[Line]
     interpretation: Receivers
+    checkin_hours: CheckinHours
+
+    @property
+    def counts(self) -> dict[str, dict[str, int]]:
+        """counts[category][status]; only categories with registrations appear."""
+        return self.tally.counts
 
     @property
     def left(self) -> int | None:
@@ -160,37 +169,20 @@ def event_dashboard(
 ) -> Dashboard:
     """The dashboard of `event`, counting only `categories` when given; page views in its
     activity only with `show_views`, speakers by real name only with `real_speaker_names`."""
-    counts: dict[str, dict[str, int]] = {}
+    counted = tally(event, categories)
     totals: dict[str, int] = {}
-    rows = db.session.execute(
-        in_categories(
-            db.select(Registration.category, Registration.status, func.count(Registration.id))
-            .where(Registration.event_id == event.id)
-            .group_by(Registration.category, Registration.status),
-            categories,
-        )
-    )
-    for category, status, count in rows:
-        counts.setdefault(category, {})[status] = count
-        totals[status] = totals.get(status, 0) + count
-    per_day: dict[date, int] = dict(
-        db.session.execute(
-            in_categories(
-                db.select(RegistrationCheckin.day, func.count(RegistrationCheckin.id))
-                .join(Registration, Registration.id == RegistrationCheckin.registration_id)
-                .where(Registration.event_id == event.id)
-                .group_by(RegistrationCheckin.day),
-                categories,
-            )
-        ).all()
-    )
+    for row in counted.counts.values():
+        for status, count in row.items():
+            totals[status] = totals.get(status, 0) + count
+    hours = checkins_by_hour(event, categories)
     activity = _activity(event, categories, show_views, real_speaker_names)
     return Dashboard(
         taken=seats_taken(event.id)[None],
         capacity=event.capacity,
-        counts=counts,
+        tally=counted,
         status_totals=totals,
-        checkins=[(day, per_day.get(day, 0)) for day in event.day_list],
+        checkins=[(day, hours.on(day)) for day in event.day_list],
         activity=activity,
         interpretation=interpretation_receivers(event, categories),
+        checkin_hours=hours,
     )

@@ -1,8 +1,8 @@
 """The figures behind the dashboard's charts and the series' report: registrations over time by
 status, by country, check-ins per day and hour, counts of stated needs, and each edition of a
 series. Each is counted in SQL, grouped, so that 10,000 registrations cost no more rows than 100:
-timestamps are grouped by the hour (or quarter hour) in UTC and only the groups are placed on
-the event's days in Python, the one place that knows the event's time zone on every database.
+timestamps are put on the event's clock in SQL (PostgreSQL knows the zones; SQLite is told the
+zone's offsets, found in Python) and grouped by the event's days or hours there.
 
 A reviewer's figures count only the categories they review (`categories`)."""
 
@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Date, Integer, and_, case, cast, func
+from sqlalchemy import Date, Integer, case, cast, func
 
 from nkhr_events.checkin.models import RegistrationCheckin
 from nkhr_events.events.models import Event
@@ -64,15 +64,25 @@ def _offset_periods(
     return periods
 
 
-def _local_clock(column: Any, zone: ZoneInfo, start: datetime, end: datetime) -> Any:
-    """`column` (a UTC timestamp between `start` and `end`) on the clock of `zone`, in SQL:
-    PostgreSQL knows the zones; SQLite is told the offsets that apply (a CASE over the
-    instants where the zone changes its clock, when it does in that time). SQLite's answer is
-    text ('YYYY-MM-DD HH:MM:SS'), PostgreSQL's a timestamp: read it with `func.date` or
-    `_hour_of`."""
-    if db.session.get_bind().dialect.name == "postgresql":
+def _knows_zones() -> bool:
+    """Whether the database puts a timestamp on a zone's clock itself (PostgreSQL); SQLite
+    must be told the offsets, for which the span of the timestamps is needed."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _local_clock(
+    column: Any, zone: ZoneInfo, span: tuple[datetime, datetime] | None = None
+) -> Any:
+    """`column` (a UTC timestamp within `span`, its first and last instant) on the clock of
+    `zone`, in SQL: PostgreSQL knows the zones (no span needed); SQLite is told the offsets
+    that apply (a CASE over the instants where the zone changes its clock, when it does in that
+    time). SQLite's answer is text ('YYYY-MM-DD HH:MM:SS'), PostgreSQL's a timestamp: read it
+    with `_local_day` or `_local_hour`."""
+    if _knows_zones():
         return func.timezone(zone.key, column)
-    periods = _offset_periods(zone, start, end)
+    if span is None:
+        raise ValueError("SQLite needs the span of the timestamps to know the zone's offsets")
+    periods = _offset_periods(zone, *span)
     modifier: Any = f"{periods[-1][1]:+d} seconds"
     if len(periods) > 1:
         modifier = case(
@@ -83,13 +93,13 @@ def _local_clock(column: Any, zone: ZoneInfo, start: datetime, end: datetime) ->
 
 
 def _local_day(clock: Any) -> Any:
-    if db.session.get_bind().dialect.name == "postgresql":
+    if _knows_zones():
         return cast(clock, Date)
     return func.date(clock)
 
 
 def _local_hour(clock: Any) -> Any:
-    if db.session.get_bind().dialect.name == "postgresql":
+    if _knows_zones():
         return cast(func.extract("hour", clock), Integer)
     return cast(func.strftime("%H", clock), Integer)
 
@@ -134,10 +144,13 @@ def registrations_over_time(event: Event, categories: Categories = None) -> Time
     chosen = in_categories(
         db.select(Registration.id).where(Registration.event_id == event.id), categories
     )
-    span = _span(Registration.created_at, chosen)
-    if span is None:
-        return Timeline([], {})
-    day = _local_day(_local_clock(Registration.created_at, zone, *span)).label("day")
+    # Only SQLite needs the first and last instant (one more statement) to place them.
+    span = None
+    if not _knows_zones():
+        span = _span(Registration.created_at, chosen)
+        if span is None:
+            return Timeline([], {})
+    day = _local_day(_local_clock(Registration.created_at, zone, span)).label("day")
     counted = db.session.execute(
         chosen.with_only_columns(day, Registration.status, func.count(Registration.id))
         .group_by(day, Registration.status)
@@ -179,7 +192,7 @@ class Countries:
 def registrations_by_country(
     event: Event, categories: Categories = None, top: int = 8
 ) -> Countries:
-    return countries_and_needs(event, categories, top)[0]
+    return tally(event, categories, top).countries
 
 
 def _countries(counted: list[tuple[str, int]], top: int) -> Countries:
@@ -207,8 +220,14 @@ class CheckinHours:
     #: per_day[day][i]: check-ins that day in hours[i].
     per_day: dict[date, list[int]]
 
+    def on(self, day: date) -> int:
+        """Check-ins on `day`, every hour together."""
+        return sum(self.per_day.get(day, ()))
+
 
 def checkins_by_hour(event: Event, categories: Categories = None) -> CheckinHours:
+    """The event's check-ins (of `categories` when given) per day and hour, in one grouped
+    statement: the dashboard's check-ins per day are its sums, not a statement of their own."""
     zone = _zone(event)
     chosen = in_categories(
         db.select(RegistrationCheckin.id)
@@ -222,7 +241,7 @@ def checkins_by_hour(event: Event, categories: Categories = None) -> CheckinHour
     span = (datetime.combine(held[0], time(), UTC) - timedelta(days=2),
             datetime.combine(held[-1], time(), UTC) + timedelta(days=3))
     local_hour = _local_hour(
-        _local_clock(RegistrationCheckin.checked_in_at, zone, *span)
+        _local_clock(RegistrationCheckin.checked_in_at, zone, span)
     ).label("hour")
     per_hour: dict[tuple[date, int], int] = {
         (day, int(at)): count
@@ -252,38 +271,59 @@ class NeedsCounts:
 
 
 def needs_counts(event: Event, categories: Categories = None) -> NeedsCounts:
-    return countries_and_needs(event, categories)[1]
+    return tally(event, categories).needs
 
 
-def countries_and_needs(
-    event: Event, categories: Categories = None, top: int = 8
-) -> tuple[Countries, NeedsCounts]:
-    """Registrations per country and the needs stated, in one pass over the event's rows
-    (neither has an index to read instead). Needs are counted without decrypting anything: an
-    empty answer is stored empty (not encrypted, see dbtypes.EncryptedText), any other as a
+@dataclass(frozen=True)
+class Tally:
+    """The event's registrations counted three ways: per category and status (the dashboard's
+    table, the category chart), per country, and the needs stated."""
+
+    #: counts[category][status]; only categories with registrations appear.
+    counts: dict[str, dict[str, int]]
+    countries: Countries
+    needs: NeedsCounts
+
+
+def tally(event: Event, categories: Categories = None, top: int = 8) -> Tally:
+    """The event's registrations (of `categories` when given) per category and status, per
+    country and the needs stated, in one pass over its rows grouped by category, status and
+    country (a few hundred groups, whatever the roster size): none of the three has an index to
+    read instead, so one scan serves them all. Needs are counted without decrypting anything:
+    an empty answer is stored empty (not encrypted, see dbtypes.EncryptedText), any other as a
     token."""
-    active = Registration.status.in_(ACTIVE_STATUSES)
-    seat = Registration.status.in_(SEAT_STATUSES)
     counted = db.session.execute(
         in_categories(
             db.select(
+                Registration.category,
+                Registration.status,
                 Registration.country,
-                func.count(case((active, 1))),
-                func.count(case((seat, 1))),
-                func.count(case((and_(seat, Registration.accessibility_needs != ""), 1))),
-                func.count(case((and_(seat, Registration.dietary_needs != ""), 1))),
+                func.count(Registration.id),
+                func.count(case((Registration.accessibility_needs != "", 1))),
+                func.count(case((Registration.dietary_needs != "", 1))),
             )
-            .where(Registration.event_id == event.id, active)
-            .group_by(Registration.country),
+            .where(Registration.event_id == event.id)
+            .group_by(Registration.category, Registration.status, Registration.country),
             categories,
         )
     ).all()
-    needs = NeedsCounts(
-        sum(int(row[2]) for row in counted),
-        sum(int(row[3]) for row in counted),
-        sum(int(row[4]) for row in counted),
+    counts: dict[str, dict[str, int]] = {}
+    per_country: dict[str, int] = {}
+    seat_holders = accessibility = dietary = 0
+    for category, status, country, count, with_access, with_diet in counted:
+        row = counts.setdefault(category, {})
+        row[status] = row.get(status, 0) + count
+        if status in ACTIVE_STATUSES:
+            per_country[country] = per_country.get(country, 0) + count
+        if status in SEAT_STATUSES:
+            seat_holders += count
+            accessibility += int(with_access)
+            dietary += int(with_diet)
+    return Tally(
+        counts,
+        _countries(list(per_country.items()), top),
+        NeedsCounts(seat_holders, accessibility, dietary),
     )
-    return _countries([(row[0], int(row[1])) for row in counted], top), needs
 
 
 @dataclass(frozen=True)
