@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import ColumnElement, event, literal
 from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.exc import DBAPIError
 
@@ -64,3 +64,12 @@ def rowcount(result: Result[Any]) -> int:
     `Session.execute` returns a CursorResult for such a statement, which has the count, but is
     typed to return any Result (SQLAlchemy's advice since 2.0.44 is this cast)."""
     return cast("CursorResult[Any]", result).rowcount
+
+
+def in_written_values(column: Any, values: Any) -> ColumnElement[bool]:
+    """`column IN (...)` with the values written into the statement rather than bound: a
+    partial index whose condition is that IN (the one-active-registration index) is used only
+    when the planner sees the values (SQLite always; PostgreSQL with generic plans)."""
+    return cast(ColumnElement[bool], column.in_(
+        [literal(str(value), literal_execute=True) for value in values]
+    ))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from functools import cache, lru_cache
+from typing import Protocol
 
 from pyuca import Collator  # type: ignore[import-untyped]
 
@@ -71,6 +72,29 @@ def greeting_name(given: str, family: str) -> str:
     if family_first(given, family):
         return full_name(given, family)
     return (given or "").strip() or (family or "").strip()
+
+
+class _Named(Protocol):
+    @property
+    def given_name(self) -> str: ...
+
+    @property
+    def family_name(self) -> str: ...
+
+
+class WrittenName:
+    """`full_name` and `greeting_name` of anything with `given_name` and `family_name` (a
+    registration, the facts a queued email keeps of one)."""
+
+    @property
+    def full_name(self: _Named) -> str:
+        """The name as the person writes it: "박민지", "山田花子", "Ada Lovelace"."""
+        return full_name(self.given_name, self.family_name)
+
+    @property
+    def greeting_name(self: _Named) -> str:
+        """What an email greets with: "박민지", "山田花子", "Ada"."""
+        return greeting_name(self.given_name, self.family_name)
 
 
 def fold(text: str) -> str:

@@ -26,6 +26,7 @@ from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import deliver_due, run_worker
 from nkhr_events.outbox.models import OutboxMessage
 from nkhr_events.outbox.periodic import _TASKS, periodic_task, run_periodic_tasks
+from nkhr_events.outbox.services import write_body
 from nkhr_events.registrations import holds, services
 from nkhr_events.registrations.models import Registration
 from nkhr_events.web import local_datetime
@@ -97,6 +98,7 @@ def messages(app: Flask, registration_id: int) -> list[OutboxMessage]:
             .order_by(OutboxMessage.id)
         ))
         for message in found:
+            write_body(message)  # as the outbox worker writes it when it sends it
             db.session.expunge(message)
         return found
 

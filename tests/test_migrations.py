@@ -60,8 +60,21 @@ def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("throwaway_postgres")
 
 
+def triggers(engine: Engine, table: str) -> list[str]:
+    """The triggers on `table` (the seat counters' on registration): a migration that rebuilds
+    the table (SQLite's batch mode) would lose them without a word."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            query = "select name from sqlite_master where type = 'trigger' and tbl_name = :t"
+        else:
+            query = ("select tgname from pg_trigger where not tgisinternal"
+                     " and tgrelid = cast(:t as regclass)")
+        return sorted(connection.scalars(text(query), {"t": table}))
+
+
 def describe_schema(engine: Engine) -> dict[str, Any]:
-    """Tables, columns, keys, indexes and check constraints as the database reports them.
+    """Tables, columns, keys, indexes, check constraints and triggers as the database reports
+    them.
 
     Columns are compared by name, not position: a migration appends a column, where the model
     may declare it beside its kin (`title_ja` after `title_ko`)."""
@@ -93,6 +106,7 @@ def describe_schema(engine: Engine) -> dict[str, Any]:
                 (c["name"], " ".join(str(c["sqltext"]).split()))
                 for c in inspector.get_check_constraints(table)
             ),
+            "triggers": triggers(engine, table),
         }
     return schema
 
@@ -128,6 +142,7 @@ def test_migrations_upgrade_agree_with_the_models_and_downgrade_to_nothing(
             assert connection.scalar(text("select version_num from alembic_version"))
         migrated = describe_schema(engine)
         assert set(migrated) == {t.name for t in db.metadata.sorted_tables}
+        assert migrated["registration"]["triggers"], "the seat counters' triggers are missing"
 
         downgrade = run_flask(url, tmp_path, "db", "downgrade", "base")
         assert downgrade.returncode == 0, downgrade.stderr

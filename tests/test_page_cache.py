@@ -3,7 +3,7 @@ token and address, never stale after an edit, never kept for staff."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from flask import Flask
@@ -14,6 +14,9 @@ from nkhr_events.events import services as event_services
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
 from nkhr_events.pagecache import current_cache
+from nkhr_events.partners.models import Partner, Partnership, PartnershipRole, PartnershipStatus
+from nkhr_events.partners.services import find_or_add_partner
+from nkhr_events.programme.models import ProgrammeSession
 from nkhr_events.registrations import services as registrations
 from nkhr_events.registrations.models import Registration
 from tests.factories import make_event
@@ -230,3 +233,63 @@ def test_a_country_not_on_the_list_is_refused_beside_the_field(
     assert client.post(form_url(event), data=dict(data, days=days)).status_code == 303
     with app.app_context():
         assert db.session.scalar(db.select(Registration.country)) == "KR"
+
+
+def test_the_event_page_is_kept_and_never_stale_after_what_it_shows_changes(
+    app: Flask, event: dict[str, object]
+) -> None:
+    """The event page, the most visited page of a rush, is kept like the registration pages;
+    each thing it shows — the event and its series, partners and their sponsor tier, the
+    programme link, the seats left — changes the page at once."""
+    url = f"/events/{event['slug']}"
+    visitor = app.test_client()
+
+    def page() -> str:
+        return parse(visitor.get(url).get_data(as_text=True)).text
+
+    first = page()
+    assert "Harmony Foundation" not in first and "Programme" not in first
+    page()
+    with app.app_context():
+        assert current_cache().hits >= 1  # the second visit was answered from memory
+
+    with app.app_context():
+        alliance = find_or_add_partner("Harmony Foundation", country="KR")
+        db.session.add(alliance)
+        db.session.flush()
+        db.session.add(Partnership(
+            partner_id=alliance.id, event_id=event["id"], role=PartnershipRole.CO_ORGANIZER,
+            status=PartnershipStatus.APPROVED, contact_name="Park Ji-hoon",
+            contact_email="jihoon@alliance.example", language="en"))
+        db.session.commit()
+        partner_id = alliance.id
+    assert "Harmony Foundation" in page()
+
+    with app.app_context():
+        db.session.get(Partner, partner_id).name = "Harmony Foundation for Refugees"
+        db.session.commit()
+    assert "Harmony Foundation for Refugees" in page()
+
+    with app.app_context():
+        found = db.session.get(Event, event["id"])
+        db.session.add(ProgrammeSession(event_id=found.id, day=found.day_list[0],
+                                        starts_at=time(9), ends_at=time(10), title="Opening"))
+        found.series.name = "Renamed Series"
+        db.session.commit()
+    shown = page()
+    assert "Programme" in shown and "Renamed Series" in shown
+
+    with app.app_context():
+        found = db.session.get(Event, event["id"])
+        found.show_seat_counts = True
+        db.session.commit()
+    before = page()
+    assert "10 seats left" in before
+    with app.app_context():
+        registrations.register_attendee(
+            event["id"], registrations.RegistrationInput(
+                category="general_public", given_name="Minji", family_name="Park",
+                email="minji@example.org", privacy_consent=True, language="en"),
+            actor=SYSTEM)
+        db.session.commit()
+    assert "9 seats left" in page()

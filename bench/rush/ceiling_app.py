@@ -87,7 +87,7 @@ def create_app(url: str) -> Flask:
     app = Flask(__name__)
     app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY", "ceiling")
     # Compiled once and cached, as Flask does with template files.
-    app.jinja_loader = DictLoader(  # type: ignore[assignment]
+    app.jinja_loader = DictLoader(
         {"layout.html": LAYOUT, "choose.html": CHOOSE, "form.html": FORM, "done.html": DONE}
     )
     engine = make_engine(url)

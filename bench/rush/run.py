@@ -1,13 +1,14 @@
-"""Registration rush: completed attendee registrations per second under gunicorn, against the
-framework's ceiling on the same machine.
+"""Registration rush: completed attendee registrations per second under gunicorn, and the CPU
+each one costs in the request and in the outbox worker, against the framework's ceiling on the
+same machine.
 
 Makes a fresh database (a SQLite file in a temporary folder, or a throwaway PostgreSQL database
 on the server --database-url names, dropped afterwards), upgrades it with `flask db upgrade`
 and creates published three-day events with registration open, the way organizers do (the
 event services). Starts the application under gunicorn (2 sync workers on 127.0.0.1, rate
-limits off, no outbox worker: every email stays queued in the outbox) and drives the attendee
-flow as a browser without JavaScript does, from an asyncio load generator (aiohttp), each
-virtual attendee with cookies of its own:
+limits off, no outbox worker in it: every email stays queued until the bench drains it) and
+drives the attendee flow as a browser without JavaScript does, from an asyncio load generator
+(aiohttp), each virtual attendee with cookies of its own:
 
     GET  /events/<slug>/register              the category choice (a GET form): parse it, tick
                                               "General public", submit it as the browser would
@@ -17,22 +18,44 @@ virtual attendee with cookies of its own:
     POST (the form's action)                  expect 303 to the result page
     GET  /events/<slug>/register/sent         expect the page to name the address (masked)
 
-for --duration seconds at each --concurrency, after a short untimed warm-up. It reports
-completed flows per second, p50 / p95 / p99 of the whole flow, errors, and the server's CPU
-milliseconds per flow (utime + stime of the gunicorn master and workers from /proc/<pid>/stat,
-before and after). Then it checks the database: exactly one registration and one queued
-confirmation per completed flow, nobody over capacity. A capacity-limited event (--capacity
-seats, rushed by more attendees at the largest concurrency) must end with exactly `capacity`
-confirmed and the rest waitlisted, each with its one email.
+for --duration seconds at each --concurrency, after a short untimed warm-up. Per phase it
+reports completed flows per second, p50 / p95 / p99 of the whole flow, errors, and:
+
+- request CPU per flow: utime + stime of the gunicorn master and workers (/proc/<pid>/stat,
+  before and after the timed part);
+- worker CPU per flow: afterwards the application's own `flask outbox send` (bench/rush/
+  drain.py) delivers everything the phase queued (warm-up included) to a real SMTP server on
+  127.0.0.1 (aiosmtpd in this process, MAIL_SERVER / MAIL_PORT), in a process of its own; its
+  CPU is read inside that process around the command, so start-up is left out, and divided by
+  the flows drained. The whole process's CPU (RUSAGE_CHILDREN) and a second, empty drain (what
+  start-up alone costs) are reported beside it as a cross-check;
+- total CPU per flow: request + worker; on PostgreSQL also the CPU of the server's backends
+  that served the phase and the drain (in neither figure: they are not our processes).
+
+The database is checked before the drain — exactly one new registration and one queued email
+saying its outcome per completed flow, nobody over capacity — and after it: every one of those
+emails sent, nothing left for the next run, and the SMTP server received one message for each
+new registration's address. A capacity-limited event (--capacity seats, rushed by more
+attendees at the largest concurrency) must end with exactly `capacity` confirmed and the rest
+waitlisted, each with its one email, drained and checked the same way.
+
+--existing 0 10000 50000 runs every concurrency once per size, smallest first: before the
+phases of a size, bench/rush/existing.py bulk-inserts that many registrations (days, a mix of
+categories and statuses, no emails) into the very events those phases rush, so each is
+measured on an event that already holds them, in a database that has grown by every size
+before it. The checks count only the rows each phase made. The rushed events have seats for
+far more than that: they never fill.
 
 The ceiling (bench/rush/ceiling_app.py) is a minimal Flask application with the same four
 pages — a GET choice form, a form with a token from the signed session, a POST that checks the
 token, inserts one row and redirects, a result page — on the same gunicorn settings and the same
-kind of database, driven by the same load generator. Our throughput is reported as a fraction
-of its throughput.
+kind of database, driven by the same load generator. It has no worker: its total CPU is its
+request CPU. Each of our phases is compared with it at the same concurrency, and the summary
+judges issue 23's targets (the ceiling comparisons on the phases at the smallest --existing).
 
     .venv/bin/python bench/rush/run.py                                # SQLite, 60 s, 8 and 32
     .venv/bin/python bench/rush/run.py --duration 20 --concurrency 8
+    .venv/bin/python bench/rush/run.py --existing 0 10000 50000       # growth
     .venv/bin/python bench/rush/run.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
 
 JSON and a markdown summary go to stdout (--json FILE also writes the JSON to a file).
@@ -48,12 +71,15 @@ import json
 import os
 import platform
 import re
+import resource
 import secrets
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections import Counter
@@ -66,18 +92,27 @@ from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import aiohttp
+from aiosmtpd.controller import Controller
 
 # The application's result page names the address masked (the ceiling's names it whole).
 from nkhr_events.registrations.views import mask_address
 
-ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 BIN = Path(sys.executable).parent
 SECRET_KEY = "rush-" + secrets.token_hex(16)
 #: A Fernet key (32 random bytes, URL-safe base64): production does not start without one.
 ENCRYPTION_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
-#: The issue's targets.
-TARGET_RATIO = 0.6
-TARGET_CPU_MS = 12.0
+#: The targets of issue 23, against the ceiling in the same run: CPU per registration in the
+#: request (gunicorn's processes) and in total (request + outbox worker), throughput at
+#: concurrency 32, p99 of the flow; and CPU per registration with GROWTH_AT registrations
+#: already in the event, against none.
+TARGET_REQUEST_CPU = 2.5
+TARGET_TOTAL_CPU = 4.0
+TARGET_THROUGHPUT = 0.4
+TARGET_P99 = 2.0
+TARGET_GROWTH = 0.10
+GROWTH_AT = 50_000
 
 # --- what a browser does with a page's forms ----------------------------------------------------
 
@@ -248,6 +283,7 @@ class Phase:
     errors: Counter[str] = field(default_factory=Counter)
     server_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
+    database_cpu_s: float | None = None  # PostgreSQL's backends; None on SQLite (in-process)
 
     def summary(self) -> dict[str, Any]:
         lat = sorted(self.latencies)
@@ -264,11 +300,15 @@ class Phase:
             "step_p50_ms": per_step,
             "errors": sum(self.errors.values()),
             "error_kinds": dict(self.errors.most_common(5)),
-            "server_cpu_ms_per_flow": (
+            "request_cpu_ms_per_flow": (
                 round(self.server_cpu_s * 1000 / self.flows, 2) if self.flows else None
             ),
             "client_cpu_ms_per_flow": (
                 round(self.client_cpu_s * 1000 / self.flows, 2) if self.flows else None
+            ),
+            "database_cpu_ms_per_flow": (
+                round(self.database_cpu_s * 1000 / self.flows, 2)
+                if self.flows and self.database_cpu_s is not None else None
             ),
         }
 
@@ -462,6 +502,7 @@ def gunicorn(
 def run_phase(
     name: str, master: int, start_url: str, concurrency: int, label: str,
     *, seconds: float | None = None, flows: int | None = None, warmup: float = 0.0,
+    backends: PostgresBackends | None = None,
 ) -> tuple[Phase, Phase | None]:
     """A timed phase (after an untimed warm-up at the same concurrency, if any)."""
     warm = None
@@ -469,11 +510,49 @@ def run_phase(
         warm = Phase(f"{name} warm-up", concurrency)
         asyncio.run(drive(start_url, warm, f"{label}-w", seconds=warmup))
     phase = Phase(name, concurrency)
+    database_before = backends.ticks() if backends is not None else {}
     cpu_before, client_before = server_cpu_seconds(master), time.process_time()
     asyncio.run(drive(start_url, phase, label, seconds=seconds, flows=flows))
     phase.server_cpu_s = server_cpu_seconds(master) - cpu_before
     phase.client_cpu_s = time.process_time() - client_before
+    if backends is not None:
+        phase.database_cpu_s = backends.seconds_since(database_before)
     return phase, warm
+
+
+class PostgresBackends:
+    """CPU of the PostgreSQL server processes that serve the bench's database.
+
+    Those processes are not gunicorn's, so the request figure leaves them out (on SQLite the
+    database works inside gunicorn's processes and is in it). The client backends of the
+    database (pg_stat_activity) are read from /proc before and after: pooled connections live
+    through a phase; one opened during it counts whole, one closed during it is lost (none are,
+    with the pools' settings).
+    """
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        self.engine = create_engine(url, poolclass=NullPool)
+
+    def ticks(self) -> dict[int, int]:
+        from sqlalchemy import text
+
+        with self.engine.connect() as connection:
+            pids = connection.scalars(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )).all()
+        return {pid: _ticks(pid) for pid in pids}
+
+    def seconds_since(self, before: dict[int, int]) -> float:
+        after = self.ticks()
+        used = sum(t - before.get(pid, 0) for pid, t in after.items())
+        return used / os.sysconf("SC_CLK_TCK")
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 # --- databases ----------------------------------------------------------------------------------
@@ -565,39 +644,81 @@ def make_events(url: str, folder: Path, plan: dict[str, int | None]) -> None:
         db.engine.dispose()
 
 
-def database_counts(url: str, folder: Path, slug: str) -> dict[str, Any]:
-    """What the database holds for one event: registrations by status, their emails."""
+def _app(url: str, folder: Path) -> Any:
+    """The application on the bench's database, for reading it from this process."""
     os.environ["NKHR_INSTANCE_PATH"] = str(folder)
     from nkhr_events import create_app
+
+    return create_app({"SECRET_KEY": SECRET_KEY, "NKHR_ENCRYPTION_KEYS": ENCRYPTION_KEY,
+                       "SQLALCHEMY_DATABASE_URI": url})
+
+
+def highest_registration_id(url: str, folder: Path) -> int:
+    """The newest registration's id: a phase's rows are the ones above it."""
+    from nkhr_events.extensions import db
+    from nkhr_events.registrations.models import Registration
+
+    app = _app(url, folder)
+    with app.app_context():
+        highest = db.session.scalar(db.select(db.func.max(Registration.id))) or 0
+        db.session.remove()
+        db.engine.dispose()
+    return int(highest)
+
+
+def database_counts(url: str, folder: Path, slug: str, after_id: int = 0) -> dict[str, Any]:
+    """What the database holds for the registrations of one event made after `after_id` (the
+    rows a phase made, not the ones filled in before it): registrations by status, their
+    emails by the outbox's status and template, their addresses; the seats the whole event
+    holds; and the messages of the whole outbox that are not sent."""
     from nkhr_events.events.models import Event
     from nkhr_events.extensions import db
     from nkhr_events.outbox.models import OutboxMessage
-    from nkhr_events.registrations.models import Registration
+    from nkhr_events.registrations.models import SEAT_STATUSES, Registration
 
-    app = create_app({"SECRET_KEY": SECRET_KEY, "NKHR_ENCRYPTION_KEYS": ENCRYPTION_KEY,
-                      "SQLALCHEMY_DATABASE_URI": url})
+    app = _app(url, folder)
     with app.app_context():
         event = db.session.scalar(db.select(Event).where(Event.slug == slug))
         assert event is not None
+        new = (Registration.event_id == event.id, Registration.id > after_id)
         statuses = dict(db.session.execute(
-            db.select(Registration.status, db.func.count())
-            .where(Registration.event_id == event.id).group_by(Registration.status)
+            db.select(Registration.status, db.func.count()).where(*new)
+            .group_by(Registration.status)
         ).all())
-        emails = dict(db.session.execute(
-            db.select(OutboxMessage.template, db.func.count())
+        emails: dict[str, Counter[str]] = {}
+        pairs: Counter[str] = Counter()
+        for outbox_status, status, template, count in db.session.execute(
+            db.select(OutboxMessage.status, Registration.status, OutboxMessage.template,
+                      db.func.count())
             .join(Registration, Registration.id == OutboxMessage.registration_id)
-            .where(Registration.event_id == event.id, OutboxMessage.status == "queued")
-            .group_by(OutboxMessage.template)
-        ).all())
-        distinct = db.session.scalar(
-            db.select(db.func.count(db.distinct(Registration.email_key)))
-            .where(Registration.event_id == event.id)
+            .where(*new)
+            .group_by(OutboxMessage.status, Registration.status, OutboxMessage.template)
+        ):
+            emails.setdefault(outbox_status, Counter())[template] += count
+            pairs[f"{outbox_status}: {status} -> {template}"] += count
+        emailed = db.session.scalar(
+            db.select(db.func.count(db.distinct(OutboxMessage.registration_id)))
+            .join(Registration, Registration.id == OutboxMessage.registration_id).where(*new)
         )
+        addresses = Counter(
+            a.lower() for a in db.session.scalars(db.select(Registration.email).where(*new))
+        )
+        seats = db.session.scalar(
+            db.select(db.func.count()).select_from(Registration).where(
+                Registration.event_id == event.id, Registration.status.in_(SEAT_STATUSES)
+            )
+        )
+        unsent = dict(db.session.execute(
+            db.select(OutboxMessage.status, db.func.count())
+            .where(OutboxMessage.status != "sent").group_by(OutboxMessage.status)
+        ).all())
         capacity = event.capacity
         db.session.remove()
         db.engine.dispose()
-    return {"capacity": capacity, "statuses": statuses, "queued_emails": emails,
-            "distinct_addresses": distinct}
+    return {"capacity": capacity, "statuses": statuses, "seats_held": seats,
+            "emails": {k: dict(v) for k, v in emails.items()}, "email_pairs": dict(pairs),
+            "registrations_emailed": emailed, "distinct_addresses": len(addresses),
+            "addresses": addresses, "outbox_unsent": unsent}
 
 
 def ceiling_rows(url: str) -> int:
@@ -610,6 +731,89 @@ def ceiling_rows(url: str) -> int:
         count = connection.scalar(select(func.count()).select_from(entry)) or 0
     engine.dispose()
     return count
+
+
+def fill_event(env: dict[str, str], slug: str, count: int) -> dict[str, Any]:
+    """`count` registrations put into the event before its rush, by bench/rush/existing.py in a
+    process of its own."""
+    done = subprocess.run(
+        [sys.executable, str(HERE / "existing.py"), "--slug", slug, "--count", str(count)],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"filling {slug} failed:\n{done.stderr[-3000:]}")
+    filled: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return filled
+
+
+# --- the outbox worker and its mail server -----------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class SmtpSink:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd, in a thread of this process) that accepts
+    every message and counts what it received, by recipient: the far end of the outbox worker."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.messages = 0
+        self.recipients: Counter[str] = Counter()
+        self._lock = threading.Lock()  # messages arrive on the server's thread
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self._lock:
+            self.messages += 1
+            self.recipients.update(address.lower() for address in envelope.rcpt_tos)
+        return "250 Message accepted"
+
+    def received(self) -> tuple[int, Counter[str]]:
+        """Messages received so far, and their recipients."""
+        with self._lock:
+            return self.messages, Counter(self.recipients)
+
+    def __enter__(self) -> SmtpSink:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._controller.stop()
+
+
+@dataclass
+class Drain:
+    """One run of the application's `flask outbox send` (bench/rush/drain.py)."""
+
+    command_cpu_s: float  # measured inside the process around the command
+    startup_cpu_s: float  # inside the process, before the command: imports, create_app()
+    process_cpu_s: float  # the whole process, from outside (RUSAGE_CHILDREN)
+    database_cpu_s: float | None  # PostgreSQL's backends of the process; None on SQLite
+    output: str  # what the command printed
+
+
+def drain_outbox(env: dict[str, str]) -> Drain:
+    """Deliver everything due with the application's own command in a new process and wait."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run([sys.executable, str(HERE / "drain.py")], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"`flask outbox send` failed:\n{done.stderr[-3000:]}")
+    *output, last = done.stdout.strip().splitlines()
+    figures = json.loads(last)
+    return Drain(
+        command_cpu_s=figures["command_cpu_s"],
+        startup_cpu_s=figures["startup_cpu_s"],
+        process_cpu_s=(after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        database_cpu_s=figures.get("database_cpu_s"),
+        output=" ".join(output).strip(),
+    )
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -630,24 +834,31 @@ def check(checks: list[dict[str, Any]], what: str, ok: bool, detail: str) -> Non
     print(f"  {'ok ' if ok else 'FAIL'} {what}: {detail}", file=sys.stderr, flush=True)
 
 
+#: The email each outcome of a registration receives.
+OUTCOME_EMAILS = {"confirmed": "registration_confirmed", "waitlisted": "registration_waitlisted"}
+
+
+def _expected_emails(statuses: dict[str, int]) -> dict[str, int]:
+    return {OUTCOME_EMAILS.get(s, f"(none for {s})"): n for s, n in statuses.items() if n}
+
+
 def check_event(
     checks: list[dict[str, Any]], counts: dict[str, Any], slug: str, completed: int,
     expect_confirmed: int | None = None,
 ) -> None:
-    statuses, emails = counts["statuses"], counts["queued_emails"]
+    """After a phase, before the worker: the phase's rows, queued with the registration."""
+    statuses, queued = counts["statuses"], counts["emails"].get("queued", {})
     total = sum(statuses.values())
     check(checks, f"{slug}: one registration per completed flow", total == completed,
-          f"{total} registrations, {completed} flows, {counts['distinct_addresses']} addresses")
-    check(checks, f"{slug}: one queued email per registration", sum(emails.values()) == total,
-          f"{emails}")
-    seats = statuses.get("confirmed", 0) + statuses.get("pending", 0)
+          f"{total} new registrations, {completed} flows, {counts['distinct_addresses']} "
+          "addresses")
+    check(checks, f"{slug}: one email queued with each registration, saying its outcome",
+          queued == _expected_emails(statuses)
+          and counts["registrations_emailed"] == total == sum(queued.values()),
+          f"{counts['email_pairs']}")
     capacity = counts["capacity"]
-    check(checks, f"{slug}: no overbooking", capacity is None or seats <= capacity,
-          f"{seats} seats held, capacity {capacity}")
-    expected_emails = {"registration_confirmed": statuses.get("confirmed", 0),
-                       "registration_waitlisted": statuses.get("waitlisted", 0)}
-    check(checks, f"{slug}: each email says its registration's outcome",
-          {k: v for k, v in expected_emails.items() if v} == emails, f"{statuses}")
+    check(checks, f"{slug}: no overbooking", capacity is None or counts["seats_held"] <= capacity,
+          f"{counts['seats_held']} seats held, capacity {capacity}")
     if expect_confirmed is not None:
         check(checks, f"{slug}: exactly {expect_confirmed} confirmed, the rest waitlisted",
               statuses.get("confirmed", 0) == expect_confirmed
@@ -655,30 +866,278 @@ def check_event(
               f"{statuses}")
 
 
+def check_delivery(
+    checks: list[dict[str, Any]], counts: dict[str, Any], slug: str, completed: int,
+    received: int, recipients: Counter[str], received_later: int,
+) -> None:
+    """After the worker: every email of the phase sent, and received by the SMTP server."""
+    sent = counts["emails"].get("sent", {})
+    check(checks, f"{slug}: every email of the phase sent by the worker",
+          sum(sent.values()) == completed and sent == _expected_emails(counts["statuses"])
+          and counts["registrations_emailed"] == completed,
+          f"{sum(sent.values())} sent for {completed} flows: {counts['email_pairs']}")
+    check(checks, f"{slug}: nothing left for the next run of the worker",
+          not counts["outbox_unsent"] and not received_later,
+          f"not sent: {counts['outbox_unsent'] or 'none'}; the next run sent {received_later}")
+    check(checks, f"{slug}: the SMTP server received each address's email once",
+          received == completed and recipients == counts["addresses"],
+          f"{received} messages for {completed} flows, "
+          f"{sum((recipients - counts['addresses']).values())} unexpected, "
+          f"{sum((counts['addresses'] - recipients).values())} missing")
+
+
+@dataclass
+class Bench:
+    """What every phase of our application shares."""
+
+    url: str
+    folder: Path
+    env: dict[str, str]
+    sink: SmtpSink
+    checks: list[dict[str, Any]]
+    backends: PostgresBackends | None
+
+
+def rush(
+    bench: Bench, master: int, start_url: str, name: str, slug: str, concurrency: int,
+    *, existing: int = 0, seconds: float | None = None, flows: int | None = None,
+    warmup: float = 0.0, expect_confirmed: int | None = None,
+) -> dict[str, Any]:
+    """One phase against the application: the rush (request CPU from gunicorn's processes),
+    the database checks, then the outbox drained by the worker (worker CPU) and checked
+    against what the SMTP server received. Returns the phase's figures."""
+    checks = bench.checks
+    after_id = highest_registration_id(bench.url, bench.folder)
+    phase, warm = run_phase(name, master, start_url, concurrency, slug, seconds=seconds,
+                            flows=flows, warmup=warmup, backends=bench.backends)
+    completed = phase.flows + (warm.flows if warm else 0)
+    counts = database_counts(bench.url, bench.folder, slug, after_id)
+    check_event(checks, counts, slug, completed, expect_confirmed)
+    check(checks, f"{slug}: no errors", not phase.errors and not (warm and warm.errors),
+          f"{dict(phase.errors)} {dict(warm.errors) if warm else ''}")
+
+    received_before, recipients_before = bench.sink.received()
+    work = drain_outbox(bench.env)
+    received_after, recipients_after = bench.sink.received()
+    empty = drain_outbox(bench.env)  # nothing left: what starting the worker costs
+    received_last, _recipients = bench.sink.received()
+    delivered = database_counts(bench.url, bench.folder, slug, after_id)
+    check_delivery(checks, delivered, slug, completed, received_after - received_before,
+                   recipients_after - recipients_before, received_last - received_after)
+
+    summary = {"app": "nkhr_events", "existing": existing, **phase.summary(),
+               "warmup_flows": warm.flows if warm else 0,
+               "warmup_errors": sum(warm.errors.values()) if warm else 0}
+    per = 1000 / completed if completed else 0.0
+    request = summary["request_cpu_ms_per_flow"]
+    worker = round(work.command_cpu_s * per, 2) if completed else None
+    summary.update({
+        "worker_cpu_ms_per_flow": worker,
+        "worker_database_cpu_ms_per_flow": (
+            round(work.database_cpu_s * per, 2)
+            if completed and work.database_cpu_s is not None else None
+        ),
+        "total_cpu_ms_per_flow": (
+            round(request + worker, 2) if request is not None and worker is not None else None
+        ),
+        "worker": {
+            "messages": received_after - received_before,
+            "flows_drained": completed,
+            "command_cpu_s": work.command_cpu_s,
+            "process_cpu_s": round(work.process_cpu_s, 3),
+            "startup_cpu_s": work.startup_cpu_s,
+            "empty_drain_process_cpu_s": round(empty.process_cpu_s, 3),
+            "empty_drain_command_cpu_s": empty.command_cpu_s,
+            "database_cpu_s": work.database_cpu_s,
+            "process_minus_empty_ms_per_flow": (
+                round((work.process_cpu_s - empty.process_cpu_s) * per, 2) if completed else None
+            ),
+            "output": work.output,
+        },
+        "database": {k: v for k, v in delivered.items() if k != "addresses"},
+    })
+    print(f"  {summary}", file=sys.stderr, flush=True)
+    return summary
+
+
+def _ratio(ours: float | None, theirs: float | None) -> float | None:
+    return round(ours / theirs, 2) if ours is not None and theirs else None
+
+
+def compare(runs: list[dict[str, Any]]) -> None:
+    """Each of our phases against the ceiling at the same concurrency, and against our phase
+    with no registrations before it (growth). Adds the figures to the runs."""
+    ceiling = {r["concurrency"]: r for r in runs if r["app"] == "ceiling"}
+    empty = {r["concurrency"]: r for r in runs if r["app"] == "nkhr_events"
+             and r["phase"].startswith("rush") and r["existing"] == 0}
+    for run in runs:
+        if run["app"] != "nkhr_events" or not run["phase"].startswith("rush"):
+            continue
+        theirs = ceiling.get(run["concurrency"])
+        if theirs is not None:
+            cpu = theirs["request_cpu_ms_per_flow"]  # the ceiling has no worker: its total
+            run["vs_ceiling"] = {
+                "throughput": _ratio(run["flows_per_second"], theirs["flows_per_second"]),
+                "request_cpu": _ratio(run["request_cpu_ms_per_flow"], cpu),
+                "total_cpu": _ratio(run["total_cpu_ms_per_flow"], cpu),
+                "p99": _ratio(run["p99_ms"], theirs["p99_ms"]),
+            }
+        database = _database_cpu(run)
+        if database is not None and run["total_cpu_ms_per_flow"] is not None:
+            run["with_database_cpu_ms_per_flow"] = round(run["total_cpu_ms_per_flow"] + database, 2)
+    for run in runs:
+        base = empty.get(run["concurrency"])
+        if (run["app"] == "nkhr_events" and run["phase"].startswith("rush")
+                and run["existing"] and base is not None):
+            run["vs_empty"] = {
+                key: (None if run.get(key) is None or not base.get(key)
+                      else round(run[key] / base[key] - 1, 3))
+                for key in ("request_cpu_ms_per_flow", "total_cpu_ms_per_flow",
+                            "with_database_cpu_ms_per_flow")
+            }
+
+
+def judge(
+    runs: list[dict[str, Any]], checks: list[dict[str, Any]], capacity: dict[str, Any],
+    base_existing: int,
+) -> list[dict[str, Any]]:
+    """The issue's targets, each with what was measured and whether it is met (None: not
+    measured in this run). The ceiling comparisons use the phases with the fewest
+    registrations before them (0 unless --existing leaves it out)."""
+    targets: list[dict[str, Any]] = []
+
+    def target(name: str, measured: str, met: bool | None) -> None:
+        targets.append({"target": name, "measured": measured, "met": met})
+
+    ours = [r for r in runs if r["app"] == "nkhr_events" and r["phase"].startswith("rush")]
+    base = [r for r in ours if r["existing"] == base_existing]
+    for key, limit, label in (
+        ("request_cpu", TARGET_REQUEST_CPU, "request CPU per registration"),
+        ("total_cpu", TARGET_TOTAL_CPU, "request + worker CPU per registration"),
+        ("p99", TARGET_P99, "p99 of the flow"),
+    ):
+        for run in base:
+            ratio = run.get("vs_ceiling", {}).get(key)
+            target(f"{label} ≤ {limit} × the ceiling's (c{run['concurrency']})",
+                   "no ceiling" if ratio is None else f"{ratio} ×",
+                   None if ratio is None else ratio <= limit)
+    at32 = [r for r in base if r["concurrency"] == 32]
+    ratio = at32[0].get("vs_ceiling", {}).get("throughput") if at32 else None
+    target(f"throughput ≥ {TARGET_THROUGHPUT} × the ceiling's at concurrency 32",
+           "not measured" if ratio is None else f"{ratio} ×",
+           None if ratio is None else ratio >= TARGET_THROUGHPUT)
+    errors = sum(r["errors"] + r.get("warmup_errors", 0) for r in runs)
+    target("zero errors", f"{errors}", errors == 0)
+    rows = [c for c in checks if "one registration per completed flow" in c["check"]
+            or "one row per completed flow" in c["check"]]
+    target("rows = completed flows", f"{sum(c['ok'] for c in rows)} of {len(rows)} phases",
+           bool(rows) and all(c["ok"] for c in rows))
+    exact = [c for c in checks if c["check"].startswith("rush-capacity: exactly")]
+    target(f"capacity variant: exactly {capacity.get('capacity', '—')} confirmed",
+           exact[0]["detail"] if exact else "not run",
+           exact[0]["ok"] if exact else None)
+    grown = [r for r in ours if r["existing"] == GROWTH_AT and "vs_empty" in r]
+    if not grown:
+        target(f"CPU per registration with {GROWTH_AT:,} registrations within "
+               f"{TARGET_GROWTH:.0%} of an empty event",
+               f"not measured (--existing 0 {GROWTH_AT})", None)
+    for run in grown:
+        change = run["vs_empty"]
+        measured = [v for v in change.values() if v is not None]
+        target(f"CPU per registration with {GROWTH_AT:,} registrations within "
+               f"{TARGET_GROWTH:.0%} of an empty event (c{run['concurrency']})",
+               f"request {_percent(change['request_cpu_ms_per_flow'])}, total "
+               f"{_percent(change['total_cpu_ms_per_flow'])}"
+               + ("" if change["with_database_cpu_ms_per_flow"] is None else
+                  f", with PostgreSQL {_percent(change['with_database_cpu_ms_per_flow'])}"),
+               bool(measured) and all(abs(v) <= TARGET_GROWTH for v in measured))
+    return targets
+
+
+def _database_cpu(run: dict[str, Any]) -> float | None:
+    """PostgreSQL's CPU per flow, request and worker together (None on SQLite)."""
+    parts = [run.get("database_cpu_ms_per_flow"), run.get("worker_database_cpu_ms_per_flow")]
+    known = [p for p in parts if p is not None]
+    return round(sum(known), 2) if known else None
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1%}"
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
 def markdown(result: dict[str, Any]) -> str:
+    postgres = result["database"] == "PostgreSQL"
     lines = [
         f"### Registration rush — {result['database']}, {result['settings']['server']}",
         "",
-        "| App | Concurrency | Flows | Flows/s | p50 ms | p95 ms | p99 ms | Errors | "
-        "Server CPU ms/flow | Ratio to ceiling |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| App | Existing | Concurrency | Flows | Flows/s | p50 ms | p95 ms | p99 ms | Errors "
+        "| Request CPU ms/flow | Worker CPU ms/flow | Total CPU ms/flow | Flows/s × ceiling "
+        "| Request CPU × ceiling | Total CPU × ceiling | p99 × ceiling |"
+        + (" PostgreSQL CPU ms/flow |" if postgres else ""),
+        "|---|" + "---:|" * (16 if postgres else 15),
     ]
     for run in result["runs"]:
-        name, ratio = run["app"], None
+        name = run["app"]
         if run["phase"].startswith("capacity"):
             name += f" (capacity {result['capacity']['capacity']})"
-        elif run["app"] == "nkhr_events":
-            ratio = result["ratios"].get(str(run["concurrency"]))
+        versus = run.get("vs_ceiling", {})
         lines.append(
-            f"| {name} | {run['concurrency']} | {run['flows']} | {run['flows_per_second']} "
-            f"| {run['p50_ms']} | {run['p95_ms']} | {run['p99_ms']} | {run['errors']} "
-            f"| {run['server_cpu_ms_per_flow']} | {'' if ratio is None else ratio} |"
+            f"| {name} | {run.get('existing', '')} | {run['concurrency']} | {run['flows']} "
+            f"| {run['flows_per_second']} | {run['p50_ms']} | {run['p95_ms']} | {run['p99_ms']} "
+            f"| {run['errors']} | {run['request_cpu_ms_per_flow']} "
+            f"| {_cell(run.get('worker_cpu_ms_per_flow'))} "
+            f"| {_cell(run.get('total_cpu_ms_per_flow', run['request_cpu_ms_per_flow']))} "
+            f"| {_cell(versus.get('throughput'))} | {_cell(versus.get('request_cpu'))} "
+            f"| {_cell(versus.get('total_cpu'))} | {_cell(versus.get('p99'))} |"
+            + (f" {_cell(_database_cpu(run))} |" if postgres else "")
         )
+    lines += [
+        "",
+        "Outbox worker (`flask outbox send` after each phase, warm-up flows included):",
+        "",
+        "| Phase | Flows drained | Messages received | Command CPU s | Worker CPU ms/flow "
+        "| Process CPU s | Empty drain s | (Process − empty) ms/flow |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in result["runs"]:
+        if "worker" in run:
+            w = run["worker"]
+            lines.append(
+                f"| {run['phase']} (existing {run['existing']}) | {w['flows_drained']} "
+                f"| {w['messages']} | {w['command_cpu_s']} | {run['worker_cpu_ms_per_flow']} "
+                f"| {w['process_cpu_s']} | {w['empty_drain_process_cpu_s']} "
+                f"| {_cell(w['process_minus_empty_ms_per_flow'])} |"
+            )
+    grown = [r for r in result["runs"] if "vs_empty" in r]
+    if grown:
+        lines += ["", "Growth (the same phase on an event that already holds registrations, "
+                  "against the one that held none):", "",
+                  "| Concurrency | Existing | Request CPU ms/flow | Change | Total CPU ms/flow "
+                  "| Change |" + (" With PostgreSQL's CPU | Change |" if postgres else "")
+                  + " p99 ms |", "|" + "---:|" * (9 if postgres else 7)]
+        for run in grown:
+            change = run["vs_empty"]
+            lines.append(
+                f"| {run['concurrency']} | {run['existing']} | {run['request_cpu_ms_per_flow']} "
+                f"| {_percent(change['request_cpu_ms_per_flow'])} "
+                f"| {run['total_cpu_ms_per_flow']} "
+                f"| {_percent(change['total_cpu_ms_per_flow'])} |"
+                + (f" {_cell(run.get('with_database_cpu_ms_per_flow'))} "
+                   f"| {_percent(change['with_database_cpu_ms_per_flow'])} |" if postgres else "")
+                + f" {run['p99_ms']} |"
+            )
+    lines += ["", "| Target (issue 23) | Measured | Met |", "|---|---|---|"]
+    for t in result["targets"]:
+        met = "not measured" if t["met"] is None else "yes" if t["met"] else "**NO**"
+        lines.append(f"| {t['target']} | {t['measured']} | {met} |")
     failed = [c for c in result["checks"] if not c["ok"]]
-    lines += ["", f"Database checks: {len(result['checks']) - len(failed)} of "
+    lines += ["", f"Database and delivery checks: {len(result['checks']) - len(failed)} of "
               f"{len(result['checks'])} passed."]
     lines += [f"- FAILED {c['check']}: {c['detail']}" for c in failed]
-    lines += [f"- target {t}" for t in result["targets"]]
     machine = result["machine"]
     lines.append(f"- machine: {machine['cores']} cores, {machine['cpu']}, Python "
                  f"{machine['python']}, load average {machine['load_average_at_start'][0]} "
@@ -694,6 +1153,9 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per concurrency")
     parser.add_argument("--warmup", type=float, default=5.0, help="untimed seconds before each")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--existing", type=int, nargs="+", default=[0],
+                        help="registrations already in the rushed event: the rush runs once per "
+                             "size at each concurrency, smallest first (e.g. 0 10000 50000)")
     parser.add_argument("--capacity", type=int, default=50, help="seats of the limited event")
     parser.add_argument("--capacity-flows", type=int, default=0,
                         help="attendees rushing it (default: 4 x capacity)")
@@ -713,52 +1175,57 @@ def main() -> int:
     checks: list[dict[str, Any]] = []
     runs: list[dict[str, Any]] = []
     capacity_result: dict[str, Any] = {}
+    fills: list[dict[str, Any]] = []
+    sizes = sorted(set(args.existing))
     info = machine()
-    with tempfile.TemporaryDirectory(prefix="nkhr-rush-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="nkhr-rush-") as tmp, SmtpSink() as sink:
         folder = Path(tmp)
         with throwaway_database(args.database_url or None, folder) as url:
             database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
             env = app_environment(url, folder)
+            env.update({"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(sink.port)})
             print(f"{database}: migrating and creating the events", file=sys.stderr, flush=True)
             upgrade(env)
-            slugs = {c: f"rush-c{c}" for c in args.concurrency}
-            plan: dict[str, int | None] = {slug: 1_000_000 for slug in slugs.values()}
+            slugs = {(c, n): f"rush-c{c}-e{n}" for n in sizes for c in args.concurrency}
+            # Room for every registration: the rushed events never fill.
+            seats = max(1_000_000, 10 * max(sizes))
+            plan: dict[str, int | None] = {slug: seats for slug in slugs.values()}
             plan["rush-capacity"] = args.capacity
             make_events(url, folder, plan)
+            backends = PostgresBackends(url) if database == "PostgreSQL" else None
+            bench = Bench(url, folder, env, sink, checks, backends)
 
             with gunicorn("wsgi:app", args.port, env, args) as server:
                 base = f"http://127.0.0.1:{args.port}"
-                for concurrency, slug in slugs.items():
-                    print(f"nkhr_events, concurrency {concurrency}", file=sys.stderr, flush=True)
-                    phase, warm = run_phase(
-                        f"rush c{concurrency}", server.pid, f"{base}/events/{slug}/register",
-                        concurrency, slug, seconds=args.duration, warmup=args.warmup,
-                    )
-                    runs.append({"app": "nkhr_events", **phase.summary()})
-                    print(f"  {runs[-1]}", file=sys.stderr, flush=True)
-                    completed = phase.flows + (warm.flows if warm else 0)
-                    counts = database_counts(url, folder, slug)
-                    check_event(checks, counts, slug, completed)
-                    check(checks, f"{slug}: no errors",
-                          not phase.errors and not (warm and warm.errors),
-                          f"{dict(phase.errors)} {dict(warm.errors) if warm else ''}")
+                for size in sizes:
+                    for concurrency in args.concurrency:
+                        slug = slugs[concurrency, size]
+                        if size:
+                            print(f"filling {slug} with {size} registrations", file=sys.stderr,
+                                  flush=True)
+                            fills.append(fill_event(env, slug, size))
+                    for concurrency in args.concurrency:
+                        slug = slugs[concurrency, size]
+                        print(f"nkhr_events, concurrency {concurrency}, {size} existing",
+                              file=sys.stderr, flush=True)
+                        runs.append(rush(
+                            bench, server.pid, f"{base}/events/{slug}/register",
+                            f"rush c{concurrency}", slug, concurrency, existing=size,
+                            seconds=args.duration, warmup=args.warmup,
+                        ))
                 if not args.skip_capacity:
-                    rush = args.capacity_flows or 4 * args.capacity
+                    flows = args.capacity_flows or 4 * args.capacity
                     concurrency = max(args.concurrency)
-                    print(f"capacity {args.capacity}, {rush} attendees at {concurrency}",
+                    print(f"capacity {args.capacity}, {flows} attendees at {concurrency}",
                           file=sys.stderr, flush=True)
-                    phase, _warm = run_phase(
-                        "capacity", server.pid, f"{base}/events/rush-capacity/register",
-                        concurrency, "rush-capacity", flows=rush,
-                    )
-                    runs.append({"app": "nkhr_events", **phase.summary()})
-                    counts = database_counts(url, folder, "rush-capacity")
-                    capacity_result = {"capacity": args.capacity, "attendees": rush,
-                                       "concurrency": concurrency, **counts}
-                    check_event(checks, counts, "rush-capacity", phase.flows,
-                                expect_confirmed=min(args.capacity, phase.flows))
-                    check(checks, "rush-capacity: no errors", not phase.errors,
-                          f"{dict(phase.errors)}")
+                    runs.append(rush(
+                        bench, server.pid, f"{base}/events/rush-capacity/register", "capacity",
+                        "rush-capacity", concurrency, flows=flows,
+                        expect_confirmed=min(args.capacity, flows),
+                    ))
+                    capacity_result = {"capacity": args.capacity, "attendees": flows,
+                                       "concurrency": concurrency,
+                                       **runs[-1]["database"]}
 
             if not args.skip_ceiling:
                 from bench.rush.ceiling_app import create_tables
@@ -780,8 +1247,10 @@ def main() -> int:
                             f"ceiling c{concurrency}", server.pid,
                             f"http://127.0.0.1:{args.ceiling_port}/register", concurrency,
                             f"ceiling-c{concurrency}", seconds=args.duration, warmup=args.warmup,
+                            backends=backends,
                         )
-                        runs.append({"app": "ceiling", **phase.summary()})
+                        runs.append({"app": "ceiling", **phase.summary(),
+                                     "warmup_errors": sum(warm.errors.values()) if warm else 0})
                         print(f"  {runs[-1]}", file=sys.stderr, flush=True)
                         total += phase.flows + (warm.flows if warm else 0)
                         check(checks, f"ceiling c{concurrency}: no errors",
@@ -790,21 +1259,11 @@ def main() -> int:
                     rows = ceiling_rows(ceiling_url)
                     check(checks, "ceiling: one row per completed flow", rows == total,
                           f"{rows} rows, {total} flows")
+            if backends is not None:
+                backends.close()
 
-    ours = {r["concurrency"]: r for r in runs if r["app"] == "nkhr_events"
-            and r["phase"].startswith("rush")}
-    ceiling = {r["concurrency"]: r for r in runs if r["app"] == "ceiling"}
-    ratios = {str(c): round(ours[c]["flows_per_second"] / ceiling[c]["flows_per_second"], 2)
-              for c in ours if c in ceiling and ceiling[c]["flows_per_second"]}
-    targets = []
-    for c, run in ours.items():
-        cpu = run["server_cpu_ms_per_flow"]
-        ratio = ratios.get(str(c))
-        met = (cpu is not None and cpu <= TARGET_CPU_MS and run["errors"] == 0
-               and (ratio is None or ratio >= TARGET_RATIO))
-        targets.append(f"c{c}: ratio {ratio} (>= {TARGET_RATIO}), {cpu} ms CPU/flow "
-                       f"(<= {TARGET_CPU_MS}), {run['errors']} errors: "
-                       f"{'met' if met else 'NOT met'}")
+    compare(runs)
+    targets = judge(runs, checks, capacity_result, sizes[0])
     info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result = {
         "database": database,
@@ -813,10 +1272,10 @@ def main() -> int:
             "server": f"gunicorn {args.workers} {args.worker_class} workers"
                       + (f" x {args.threads} threads" if args.threads > 1 else ""),
             "duration_s": args.duration, "warmup_s": args.warmup,
-            "concurrency": args.concurrency,
+            "concurrency": args.concurrency, "existing": sizes,
         },
+        "existing": fills,
         "runs": runs,
-        "ratios": ratios,
         "capacity": capacity_result,
         "checks": checks,
         "targets": targets,

@@ -17,8 +17,9 @@ run carries the caller's UID, stable per registration; further runs get the UID 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from babel import Locale
 from icalendar import Calendar
@@ -26,12 +27,22 @@ from icalendar import Event as VEvent
 
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.dates import contiguous_runs
-from nkhr_events.events.models import Event
 from nkhr_events.events.texts import local_text
 from nkhr_events.outbox.headers import single_line
 from nkhr_events.outbox.services import Attachment
 
 PRODID = "-//nkhr_events//Conference registration//EN"
+
+
+class CalendarEvent(Protocol):
+    """What a calendar file needs of an event: an `Event`, or the facts a queued email keeps of
+    one (registrations/snapshots.py); its texts are read with `local_text`."""
+
+    @property
+    def day_list(self) -> list[date]: ...
+
+    @property
+    def country(self) -> str: ...
 
 
 class CalendarMethod(StrEnum):
@@ -49,7 +60,7 @@ def run_uid(uid: str, index: int) -> str:
     return f"{local}-part{index + 1}@{domain}"
 
 
-def event_location(event: Event, language: str) -> str:
+def event_location(event: CalendarEvent, language: str) -> str:
     venue = local_text(event, "venue", language).text
     city = local_text(event, "city", language).text
     country = Locale.parse(language).territories.get(event.country.upper(), event.country)
@@ -57,7 +68,7 @@ def event_location(event: Event, language: str) -> str:
 
 
 def event_calendar(
-    event: Event,
+    event: CalendarEvent,
     *,
     uid: str,
     sequence: int = 0,
@@ -106,8 +117,13 @@ def event_calendar(
     return calendar.to_ical()
 
 
+def calendar_content_type(method: CalendarMethod | str) -> str:
+    """The attachment's content type, naming its iTIP method."""
+    return f"text/calendar; charset=utf-8; method={CalendarMethod(method).value}"
+
+
 def calendar_attachment(
-    event: Event,
+    event: CalendarEvent,
     *,
     uid: str,
     sequence: int = 0,
@@ -121,7 +137,7 @@ def calendar_attachment(
     method = CalendarMethod(method)
     return Attachment(
         filename=filename,
-        content_type=f"text/calendar; charset=utf-8; method={method.value}",
+        content_type=calendar_content_type(method),
         data=event_calendar(
             event,
             uid=uid,

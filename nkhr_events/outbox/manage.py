@@ -73,8 +73,15 @@ def message(message_id: int) -> str:
     record("outbox.view", object_type="outbox_message", object_id=found.id,
            detail={"template": found.template}, actor=current_actor())
     db.session.commit()
+    # A message written at delivery shows as it will read, written now and not kept.
+    preview = services.awaits_writing(found)
+    try:
+        text_body, html_body = services.write_body(found, keep=False)
+    except ValueError:
+        text_body, html_body = "", None
     return render_template("outbox/message.html", message=found, statuses=OutboxStatus,
-                           placeholder=SECRET_PLACEHOLDER)
+                           placeholder=SECRET_PLACEHOLDER, preview=preview,
+                           text_body=text_body, html_body=html_body)
 
 
 @bp.get("/<int:message_id>/attachments/<int:attachment_id>")

@@ -30,7 +30,8 @@ class OutboxStatus(StrEnum):
 
 
 class OutboxMessage(Model):
-    """One email to one recipient, rendered when it was enqueued.
+    """One email to one recipient, rendered when it was enqueued or, from its snapshot, when
+    it is first sent.
 
     The Message-ID is fixed when the row is written, so a message sent twice (a worker that
     died after the server accepted it) is recognisable as the same message.
@@ -54,6 +55,9 @@ class OutboxMessage(Model):
     subject: Mapped[str] = mapped_column(String(998))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text)
+    #: What a message written at delivery must say (services.Snapshot, as JSON); its bodies
+    #: are empty until the worker writes them from it. Erased with the bodies.
+    snapshot: Mapped[str | None] = mapped_column(Text)
     template: Mapped[str] = mapped_column(String(80))
     language: Mapped[str] = mapped_column(String(8))
     message_id: Mapped[str] = mapped_column(String(255), unique=True)

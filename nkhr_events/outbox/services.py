@@ -9,10 +9,17 @@ invitation link) is stored with `SECRET_PLACEHOLDER` where the link's token goes
 asks the link's maker for a fresh token as it hands the message to the SMTP server (the maker
 stores only its hash) and puts it in place of the placeholder in what it sends. Files that
 carry a secret (the check-in QR code) are made at delivery in the same way and never kept.
+
+An email the caller's visitor does not wait for can be written at delivery too: it is queued
+with a `Snapshot` (the values it must say, as they are in the caller's transaction) instead of a
+rendered body, and the worker writes the text and HTML from the snapshot when it first sends
+the message and keeps what it wrote. What the recipient reads is what was true when the message
+was queued; the request spends no time on templates it does not show.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -123,14 +130,80 @@ def fill_secret(message: OutboxMessage) -> tuple[str, str | None]:
     """The text and HTML bodies to send: with a freshly made private link in place of the
     placeholder, or as stored when the message carries none. Raises ValueError when the link
     cannot be made."""
+    text_body, html_body = write_body(message)
     if not message.secret_maker:
-        return message.text_body, message.html_body
+        return text_body, html_body
     maker = _secret_makers.get(message.secret_maker)
     if maker is None or message.secret_subject_id is None:
         raise ValueError(f"no maker for the private link {message.secret_maker!r}")
     token = maker(message.secret_subject_id)
-    html = message.html_body.replace(SECRET_PLACEHOLDER, token) if message.html_body else None
-    return message.text_body.replace(SECRET_PLACEHOLDER, token), html
+    html = html_body.replace(SECRET_PLACEHOLDER, token) if html_body else None
+    return text_body.replace(SECRET_PLACEHOLDER, token), html
+
+
+# --- emails written at delivery -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an email must say, as JSON values taken in the caller's transaction; `reader`
+    (registered with `context_reader`) turns them into the template's context when the worker
+    writes the email."""
+
+    reader: str
+    values: Mapping[str, Any]
+
+
+#: Readers of snapshots, by name: `reader(values) -> template context`.
+_context_readers: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {}
+
+_Reader = TypeVar("_Reader", bound=Callable[[Mapping[str, Any]], dict[str, Any]])
+
+
+def context_reader(name: str) -> Callable[[_Reader], _Reader]:
+    """Register `reader(values) -> context` under `name` for `Snapshot(name, ...)`."""
+
+    def register(reader: _Reader) -> _Reader:
+        _context_readers[name] = reader
+        return reader
+
+    return register
+
+
+def snapshot_values(message: OutboxMessage) -> Mapping[str, Any] | None:
+    """The values a message was queued with (`Snapshot.values`), or None for a message rendered
+    when it was queued (or erased)."""
+    if not message.snapshot:
+        return None
+    values = json.loads(message.snapshot).get("values")
+    return values if isinstance(values, Mapping) else None
+
+
+def _snapshot_context(message: OutboxMessage) -> dict[str, Any]:
+    data = json.loads(message.snapshot or "{}")
+    reader = _context_readers.get(str(data.get("reader")))
+    if reader is None:
+        raise ValueError(f"no reader for the snapshot of {message.template!r}")
+    return reader(data.get("values") or {})
+
+
+def awaits_writing(message: OutboxMessage) -> bool:
+    """Queued with a snapshot and not yet written by the worker."""
+    return bool(message.snapshot) and not message.text_body
+
+
+def write_body(message: OutboxMessage, keep: bool = True) -> tuple[str, str | None]:
+    """The message's text and HTML bodies, written from its snapshot if it has not been yet
+    (and then kept on the row with `keep`, so that staff see what was sent). Raises ValueError
+    when the snapshot cannot be read or the written email has no place for its link."""
+    if not awaits_writing(message):
+        return message.text_body, message.html_body
+    rendered = render_email(message.template, message.language, _snapshot_context(message))
+    if message.secret_maker and SECRET_PLACEHOLDER not in rendered.text:
+        raise ValueError(f"the email {message.template!r} has no place for its private link")
+    if keep:
+        message.text_body, message.html_body = rendered.text, rendered.html
+    return rendered.text, rendered.html
 
 
 @dataclass(frozen=True)
@@ -153,20 +226,32 @@ def withdraw_queued(maker: str, subject_id: int) -> int:
     ))
 
 
-def render_email(template: str, language: str, context: Mapping[str, Any]) -> RenderedEmail:
-    """templates/email/<template>.subject.txt, .txt and .html, rendered in `language`."""
+def _variables(template: str, language: str, context: Mapping[str, Any]) -> dict[str, Any]:
     if not _TEMPLATE_NAME.match(template):
         raise ValueError(f"not an email template name: {template!r}")
     if language not in LANGUAGES:
         raise ValueError(f"no email language {language!r}")
     config = current_app.config
-    variables = {
+    return {
         "language": language,
         "org_name": config["NKHR_ORG_NAME"],
         "team_email": config["NKHR_TEAM_EMAIL"],
         "base_url": config["NKHR_BASE_URL"].rstrip("/"),
         **context,
     }
+
+
+def render_subject(template: str, language: str, context: Mapping[str, Any]) -> str:
+    """templates/email/<template>.subject.txt, rendered in `language`, as one header line."""
+    variables = _variables(template, language, context)
+    with force_locale(language):
+        subject = render_template(f"email/{template}.subject.txt", **variables)
+    return headers.single_line(subject, headers.MAX_SUBJECT_LENGTH)
+
+
+def render_email(template: str, language: str, context: Mapping[str, Any]) -> RenderedEmail:
+    """templates/email/<template>.subject.txt, .txt and .html, rendered in `language`."""
+    variables = _variables(template, language, context)
     with force_locale(language):
         subject = render_template(f"email/{template}.subject.txt", **variables)
         text = render_template(f"email/{template}.txt", **variables)
@@ -182,7 +267,7 @@ def enqueue_email(
     to: str,
     template: str,
     language: str,
-    context: Mapping[str, Any],
+    context: Mapping[str, Any] | None = None,
     attachments: Sequence[Attachment] = (),
     reply_to: str | tuple[str, str] | None = None,
     partnership_id: int | None = None,
@@ -191,8 +276,12 @@ def enqueue_email(
     secret: LateSecret | None = None,
     admin_only: bool = False,
     event_id: int | None = None,
+    snapshot: Snapshot | None = None,
 ) -> OutboxMessage:
     """Queue one email to `to`; it is sent only if the caller's transaction commits.
+
+    Rendered now from `context`, or, with `snapshot` instead, only its subject now and the
+    bodies by the worker when it sends the message (see the module's docstring).
 
     With `secret`, the context's link holds `SECRET_PLACEHOLDER` and the worker makes the link
     when it sends the message. `admin_only` messages (about staff accounts) are shown to
@@ -203,11 +292,20 @@ def enqueue_email(
     recipient = headers.check_address(to)
     reply = headers.mailbox(reply_to) if reply_to else None
     sender = headers.mailbox(current_app.config["MAIL_DEFAULT_SENDER"])
-    rendered = render_email(template, language, context)
-    if secret is not None:
-        if secret.maker not in _secret_makers:
-            raise ValueError(f"no maker for the private link {secret.maker!r}")
-        if SECRET_PLACEHOLDER not in rendered.text:
+    if secret is not None and secret.maker not in _secret_makers:
+        raise ValueError(f"no maker for the private link {secret.maker!r}")
+    stored: str | None = None
+    if snapshot is not None:
+        if snapshot.reader not in _context_readers:
+            raise ValueError(f"no reader for the snapshot {snapshot.reader!r}")
+        stored = json.dumps({"reader": snapshot.reader, "values": snapshot.values},
+                            ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        subject = render_subject(
+            template, language, _context_readers[snapshot.reader](snapshot.values))
+        rendered = RenderedEmail(subject=subject, text="", html="")
+    else:
+        rendered = render_email(template, language, context or {})
+        if secret is not None and SECRET_PLACEHOLDER not in rendered.text:
             raise ValueError(f"the email {template!r} has no place for its private link")
     message = OutboxMessage(
         status=OutboxStatus.QUEUED,
@@ -216,7 +314,8 @@ def enqueue_email(
         reply_to=reply,
         subject=rendered.subject,
         text_body=rendered.text,
-        html_body=rendered.html,
+        html_body=rendered.html if snapshot is None else None,
+        snapshot=stored,
         template=template,
         language=language,
         message_id=headers.new_message_id(sender),

@@ -202,6 +202,7 @@ def _scrub_messages(about: ColumnElement[bool], person: str | None, replacement:
         message.subject = ERASED_TEXT
         message.text_body = ERASED_TEXT
         message.html_body = None
+        message.snapshot = None
         message.last_error = None
     if messages:
         db.session.execute(

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -79,7 +80,7 @@ class EventCategory(Model):
     event: Mapped[Event] = relationship()
 
 
-class Registration(Model):
+class Registration(names.WrittenName, Model):
     __table_args__ = (
         CheckConstraint(
             "status in ('pending', 'confirmed', 'waitlisted', 'cancelled', 'rejected')",
@@ -187,16 +188,6 @@ class Registration(Model):
         return [d.day for d in self.days]
 
     @property
-    def full_name(self) -> str:
-        """The name as the person writes it: "박민지", "山田花子", "Ada Lovelace"."""
-        return names.full_name(self.given_name, self.family_name)
-
-    @property
-    def greeting_name(self) -> str:
-        """What an email greets with: "박민지", "山田花子", "Ada"."""
-        return names.greeting_name(self.given_name, self.family_name)
-
-    @property
     def has_email(self) -> bool:
         """False for a protected guest or a group member registered without an address
         (their `email` is empty and `email_key` a unique placeholder, `NO_EMAIL_PREFIX`)."""
@@ -224,6 +215,85 @@ class Registration(Model):
 def _keep_name_search_key(_mapper: Any, _connection: Any, target: Registration) -> None:
     target.name_search = names.name_search_key(target.given_name, target.family_name)
     target.name_sort = names.name_sort_key(target.given_name, target.family_name)
+
+
+class EventSeatCount(Model):
+    """Seats held (pending + confirmed registrations) per event and category, kept by the
+    database itself: triggers on `registration` (`SEAT_COUNT_TRIGGERS`) add and take away one
+    for every row that enters or leaves a seat status, changes category or is deleted, whatever
+    code writes it. So the seat check under the seat lock reads a few rows instead of counting
+    every seat holder of the event (registrations/seats.py `seats_taken`; tests recount)."""
+
+    __tablename__ = "event_seat_count"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    held: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+_SEAT_SQL = "('pending', 'confirmed')"
+
+#: The triggers that keep `event_seat_count`, per dialect (the migration that introduced them,
+#: c23a0a1b0001, holds the same statements).
+SEAT_COUNT_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "sqlite": (
+        f"""CREATE TRIGGER registration_seat_count_insert AFTER INSERT ON registration
+WHEN NEW.status IN {_SEAT_SQL}
+BEGIN
+  INSERT INTO event_seat_count (event_id, category, held) VALUES (NEW.event_id, NEW.category, 1)
+  ON CONFLICT (event_id, category) DO UPDATE SET held = held + 1;
+END""",
+        f"""CREATE TRIGGER registration_seat_count_delete AFTER DELETE ON registration
+WHEN OLD.status IN {_SEAT_SQL}
+BEGIN
+  UPDATE event_seat_count SET held = held - 1
+  WHERE event_id = OLD.event_id AND category = OLD.category;
+END""",
+        f"""CREATE TRIGGER registration_seat_count_update
+AFTER UPDATE OF status, category, event_id ON registration
+WHEN (OLD.status IN {_SEAT_SQL}) != (NEW.status IN {_SEAT_SQL})
+  OR OLD.category != NEW.category OR OLD.event_id != NEW.event_id
+BEGIN
+  UPDATE event_seat_count SET held = held - 1
+  WHERE OLD.status IN {_SEAT_SQL} AND event_id = OLD.event_id AND category = OLD.category;
+  INSERT INTO event_seat_count (event_id, category, held)
+  SELECT NEW.event_id, NEW.category, 1 WHERE NEW.status IN {_SEAT_SQL}
+  ON CONFLICT (event_id, category) DO UPDATE SET held = held + 1;
+END""",
+    ),
+    "postgresql": (
+        f"""CREATE OR REPLACE FUNCTION registration_seat_count() RETURNS trigger AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND (OLD.status IN {_SEAT_SQL}) = (NEW.status IN {_SEAT_SQL})
+     AND OLD.category = NEW.category AND OLD.event_id = NEW.event_id THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status IN {_SEAT_SQL} THEN
+    UPDATE event_seat_count SET held = held - 1
+    WHERE event_id = OLD.event_id AND category = OLD.category;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status IN {_SEAT_SQL} THEN
+    INSERT INTO event_seat_count (event_id, category, held)
+    VALUES (NEW.event_id, NEW.category, 1)
+    ON CONFLICT (event_id, category) DO UPDATE SET held = event_seat_count.held + 1;
+  END IF;
+  RETURN NULL;
+END
+$$ LANGUAGE plpgsql""",
+        """CREATE TRIGGER registration_seat_count
+AFTER INSERT OR DELETE OR UPDATE OF status, category, event_id ON registration
+FOR EACH ROW EXECUTE FUNCTION registration_seat_count()""",
+    ),
+}
+
+for _dialect, _statements in SEAT_COUNT_TRIGGERS.items():
+    for _statement in _statements:
+        # Databases made from the models (tests, `flask init-db`) get them as well.
+        sa_event.listen(
+            Registration.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect)
+        )
 
 
 class RegistrationDay(Model):

@@ -1,20 +1,26 @@
 """The emails a registration receives, queued through the outbox in the caller's transaction.
 
-Each message is rendered in the registrant's language and carries a private link that the
-outbox worker makes when it sends the message (`MANAGE_LINK`): only the link's hash is stored,
-and the stored message holds a placeholder, so neither a staff page nor a copy of the database
-shows a working link.
+Each message is queued as the facts it must say (snapshots.py), taken in the caller's
+transaction, and written by the outbox worker in the registrant's language when it sends it,
+with its calendar file (`CALENDAR_FILE`). It carries a private link that the worker makes at
+the same time (`MANAGE_LINK`): only the link's hash is stored, and the stored message holds a
+placeholder, so neither a staff page nor a copy of the database shows a working link.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import update
 
 from nkhr_events.checkin import services as checkin
-from nkhr_events.events.calendar import CalendarMethod
+from nkhr_events.events.calendar import (
+    CalendarMethod,
+    calendar_content_type,
+    event_calendar,
+)
 from nkhr_events.events.calendar import calendar_attachment as event_calendar_attachment
 from nkhr_events.extensions import db
 from nkhr_events.invitations.models import RegistrationGroup
@@ -22,19 +28,35 @@ from nkhr_events.outbox.models import SECRET_PLACEHOLDER, OutboxMessage
 from nkhr_events.outbox.services import (
     Attachment,
     LateSecret,
+    Snapshot,
     attachment_maker,
+    context_reader,
     enqueue_email,
     late_attachment,
     secret_maker,
+    snapshot_values,
 )
 from nkhr_events.registrations.categories import category_name
 from nkhr_events.registrations.links import issue_manage_token
 from nkhr_events.registrations.models import Registration, RegistrationStatus
+from nkhr_events.registrations.snapshots import (
+    EventFacts,
+    RegistrationFacts,
+    event_facts,
+    facts_values,
+    registration_facts,
+)
 
 #: The late attachment (outbox/services.py) that is a registration's check-in QR code.
 CHECKIN_QR = "registration-checkin-qr"
 #: The private link (outbox/services.py, `LateSecret`) every registration email carries.
 MANAGE_LINK = "registration-manage-link"
+#: The reader (outbox/services.py, `Snapshot`) of every registration email's facts.
+EMAIL_FACTS = "registration-email"
+#: The late attachment that is a registration email's calendar file, made from its facts.
+CALENDAR_FILE = "registration-calendar"
+#: What a snapshot holds besides the extra values its email's template reads as they are.
+_FACT_KEYS = ("registration", "event", "category", "calendar")
 
 
 def manage_url(token: str) -> str:
@@ -112,11 +134,12 @@ def _send(
     calendar: CalendarMethod | None = None,
     **extra: Any,
 ) -> None:
-    context = {
-        "registration": registration,
-        "event": registration.event,
-        "category": category_name(registration.category),
-        "manage_url": manage_url(SECRET_PLACEHOLDER),
+    """Queue `template` for the registration (or its group's contact) as facts taken now;
+    `extra` are JSON values the template reads (flags, a reason, names)."""
+    values: dict[str, Any] = {
+        "registration": facts_values(RegistrationFacts.of(registration)),
+        "event": facts_values(EventFacts.of(registration.event)),
+        "category": registration.category,
         **extra,
     }
     to, language = registration.email, registration.language
@@ -125,18 +148,59 @@ def _send(
         if contact is None:
             # A protected guest: staff hand over what they need in person (the printed sheet).
             return
-        to, language, context["on_behalf"] = contact
-    attachments = [calendar_attachment(registration, calendar)] if calendar else []
+        to, language, values["on_behalf"] = contact
+    attachments = []
+    if calendar:
+        values["calendar"] = {
+            "method": calendar.value,
+            "sequence": registration.sequence,
+            "uid": calendar_uid(registration),
+            "language": registration.language,
+        }
+        attachments.append(late_attachment(
+            "cancel.ics" if calendar == CalendarMethod.CANCEL else "event.ics",
+            calendar_content_type(calendar),
+            CALENDAR_FILE,
+        ))
     if template == "registration_confirmed":
         attachments.append(checkin_attachment(registration))
     enqueue_email(
         to=to,
         template=template,
         language=language,
-        context=context,
+        snapshot=Snapshot(EMAIL_FACTS, values),
         attachments=attachments,
         registration_id=registration.id,
         secret=LateSecret(MANAGE_LINK, registration.id),
+    )
+
+
+@context_reader(EMAIL_FACTS)
+def _email_context(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The template context of a registration email, from the facts it was queued with."""
+    return {
+        "registration": registration_facts(values["registration"]),
+        "event": event_facts(values["event"]),
+        "category": category_name(values["category"]),
+        "manage_url": manage_url(SECRET_PLACEHOLDER),
+        **{key: value for key, value in values.items() if key not in _FACT_KEYS},
+    }
+
+
+@attachment_maker(CALENDAR_FILE)
+def _calendar_file(message: OutboxMessage) -> bytes:
+    """The calendar file as the facts the message was queued with say (same UID, the
+    SEQUENCE of then), stamped now."""
+    values = snapshot_values(message)
+    if values is None or not isinstance(values.get("calendar"), Mapping):
+        raise ValueError("the facts of this calendar file are gone")
+    entry = values["calendar"]
+    return event_calendar(
+        event_facts(values["event"]),
+        uid=str(entry["uid"]),
+        sequence=int(entry["sequence"]),
+        method=CalendarMethod(entry["method"]),
+        language=str(entry.get("language") or message.language),
     )
 
 

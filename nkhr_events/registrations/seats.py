@@ -19,12 +19,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import Select, func, or_, select, text, union_all, update
 from sqlalchemy.exc import OperationalError
 
 from nkhr_events.database import is_lock_timeout, rowcount
@@ -35,6 +35,7 @@ from nkhr_events.extensions import db
 from nkhr_events.invitations.models import ReleaseReason, SeatReservation
 from nkhr_events.registrations.models import (
     SEAT_STATUSES,
+    EventSeatCount,
     Registration,
     RegistrationStatus,
 )
@@ -73,29 +74,55 @@ def lock_event_seats(event_id: int) -> None:
         raise SeatsBusy() from error
 
 
-def seats_taken(event_id: int) -> dict[str | None, int]:
+def seats_taken(event_id: int, now: datetime | None = None) -> dict[str | None, int]:
     """Seats held (confirmed + pending + reserved) by category, and in total under the key
     None. A reservation (invitations/models.py) holds its places until it is used, released or
-    lapses; one past its deadline counts for nothing even before the release job marks it."""
+    lapses; one past its deadline counts for nothing even before the release job marks it.
+
+    Registrations are read from the event's seat counters (`EventSeatCount`, kept by the
+    database), so the cost does not grow with the event; `counted_seats` counts the rows.
+    Counters and reservations come in one statement."""
+    rows: list[Any] = list(db.session.execute(union_all(
+        select(EventSeatCount.category, EventSeatCount.held)
+        .where(EventSeatCount.event_id == event_id, EventSeatCount.held != 0),
+        _reserved_query(event_id, now or utcnow()),
+    )))
+    taken: dict[str | None, int] = {}
+    for category, places in rows:
+        taken[category] = taken.get(category, 0) + int(places or 0)
+    taken[None] = sum(taken.values())
+    return taken
+
+
+def counted_seats(event_id: int) -> dict[str | None, int]:
+    """`seats_taken` counted from the registrations themselves: what the counters must say."""
     rows = db.session.execute(
         select(Registration.category, func.count(Registration.id))
         .where(Registration.event_id == event_id, Registration.status.in_(SEAT_STATUSES))
         .group_by(Registration.category)
     ).all()
-    taken: dict[str | None, int] = {category: count for category, count in rows}
+    return _with_reservations(event_id, {category: count for category, count in rows})
+
+
+def _with_reservations(event_id: int, held: Mapping[str, int]) -> dict[str | None, int]:
+    taken: dict[str | None, int] = {key: count for key, count in held.items()}
     for category, places in reserved_places(event_id).items():
         taken[category] = taken.get(category, 0) + places
     taken[None] = sum(count for key, count in taken.items() if key is not None)
     return taken
 
 
+def _reserved_query(event_id: int, now: datetime) -> Select[str, int]:
+    return (
+        select(SeatReservation.category, func.sum(SeatReservation.places))
+        .where(SeatReservation.event_id == event_id, SeatReservation.holding(now))
+        .group_by(SeatReservation.category)
+    )
+
+
 def reserved_places(event_id: int, now: datetime | None = None) -> dict[str, int]:
     """Places held by reservations of the event now, by category."""
-    rows = db.session.execute(
-        select(SeatReservation.category, func.sum(SeatReservation.places))
-        .where(SeatReservation.event_id == event_id, SeatReservation.holding(now or utcnow()))
-        .group_by(SeatReservation.category)
-    ).all()
+    rows = db.session.execute(_reserved_query(event_id, now or utcnow())).all()
     return {category: int(places or 0) for category, places in rows}
 
 

@@ -27,6 +27,7 @@ from nkhr_events.audit.services import (
     status_detail,
 )
 from nkhr_events.checkin import services as checkin
+from nkhr_events.database import in_written_values
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import DomainError
 from nkhr_events.events.models import Event, EventStatus
@@ -291,12 +292,13 @@ def _accepting(event: Event | None, now: datetime, admission: Admission | None) 
 
 def active_registration(event_id: int, key: str) -> Registration | None:
     """The address's registration for the event that still counts (pending, confirmed or
-    waitlisted): at most one, the database's partial unique index says so."""
+    waitlisted): at most one, the database's partial unique index says so — and finds it,
+    whatever the size of the event, because the statuses are written as the index writes them."""
     return db.session.scalar(
         select(Registration).where(
             Registration.event_id == event_id,
             Registration.email_key == key,
-            Registration.status.in_(ACTIVE_STATUSES),
+            in_written_values(Registration.status, ACTIVE_STATUSES),
         )
     )
 
