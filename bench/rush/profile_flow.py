@@ -30,6 +30,7 @@ from sqlalchemy import event as sa_event  # noqa: E402
 from bench.rush.run import (  # noqa: E402
     TICK,
     app_environment,
+    fill_event,
     form_with,
     get_form_url,
     make_events,
@@ -52,8 +53,10 @@ def flow(client: FlaskClient, slug: str, n: int, timings: dict[str, list[float]]
         if counter is not None:
             counter.clear()
         began = time.process_time()  # CPU time: the machine may be busy with other work
+        wall = time.perf_counter()
         response = call()
         timings[step].append(time.process_time() - began)
+        timings.setdefault(f"{step} wall", []).append(time.perf_counter() - wall)
         if statements is not None and counter is not None:
             statements[step] = len(counter)
         return response
@@ -85,6 +88,8 @@ def main() -> int:
     parser.add_argument("--html", default="", help="also write pyinstrument's HTML report")
     parser.add_argument("--interval", type=float, default=0.001)
     parser.add_argument("--no-profile", action="store_true", help="only count and time")
+    parser.add_argument("--existing", type=int, default=0,
+                        help="registrations put into the event first (bench/rush/existing.py)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="nkhr-rush-profile-") as tmp:
@@ -93,6 +98,8 @@ def main() -> int:
             env = app_environment(url, folder)
             upgrade(env)
             make_events(url, folder, {"profile": 1_000_000})
+            if args.existing:
+                print("existing:", fill_event(env, "profile", args.existing))
             os.environ.update(env)
             from nkhr_events import create_app
             from nkhr_events.extensions import db
@@ -121,12 +128,16 @@ def main() -> int:
                 flow(client, "profile", 1000 + n, timings)
             if not args.no_profile:
                 profiler.stop()
-            total = 0.0
-            for step, samples in timings.items():
+            total = wall_total = 0.0
+            for step in STEPS:
+                samples, walls = timings[step], timings[f"{step} wall"]
                 total += statistics.mean(samples)
-                print(f"  {step:<8} mean {statistics.mean(samples) * 1000:6.2f} ms  "
-                      f"p50 {statistics.median(samples) * 1000:6.2f} ms")
-            print(f"  flow     {total * 1000:6.2f} ms")
+                wall_total += statistics.mean(walls)
+                print(f"  {step:<8} CPU mean {statistics.mean(samples) * 1000:6.2f} ms  "
+                      f"p50 {statistics.median(samples) * 1000:6.2f} ms   "
+                      f"wall mean {statistics.mean(walls) * 1000:6.2f} ms")
+            print(f"  flow     CPU {total * 1000:6.2f} ms   wall {wall_total * 1000:6.2f} ms "
+                  "(wall includes the database server's work on PostgreSQL)")
             if args.no_profile:
                 pass
             else:
