@@ -18,6 +18,7 @@ from icalendar import Calendar
 from smtp import SMTPServer, smtp_settings
 from sqlalchemy import select, update
 
+from nkhr_events.audit.models import AuditEntry
 from nkhr_events.audit.services import SYSTEM
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
@@ -145,3 +146,36 @@ def test_erasure_takes_the_snapshot_with_the_bodies(app: Flask) -> None:
         assert rows and all(m.snapshot is None for m in rows)
         assert all("Minji" not in (m.text_body + m.subject) for m in rows)
         assert all(m.status != OutboxStatus.QUEUED for m in rows)
+
+
+def test_staff_download_the_calendar_file_as_it_will_be_sent(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    """The calendar file carries no secret: the outbox offers it, made from the queued facts
+    (and audited), while the check-in QR code made at delivery is never offered."""
+    with app.app_context():
+        event = make_event(days=DAYS, title="Seoul Forum")
+        registration = make_registration(event=event, email="ada@example.org",
+                                         status="confirmed")
+        db.session.commit()
+        message = queued(registration.id)
+        files = {a.filename: a.id for a in message.attachments}
+        assert set(files) == {"event.ics", "checkin.png"}
+        message_id = message.id
+    auth.admin()
+    page = client.get(f"/manage/outbox/{message_id}").get_data(as_text=True)
+    assert f"/attachments/{files['event.ics']}" in page
+    assert f"/attachments/{files['checkin.png']}" not in page
+    response = client.get(f"/manage/outbox/{message_id}/attachments/{files['event.ics']}")
+    assert response.status_code == 200 and response.mimetype == "text/calendar"
+    assert "attachment" in response.headers["Content-Disposition"]
+    calendar = Calendar.from_ical(response.get_data())
+    # One entry per run of days (2-3 March, 5 March), each named for the event.
+    vevents = calendar.walk("VEVENT")
+    assert [v.decoded("dtstart") for v in vevents] == [DAYS[0], DAYS[2]]
+    assert all("Seoul Forum" in str(v["summary"]) for v in vevents)
+    assert client.get(
+        f"/manage/outbox/{message_id}/attachments/{files['checkin.png']}").status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(AuditEntry).where(
+            AuditEntry.action == "outbox.attachment", AuditEntry.object_id == message_id))

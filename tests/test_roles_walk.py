@@ -34,6 +34,7 @@ from nkhr_events.inquiries.services import InquiryInput, submit_inquiry
 from nkhr_events.invitations.groups import GroupInput, create_group
 from nkhr_events.invitations.services import InvitationInput, invite
 from nkhr_events.outbox.models import OutboxMessage
+from nkhr_events.outbox.services import downloadable_by_staff
 from nkhr_events.programme.models import ArchiveDocument, ArchivePhoto
 from nkhr_events.programme.speakers import SpeakerInput, invite_speaker
 from nkhr_events.registrations.services import save_category_settings
@@ -197,9 +198,9 @@ def world(app: Flask) -> World:
             db.select(OutboxMessage).where(OutboxMessage.registration_id == reg_a.id)
             .order_by(OutboxMessage.id)
         ).all()
-        # A message with a file stored with it (the calendar), not one made at delivery.
+        # A message with a file staff may download (the calendar), not a check-in QR code.
         message_a, attachment = next(
-            (m, a.id) for m in messages_a for a in m.attachments if not a.made_at_delivery
+            (m, a.id) for m in messages_a for a in m.attachments if downloadable_by_staff(a)
         )
         volunteer = create_staff("volunteer@alpha.example", "Volunteer", "x" * 16,
                                  StaffRole.STAFF)

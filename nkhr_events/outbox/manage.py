@@ -81,21 +81,28 @@ def message(message_id: int) -> str:
         text_body, html_body = "", None
     return render_template("outbox/message.html", message=found, statuses=OutboxStatus,
                            placeholder=SECRET_PLACEHOLDER, preview=preview,
-                           text_body=text_body, html_body=html_body)
+                           text_body=text_body, html_body=html_body,
+                           downloadable={a.id for a in found.attachments
+                                         if services.downloadable_by_staff(a)})
 
 
 @bp.get("/<int:message_id>/attachments/<int:attachment_id>")
 def attachment(message_id: int, attachment_id: int) -> Response:
     """Download an attachment (always as a download, never shown inline). Files made at
-    delivery (a check-in QR code) carry a secret and are not offered. Audited."""
+    delivery are made now, as they will be sent, unless they carry a secret (a check-in QR
+    code): those are not offered. Audited."""
     found = next((a for a in _visible_or_404(message_id).attachments
-                  if a.id == attachment_id and not a.made_at_delivery), None)
+                  if a.id == attachment_id and services.downloadable_by_staff(a)), None)
     if found is None:
+        abort(404)
+    try:
+        data = services.attachment_data(found)
+    except ValueError:
         abort(404)
     record("outbox.attachment", object_type="outbox_message", object_id=message_id,
            detail={"filename": found.filename}, actor=current_actor())
     db.session.commit()
-    response = Response(bytes(found.data), mimetype=found.content_type.split(";")[0])
+    response = Response(data, mimetype=found.content_type.split(";")[0])
     response.headers.set("Content-Disposition", "attachment", filename=found.filename)
     return response
 

@@ -59,16 +59,35 @@ class Attachment:
 
 #: Makers of attachments made at delivery (`late_attachment`), by name.
 _makers: dict[str, Callable[[OutboxMessage], bytes]] = {}
+#: Names of makers whose files carry nothing secret (a calendar file): staff may download them.
+_shown_to_staff: set[str] = set()
 
 
-def attachment_maker(name: str) -> Callable[[Callable[[OutboxMessage], bytes]], Any]:
-    """Register `maker(message) -> bytes` under `name` for `late_attachment(..., name)`."""
+def attachment_maker(
+    name: str, shown_to_staff: bool = False,
+) -> Callable[[Callable[[OutboxMessage], bytes]], Any]:
+    """Register `maker(message) -> bytes` under `name` for `late_attachment(..., name)`.
+
+    `shown_to_staff`: the file carries no secret (unlike a check-in QR code), so staff may
+    download it from the outbox, made as it will be sent.
+    """
 
     def register(maker: Callable[[OutboxMessage], bytes]) -> Callable[[OutboxMessage], bytes]:
         _makers[name] = maker
+        if shown_to_staff:
+            _shown_to_staff.add(name)
         return maker
 
     return register
+
+
+def downloadable_by_staff(attachment: OutboxAttachment) -> bool:
+    """Whether staff may download the attachment: a stored file, or one made at delivery that
+    carries no secret."""
+    if not attachment.made_at_delivery:
+        return True
+    name = bytes(attachment.data).removeprefix(LATE_ATTACHMENT_MARKER).decode("ascii", "replace")
+    return name in _shown_to_staff
 
 
 def late_attachment(filename: str, content_type: str, maker: str) -> Attachment:

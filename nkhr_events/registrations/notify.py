@@ -187,7 +187,7 @@ def _email_context(values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-@attachment_maker(CALENDAR_FILE)
+@attachment_maker(CALENDAR_FILE, shown_to_staff=True)
 def _calendar_file(message: OutboxMessage) -> bytes:
     """The calendar file as the facts the message was queued with say (same UID, the
     SEQUENCE of then), stamped now."""
