@@ -322,7 +322,8 @@ def registration(registration_id: int) -> str:
         "roster/person.html",
         registration=found,
         emails=emails,
-        history=status_history(found),
+        history=status_history(
+            found, real_speaker_names=can(found.event, Permission.EDIT_EVENT)),
         event=found.event,
         status_label=status_label,
         statuses=RegistrationStatus,

@@ -12,14 +12,17 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVarTuple
+from zoneinfo import ZoneInfo
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select
 
 from nkhr_events import names
-from nkhr_events.audit.models import AuditEntry
+from nkhr_events.audit.sentences import Line, lines
 from nkhr_events.audit.services import Actor, history_for, record
 from nkhr_events.checkin.models import RegistrationCheckin
+from nkhr_events.dbtypes import utcnow
 from nkhr_events.errors import Busy, DomainError
 from nkhr_events.events.models import Event
 from nkhr_events.extensions import db
@@ -292,9 +295,20 @@ def staff_update_details(
     return changed
 
 
-def status_history(registration: Registration) -> list[AuditEntry]:
-    """The audit entries about this registration (status changes, edits, notes), oldest first."""
-    return history_for("registration", registration.id)
+def status_history(registration: Registration, *, real_speaker_names: bool = False) -> list[Line]:
+    """What the audit trail says about this registration (status changes, edits, notes, views),
+    oldest first, as sentences with names in the reader's language; a staff member's views of
+    one kind on one day are one line with their count."""
+    zone = registration.event.timezone
+    newest_first = list(reversed(history_for("registration", registration.id)))
+    found = lines(
+        newest_first,
+        zone=zone,
+        today=utcnow().astimezone(ZoneInfo(zone)).date(),
+        format_day=lambda day: format_date(day, "medium"),
+        real_speaker_names=real_speaker_names,
+    )
+    return list(reversed(found))
 
 
 # --- a message to a filtered group --------------------------------------------------------------
