@@ -419,12 +419,20 @@ def sheet_rows(
     day: date | None = None,
 ) -> Iterator[list[Cell | None]]:
     """Like `rows`, for a spreadsheet: times and dates stay what they are (wall-clock times of
-    the event's zone), text is neutralised. With `day`, only the people attending that day."""
+    the event's zone), text is neutralised. With `day`, only the people attending that day:
+    those booked for it who hold a seat (confirmed or awaiting review), unless the filter
+    names a status — a cancelled or waitlisted person is not on a day's sheet by default."""
     protected = _("(protected)")
     if day is not None:
         filters = replace(filters, day=day.isoformat())
+    shown = (
+        {RegistrationStatus.CONFIRMED, RegistrationStatus.PENDING}
+        if day is not None and not filters.status else None
+    )
     zone = event.zone
     for chunk in iterate_selected(event, filters, categories=categories):
+        if shown is not None:
+            chunk = [r for r in chunk if r.status in shown]
         extras = _extras(chunk, columns)
         extras.zone, extras.day = zone, day
         for registration in chunk:
