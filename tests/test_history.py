@@ -314,6 +314,40 @@ def test_history_page_follows_accept_language_korean(client: FlaskClient, import
     assert history_rows(html) == expected_rows("ko")
 
 
+JAPANESE_CITIES = {"Seoul": "ソウル", "Tokyo": "東京", "Prague": "プラハ", "Warsaw": "ワルシャワ",
+                   "Bergen": "ベルゲン", "London": "ロンドン", "Melbourne": "メルボルン",
+                   "Toronto": "トロント"}
+
+
+def test_history_page_in_japanese_names_the_series_and_cities_in_japanese(
+    client: FlaskClient, imported: None
+) -> None:
+    html = client.get("/history", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert parse(html).one("html").get("lang") == "ja"
+    for english, japanese in JAPANESE_CITIES.items():
+        assert japanese in html, english
+    rows = " ".join(" ".join(row) for row in history_rows(html))
+    assert not any(english in rows for english in JAPANESE_CITIES), rows
+    home = client.get("/", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    # The glossary keeps "New Approaches: North Korea" in Japanese; its text is Japanese.
+    assert "北朝鮮人権・難民問題国際会議" in home and "2006年に始まった" in home
+    assert "International Conference on North Korean Human Rights" not in home
+
+
+def test_a_reimport_gives_an_older_history_its_japanese_texts(app: Flask, imported: None) -> None:
+    with app.app_context():
+        for series in db.session.scalars(db.select(Series)):
+            series.name_ja = series.description_ja = None
+        tokyo = db.session.scalar(db.select(Event).where(Event.slug == "icnkhr-2002-tokyo"))
+        tokyo.city_ja = tokyo.title_ja = None
+        db.session.commit()
+        import_history()
+        db.session.commit()
+        assert tokyo.city_ja == "東京"
+        assert tokyo.title_ja == "北朝鮮人権・難民問題国際会議（東京、2002年）"
+        assert all(s.description_ja for s in db.session.scalars(db.select(Series)))
+
+
 def test_language_chosen_with_the_switch_is_remembered_over_accept_language(
     client: FlaskClient, imported: None
 ) -> None:

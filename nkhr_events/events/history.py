@@ -45,6 +45,11 @@ def event_slug(series_slug: str, year: int, city: str) -> str:
     return f"{prefix.get(series_slug, series_slug)}-{year}-{city.lower()}"
 
 
+def japanese_title(series_name: str, city: str, year: int) -> str:
+    """"北朝鮮人権・難民問題国際会議（東京、2005年）"."""
+    return f"{series_name}（{city}、{year}年）"
+
+
 def import_history(data: dict[str, Any] | None = None) -> ImportReport:
     """Add the shipped series, past conferences and co-organizers that are not there yet."""
     data = data or load_history_data()
@@ -64,6 +69,9 @@ def import_history(data: dict[str, Any] | None = None) -> ImportReport:
             )
             db.session.add(series)
             report.series += 1
+        # Japanese texts came later: a series imported before gets them where it has none.
+        series.name_ja = series.name_ja or item.get("name_ja")
+        series.description_ja = series.description_ja or item.get("description_ja")
         series_by_slug[series.slug] = series
     db.session.flush()
 
@@ -84,6 +92,7 @@ def import_history(data: dict[str, Any] | None = None) -> ImportReport:
                 days=[EventDay(day=d) for d in days],
                 city=item["city"],
                 city_ko=city_ko,
+                city_ja=item.get("city_ja"),
                 country=item["country"],
                 timezone=item["timezone"],
                 status=EventStatus.ARCHIVED,
@@ -91,6 +100,11 @@ def import_history(data: dict[str, Any] | None = None) -> ImportReport:
             db.session.add(event)
             db.session.flush()
             report.events += 1
+        if event.status == EventStatus.ARCHIVED and item.get("city_ja") and series.name_ja:
+            # Japanese texts came later: a past conference imported before gets them too.
+            event.city_ja = event.city_ja or item["city_ja"]
+            event.title_ja = event.title_ja or japanese_title(series.name_ja, item["city_ja"],
+                                                              item["year"])
         for position, name in enumerate(item["co_organizers"]):
             partner = find_or_add_partner(name, country=item["country"])
             if ensure_approved_partnership(
