@@ -19,13 +19,14 @@ from flask import (
     Flask,
     abort,
     current_app,
+    g,
     has_request_context,
     jsonify,
     redirect,
     render_template,
     request,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -64,7 +65,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 def select_locale() -> str:
-    """The language the reader chose (cookie), else the best of Accept-Language, else English."""
+    """The language the reader chose (cookie), else the one they chose for the record a private
+    link opens (`speak_language_of`), else the best of Accept-Language, else English."""
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         # Command-line tasks (e.g. `flask staff create`) speak the default language.
@@ -72,7 +74,19 @@ def select_locale() -> str:
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen is not None and chosen in languages:
         return chosen
+    recorded = g.get("record_language")
+    if recorded in languages:
+        return str(recorded)
     return request.accept_languages.best_match(languages) or languages[0]
+
+
+def speak_language_of(language: str | None) -> None:
+    """A private link's page speaks the language its person chose (for their emails) unless
+    the reader picked one with the language switch: the link opened from a Japanese email
+    reads in Japanese whatever the browser says."""
+    if language and language in current_app.config["LANGUAGES"]:
+        g.record_language = language
+        refresh()
 
 
 class BoundedIntegerConverter(IntegerConverter):
@@ -116,6 +130,20 @@ def int_arg(
 
 def current_language() -> str:
     return str(get_locale() or "en")
+
+
+def in_reading_order(fields: list[Any]) -> list[Any]:
+    """Form fields (an error summary) in the order the page shows them to this reader: a Korean
+    or Japanese reader is asked for the family name before the given name."""
+    if current_language() not in ("ko", "ja"):
+        return fields
+    names = [getattr(f, "name", "") for f in fields]
+    if "given_name" in names and "family_name" in names:
+        given, family = names.index("given_name"), names.index("family_name")
+        if given < family:
+            fields = list(fields)
+            fields[given], fields[family] = fields[family], fields[given]
+    return fields
 
 
 def client_address() -> str:
@@ -525,6 +553,7 @@ def init_app(app: Flask) -> None:
         **DATE_HELPERS,
     )
     app.jinja_env.filters.update(DATE_HELPERS)
+    app.jinja_env.filters["in_reading_order"] = in_reading_order
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -388,3 +388,41 @@ def test_known_and_unknown_addresses_cost_the_web_request_the_same_work(
         ).all()
     # ... the worker sends one email, to the known address only.
     assert new == [known_address]
+
+
+def test_a_private_link_speaks_the_language_the_person_chose(app, client) -> None:
+    """The link from a Japanese email opens in Japanese whatever the browser asks for; the
+    language switch still wins."""
+    from nkhr_events.extensions import db as database
+    from nkhr_events.registrations.links import issue_manage_token
+    from tests.factories import make_registration
+
+    with app.app_context():
+        registration = make_registration(given_name="花子", family_name="山田",
+                                         email="hanako@example.jp", language="ja")
+        token = issue_manage_token(registration)
+        database.session.commit()
+    page = client.get(f"/registration/{token}").get_data(as_text=True)
+    assert '<html lang="ja"' in page and "山田花子" in page
+    page = client.get(f"/registration/{token}",
+                      headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="ja"' in page
+    client.set_cookie("nkhr_lang", "en")
+    page = client.get(f"/registration/{token}").get_data(as_text=True)
+    assert '<html lang="en"' in page
+
+
+@pytest.mark.parametrize(("language", "first", "second"), [
+    ("ko", "성", "이름"), ("ja", "姓", "名"), ("en", "Given name", "Family name"),
+])
+def test_the_error_summary_lists_the_names_in_the_order_the_form_asks_for_them(
+    client, event, language, first, second
+) -> None:
+    """Korean and Japanese forms ask for the family name first; so does the summary. (In
+    English the first listed is the given name.)"""
+    client.set_cookie("nkhr_lang", language)
+    page = register(client, event, given_name="", family_name="").get_data(as_text=True)
+    summary = page[page.index('id="error-summary"'):]
+    summary = summary[:summary.index("</ul>")]
+    labels = re.findall(r'<a href="#(family_name|given_name)">([^<:]+):', summary)
+    assert [label for _id, label in labels] == [first, second], labels

@@ -57,6 +57,7 @@ from nkhr_events.web import (
     current_language,
     limit_refusal,
     retry_later,
+    speak_language_of,
 )
 
 bp = Blueprint("registrations", __name__)
@@ -386,6 +387,7 @@ def _registration_or_404(token: str) -> Registration:
     registration = links.registration_for_token(token)
     if registration is None:
         abort(404)
+    speak_language_of(registration.language)
     return registration
 
 

@@ -60,9 +60,11 @@ def test_a_multi_day_registration_is_edited_without_losing_its_days(
 ):
     page = open_page(viewport=viewport)
     page.goto(f"/registration/{registered['token']}")
-    if language == "ko":
-        page.get_by_role("button", name="한국어").click()  # the reader's choice, kept
-        expect(page.locator("html")).to_have_attribute("lang", "ko")
+    # The link opens in the language the person chose (Korean); a reader may switch.
+    expect(page.locator("html")).to_have_attribute("lang", "ko")
+    if language == "en":
+        page.get_by_role("button", name="English").click()  # the reader's choice, kept
+        expect(page.locator("html")).to_have_attribute("lang", "en")
     boxes = page.locator("input[name=days]")
     expect(boxes).to_have_count(3)
     ticked = [boxes.nth(i).is_checked() for i in range(3)]
@@ -79,3 +81,26 @@ def test_a_multi_day_registration_is_edited_without_losing_its_days(
     # The page is usable at this width: nothing wider than the screen.
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= viewport["width"]
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_a_long_email_address_does_not_widen_the_private_page_on_a_phone(
+    app, open_page: Callable[..., Page], screenshot, language
+):
+    """The address is shown as text in the "About you" box: it wraps rather than making the
+    page wider than the phone."""
+    address = "hanako.yamada.international.relations@university-example.ac.jp"
+    with app.app_context():
+        event = make_event(title="Tokyo Conference", title_ja="東京会議")
+        registration = services.register_attendee(event.id, RegistrationInput(
+            category="general_public", given_name="花子", family_name="山田", email=address,
+            privacy_consent=True, country="JP", language=language, days=event.day_list,
+        ), actor=ATTENDEE).registration
+        token = links.issue_manage_token(registration)
+        db.session.commit()
+    page = open_page(viewport=PHONE_VIEWPORT)
+    page.goto(f"/registration/{token}")
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    expect(page.get_by_text(address)).to_be_visible()
+    screenshot(page, f"manage-long-email-{language}-390")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_VIEWPORT["width"]
