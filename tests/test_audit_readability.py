@@ -319,3 +319,60 @@ def test_the_event_itself_has_the_state_it_was_given(
         assert event is not None and event.status == EventStatus.ARCHIVED
         kim = db.session.get(StaffUser, trail["kim"])
         assert kim is not None and not kim.active
+
+
+def recorded_detail_keys() -> set[str]:
+    """The keys of every detail the code writes: dictionaries in a `detail=` argument, assigned
+    to a name `detail` or set as `detail["key"]`."""
+    keys: set[str] = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            found: list[ast.expr | None] = []
+            if isinstance(node, ast.Call):
+                # Every dictionary inside the argument: `**({"override": ...} if ... else {})`.
+                found = [k for kw in node.keywords if kw.arg == "detail"
+                         for inner in ast.walk(kw.value) if isinstance(inner, ast.Dict)
+                         for k in inner.keys]
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name) and target.id == "detail" \
+                        and isinstance(node.value, ast.Dict):
+                    found = list(node.value.keys)
+                elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                        and target.value.id == "detail":
+                    found = [target.slice]
+            keys |= {k.value for k in found if isinstance(k, ast.Constant)}
+    return keys
+
+
+def test_every_detail_the_code_records_has_a_label_in_words() -> None:
+    """A detail without a label would show its code ("Filename", "override") in English on a
+    Korean page; "from" and "to" read as one status change."""
+    from nkhr_events.audit.sentences import DETAIL_LABELS
+
+    keys = recorded_detail_keys()
+    assert {"fields", "filename", "override", "template"} <= keys  # the walk finds them
+    assert keys - set(DETAIL_LABELS) - {"from", "to"} == set()
+
+
+@pytest.mark.parametrize("language", ["ko", "ja"])
+def test_an_edits_fields_and_a_door_override_read_in_the_readers_language(
+    app: Flask, language: str
+) -> None:
+    from nkhr_events.audit.sentences import details_of
+
+    with app.test_request_context(headers={"Accept-Language": language}):
+        with force_locale(language):
+            shown = {d.label: d.value for d in details_of(
+                {"fields": ["day_list", "registration_opens_at", "given_name"],
+                 "override": "door_not_open", "filename": "a.pdf"})}
+            assert shown == {
+                gettext("Fields"): ", ".join([gettext("Days you attend"),
+                                              gettext("Registration opens"),
+                                              gettext("Given name")]),
+                gettext("Rule overridden"): gettext("The door was not open yet"),
+                gettext("File name"): "a.pdf",
+            }
+            text = " ".join(f"{k} {v}" for k, v in shown.items())
+            assert not re.search(r"[a-z]+_[a-z]+", text), text
+            assert "Fields" not in text and "Filename" not in text
