@@ -199,6 +199,11 @@ def test_cancel_through_the_link_frees_the_seat_for_the_waitlist(app, client, ev
     assert b"METHOD:CANCEL" in ics.get_payload(decode=True)
     promoted = [m for m in smtp_server.messages if m["To"] == "c@example.org"][-1]
     assert "confirmed" in promoted["Subject"]
+    # The cancelled page offers to register again (registration is open), and no longer
+    # tells the person to cancel.
+    page = client.get(link).get_data(as_text=True)
+    assert f'href="/events/{event["slug"]}/register">Register again</a>' in page
+    assert "Cancel my registration" not in page and "cancel and register again" not in page
 
 
 def test_details_change_through_the_link_keeps_the_seat(app, client, event, smtp_server):

@@ -48,7 +48,12 @@ from nkhr_events.registrations import (
     services,
 )
 from nkhr_events.registrations.categories import CATEGORY_LABELS, QUESTIONS, Category
-from nkhr_events.registrations.models import ACTIVE_STATUSES, Registration, RegistrationStatus
+from nkhr_events.registrations.models import (
+    ACTIVE_STATUSES,
+    CancelReason,
+    Registration,
+    RegistrationStatus,
+)
 from nkhr_events.validators import show_error
 from nkhr_events.web import (
     accepted,
@@ -427,6 +432,11 @@ def manage(token: str) -> Response | str:
         statuses=RegistrationStatus,
         category_label=CATEGORY_LABELS[Category(registration.category)],
         questions=QUESTIONS[Category(registration.category)],
+        may_register_again=(
+            registration.status == RegistrationStatus.CANCELLED
+            and registration.cancel_reason != CancelReason.FLOOD
+            and event_services.registration_state(event) == event_services.RegistrationState.OPEN
+        ),
     )
 
 
