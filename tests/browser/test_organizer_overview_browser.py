@@ -34,6 +34,7 @@ from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.models import Event, EventStatus
 from nkhr_events.extensions import db
 from nkhr_events.inquiries.services import InquiryInput, submit_inquiry
+from nkhr_events.registrations.categories import category_name
 from nkhr_events.registrations.models import Registration
 from nkhr_events.web import LANGUAGE_COOKIE
 from tests.browser.browser_support import AXE_JS, RUN_AXE, WCAG_TAGS
@@ -242,6 +243,20 @@ def test_organizer_confirms_before_anything_hurtful_happens(
     expect(page.locator("main")).to_contain_text(expected(
         app, language, "%(num)d registration updated.", "%(num)d registrations updated.", 1))
     assert status_of(app, Registration, world.minji, "status") == "rejected"
+
+    # Her page tells what happened in words, with names, in the reader's language.
+    page.goto(f"/manage/registrations/{world.minji}")
+    with app.test_request_context(), force_locale(language):
+        journalist = str(category_name("journalist"))
+    minji = expected(app, language, "%(name)s (%(category)s)", name="박민지",
+                     category=journalist)
+    history = page.locator("ol.history-list")
+    expect(history).to_contain_text(expected(app, language, "%(actor)s rejected %(object)s",
+                                             actor=ORGANIZER_NAME, object=minji))
+    assert "registration." not in history.inner_text()
+    in_language(page, language)
+    found += axe_violations(page, "person page history")
+    look(page, screenshot, f"overview-person-history-{language}")
 
     # Back to draft: who loses the page; going back leaves it published, confirming hides it.
     edit = f"/manage/events/{world.event}/edit"
