@@ -144,7 +144,10 @@ def sign_in(page: Page, app: Flask, email: str, language: str, base_url: str) ->
 
 
 def axe_violations(page: Page, name: str) -> list[str]:
-    """axe-core's WCAG 2.2 AA findings on the page as it stands, named by `name`."""
+    """axe-core's WCAG 2.2 AA findings on the page as it stands, named by `name`; only once
+    the page and its stylesheet have loaded (a page checked unstyled, just after a click,
+    reads as small targets)."""
+    page.wait_for_load_state("load")
     return [f"{name}: {v}" for v in page.evaluate(RUN_AXE, WCAG_TAGS)]
 
 
