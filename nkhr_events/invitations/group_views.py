@@ -13,8 +13,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -38,11 +37,11 @@ from nkhr_events.registrations.services import (
 from nkhr_events.roster.exports import status_text
 from nkhr_events.validators import CountryField, show_error
 from nkhr_events.web import (
-    LANGUAGE_COOKIE,
     attendee_actor,
     country_choices,
     current_language,
     retry_later,
+    speak_language_of,
 )
 
 bp = Blueprint("groups", __name__)
@@ -58,10 +57,8 @@ def in_contact_language(view: Callable[..., Any]) -> Callable[..., Any]:
         group = groups.group_for_token(token)
         if group is None:
             abort(404)
-        if request.cookies.get(LANGUAGE_COOKIE) in current_app.config["LANGUAGES"]:
-            return view(group, token, **kwargs)
-        with force_locale(group.contact_language):
-            return view(group, token, **kwargs)
+        speak_language_of(group.contact_language)
+        return view(group, token, **kwargs)
 
     return wrapper
 

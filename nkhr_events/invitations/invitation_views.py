@@ -12,8 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -32,11 +31,11 @@ from nkhr_events.registrations.services import (
 )
 from nkhr_events.validators import CountryField, show_error
 from nkhr_events.web import (
-    LANGUAGE_COOKIE,
     attendee_actor,
     country_choices,
     current_language,
     retry_later,
+    speak_language_of,
 )
 
 bp = Blueprint("invitations", __name__)
@@ -55,11 +54,8 @@ def in_invitee_language(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapper(token: str) -> Any:
         invitation = _invitation_or_404(token)
-        chosen = request.cookies.get(LANGUAGE_COOKIE)
-        if chosen in current_app.config["LANGUAGES"]:
-            return view(invitation, token)
-        with force_locale(invitation.language):
-            return view(invitation, token)
+        speak_language_of(invitation.language)
+        return view(invitation, token)
 
     return wrapper
 

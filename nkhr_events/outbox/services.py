@@ -84,10 +84,12 @@ def attachment_maker(
 def downloadable_by_staff(attachment: OutboxAttachment) -> bool:
     """Whether staff may download the attachment: a stored file, or one made at delivery that
     carries no secret."""
-    if not attachment.made_at_delivery:
-        return True
-    name = bytes(attachment.data).removeprefix(LATE_ATTACHMENT_MARKER).decode("ascii", "replace")
-    return name in _shown_to_staff
+    return not attachment.made_at_delivery or _maker_name(attachment) in _shown_to_staff
+
+
+def _maker_name(attachment: OutboxAttachment) -> str:
+    """The name of the maker of an attachment made at delivery (`late_attachment`)."""
+    return bytes(attachment.data).removeprefix(LATE_ATTACHMENT_MARKER).decode("ascii", "replace")
 
 
 def late_attachment(filename: str, content_type: str, maker: str) -> Attachment:
@@ -109,8 +111,7 @@ def attachment_data(attachment: OutboxAttachment) -> bytes:
     """
     if not attachment.made_at_delivery:
         return bytes(attachment.data)
-    name = bytes(attachment.data).removeprefix(LATE_ATTACHMENT_MARKER)
-    maker = _makers.get(name.decode("ascii", "replace"))
+    maker = _makers.get(_maker_name(attachment))
     if maker is None:
         raise ValueError(f"no maker for attachment {attachment.filename!r}")
     return maker(attachment.message)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -18,7 +17,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -39,7 +37,7 @@ from nkhr_events.programme.models import (
 )
 from nkhr_events.programme.speaker_forms import SpeakerProfileForm
 from nkhr_events.validators import show_error
-from nkhr_events.web import LANGUAGE_COOKIE, attendee_actor, current_language
+from nkhr_events.web import attendee_actor, current_language, speak_language_of
 
 bp = Blueprint("speakers", __name__)
 
@@ -196,10 +194,8 @@ def private(token: str) -> Response | str | tuple[str, int]:
     found = speakers.speaker_for_token(token)
     if found is None:
         return _unknown_link()
-    if request.cookies.get(LANGUAGE_COOKIE) in current_app.config["LANGUAGES"]:
-        return _page(found, token)
-    with force_locale(found.language):
-        return _page(found, token)
+    speak_language_of(found.language)
+    return _page(found, token)
 
 
 @bp.get("/speaker/<token>/photo.png")
