@@ -236,7 +236,7 @@ def test_bad_input_on_the_page_keeps_what_was_typed_with_messages_beside_fields(
     assert 'id="privacy_consent-error"' in page and 'id="days-error"' in page
     assert f'value="{PSEUDONYM}"' in page and "Wheelchair access" in page
     response = client.post(url, data=form_data(real_name="z" * 201, days=days))
-    assert "Field cannot be longer than 200 characters." in response.get_data(as_text=True)
+    assert "Use at most 200 characters (this has 201)." in response.get_data(as_text=True)
     # A rule of the service, beside its field.
     response = client.post(url, data=form_data(pseudonym=REAL.upper(), days=days))
     page = response.get_data(as_text=True)

@@ -8,6 +8,7 @@ nobody re-ran the extraction.
 
 from __future__ import annotations
 
+import ast
 import re
 import shlex
 from collections.abc import Iterable
@@ -359,14 +360,12 @@ def test_korean_puts_the_year_before_the_days_of_an_event_held_on_separate_days(
 def test_wtforms_validation_messages_are_korean_on_a_korean_form(
     client: FlaskClient, auth
 ) -> None:
+    """wtforms' own messages come from its Korean catalog; a value that is too long is said in
+    the project's words (how many are allowed, how many were sent), not wtforms' Korean, which
+    writes "200자 보다"."""
     wtforms_ko = Translations.load(messages_path(), ["ko"], domain="wtforms")
     not_a_number = "Not a valid integer value."
-    too_long = wtforms_ko.ungettext(
-        "Field cannot be longer than %(max)d character.",
-        "Field cannot be longer than %(max)d characters.",
-        200,
-    ) % {"max": 200}
-    assert HANGUL.search(wtforms_ko.gettext(not_a_number)) and HANGUL.search(too_long)
+    assert HANGUL.search(wtforms_ko.gettext(not_a_number))
     auth.organizer()
     form = {"title": "T" * 201, "capacity": "many", "city": "Seoul", "country": "KR"}
 
@@ -374,11 +373,30 @@ def test_wtforms_validation_messages_are_korean_on_a_korean_form(
     page = korean.get_data(as_text=True)
     assert korean.status_code == 200
     assert wtforms_ko.gettext(not_a_number) in page
-    assert too_long in page
+    assert "200자 이내로 입력하십시오(지금 201자)." in page
+    assert "자 보다" not in page
     assert not_a_number not in page
 
     english = client.post("/manage/events/new", data=form, headers={"Accept-Language": "en"})
-    assert not_a_number in english.get_data(as_text=True)
+    page = english.get_data(as_text=True)
+    assert not_a_number in page
+    assert "Use at most 200 characters (this has 201)." in page
+
+    japanese = client.post("/manage/events/new", data=form, headers={"Accept-Language": "ja"})
+    assert "200文字以内で入力してください（現在 201文字）。" in japanese.get_data(as_text=True)
+
+
+def test_every_form_takes_length_from_the_project() -> None:
+    """wtforms' `Length` says a too-long value in wtforms' words; every form uses the
+    project's (validators.Length), which keeps wtforms' maxlength and says it in ours."""
+    offenders = []
+    for path in (PROJECT_ROOT / "nkhr_events").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "wtforms.validators":
+                if any(alias.name == "Length" and alias.asname is None for alias in node.names):
+                    offenders.append(str(path))
+    assert offenders == []
 
 
 #: Korean particles written both ways because the word before them is a placeholder: they

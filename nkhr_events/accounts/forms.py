@@ -12,10 +12,10 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Optional
 
 from nkhr_events.registrations.categories import CATEGORY_LABELS
-from nkhr_events.validators import Form, MultiCheckboxField, email_address, language_choices
+from nkhr_events.validators import Form, Length, MultiCheckboxField, email_address, language_choices
 
 ROLE_CHOICES = [
     SelectChoice("organizer", _l("Organizer of every event")),

@@ -12,14 +12,13 @@ from wtforms.fields import Field
 from wtforms.validators import (
     DataRequired,
     InputRequired,
-    Length,
     NumberRange,
     Optional,
     ValidationError,
 )
 
 from nkhr_events.documents import models, services, signature
-from nkhr_events.validators import Form, WholeNumberField
+from nkhr_events.validators import Form, Length, WholeNumberField
 
 
 def _limit(n: int) -> dict[str, Any]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
 
 from nkhr_events.documents import visa
 from nkhr_events.documents.visa_models import SECOND_LANGUAGES
-from nkhr_events.validators import LANGUAGE_NAMES, CountryField, Form
+from nkhr_events.validators import LANGUAGE_NAMES, CountryField, Form, Length
 from nkhr_events.web import country_choices, country_codes
 
 

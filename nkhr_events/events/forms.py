@@ -22,7 +22,7 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, NumberRange, Optional, Regexp, ValidationError
 
 from nkhr_events.events.models import (
     DEFAULT_DOOR_OPENS_AT,
@@ -34,6 +34,7 @@ from nkhr_events.validators import (
     RANGE_MESSAGE,
     CountryField,
     Form,
+    Length,
     MultiCheckboxField,
     WholeNumberField,
 )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Email
 
-from nkhr_events.validators import Form, language_choices
+from nkhr_events.validators import Form, Length, language_choices
 
 MAX_NAME = 200
 MAX_EMAIL = 254

@@ -15,10 +15,10 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
 
 from nkhr_events.registrations.categories import category_label
-from nkhr_events.validators import Form, email_address, language_choices
+from nkhr_events.validators import Form, Length, email_address, language_choices
 
 
 class _HoldFields(Form):

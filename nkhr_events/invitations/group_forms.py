@@ -16,7 +16,7 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
 from nkhr_events.events.models import Event
 from nkhr_events.invitations.groups import MAX_PLACES
@@ -26,6 +26,7 @@ from nkhr_events.registrations.services import CategorySettings
 from nkhr_events.validators import (
     RANGE_MESSAGE,
     Form,
+    Length,
     WholeNumberField,
     email_address,
     language_choices,

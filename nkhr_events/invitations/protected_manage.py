@@ -16,7 +16,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
 
 from nkhr_events.accounts.access import Permission, event_for, registration_for
 from nkhr_events.accounts.roles import require_staff
@@ -31,7 +31,7 @@ from nkhr_events.registrations.categories import category_label
 from nkhr_events.registrations.forms import interpretation_choices
 from nkhr_events.registrations.models import Registration, RegistrationStatus
 from nkhr_events.roster import exports
-from nkhr_events.validators import Form, MultiCheckboxField, language_choices, show_error
+from nkhr_events.validators import Form, Length, MultiCheckboxField, language_choices, show_error
 from nkhr_events.web import current_actor, event_days_text, retry_later
 
 bp = require_staff(Blueprint("protected_manage", __name__, url_prefix="/manage"))

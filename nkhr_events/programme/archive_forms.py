@@ -10,11 +10,11 @@ from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
 from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Optional
 
 from nkhr_events.programme.archive import KIND_LABELS, MAX_DOCUMENT_BYTES, MAX_PHOTO_BYTES
 from nkhr_events.programme.models import ArchiveDocument, ArchivePhoto
-from nkhr_events.validators import LANGUAGE_NAMES, Form, language_choices
+from nkhr_events.validators import LANGUAGE_NAMES, Form, Length, language_choices
 
 TITLE_MAX = ArchiveDocument.title.property.columns[0].type.length
 CAPTION_MAX = ArchivePhoto.caption.property.columns[0].type.length

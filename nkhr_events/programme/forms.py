@@ -12,13 +12,13 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from wtforms import BooleanField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
 from nkhr_events.events.models import Event
 from nkhr_events.events.texts import CONTENT_LANGUAGES, languages_of, text_column
 from nkhr_events.programme import services
 from nkhr_events.programme.models import ProgrammeSession, SessionKind, Speaker
-from nkhr_events.validators import RANGE_MESSAGE, Form, MultiCheckboxField, WholeNumberField
+from nkhr_events.validators import RANGE_MESSAGE, Form, Length, MultiCheckboxField, WholeNumberField
 
 #: Each kind of session as the reader's language calls it. Literal: the extraction reads them.
 KIND_LABELS: dict[str, LazyString] = {

@@ -8,13 +8,13 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from wtforms import HiddenField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, Optional
 
 from nkhr_events.events.models import Event
 from nkhr_events.programme import signups
 from nkhr_events.programme.models import ProgrammeSession
 from nkhr_events.programme.signups import SessionCount
-from nkhr_events.validators import Form, WholeNumberField
+from nkhr_events.validators import Form, Length, WholeNumberField
 
 #: The label of the registration form's choice of sessions (registrations/forms.py).
 CHOICE_LABEL = _l("Sessions with limited places")

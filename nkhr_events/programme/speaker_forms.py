@@ -6,11 +6,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, Field, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
 from nkhr_events.programme import speakers
 from nkhr_events.programme.models import Appearance, SpeakerStatus
-from nkhr_events.validators import Form, email_address, language_choices
+from nkhr_events.validators import Form, Length, email_address, language_choices
 
 
 class InviteSpeakerForm(Form):

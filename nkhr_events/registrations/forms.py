@@ -23,7 +23,6 @@ from wtforms.validators import (
     URL,
     DataRequired,
     InputRequired,
-    Length,
     Optional,
 )
 
@@ -41,6 +40,7 @@ from nkhr_events.registrations.services import (
 from nkhr_events.validators import (
     CountryField,
     Form,
+    Length,
     MultiCheckboxField,
     email_address,
     language_choices,

@@ -16,13 +16,13 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional, Regexp
+from wtforms.validators import NumberRange, Optional, Regexp
 
 from nkhr_events.events.models import Event
 from nkhr_events.registrations.categories import CATEGORY_LABELS, Category
 from nkhr_events.registrations.services import CategorySettings
 from nkhr_events.roster.flood import FloodFilters
-from nkhr_events.validators import Form, MultiCheckboxField, WholeNumberField, whole_number
+from nkhr_events.validators import Form, Length, MultiCheckboxField, WholeNumberField, whole_number
 
 #: A domain name as people write it after the "@" (letters in any script, digits, hyphens).
 DOMAIN_PATTERN = r"^@?(?:[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?\.)+[^\W\d_]{2,63}$"

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional
+from wtforms.validators import Optional
 
 from nkhr_events.accounts import access
 from nkhr_events.accounts.access import (
@@ -83,6 +83,7 @@ from nkhr_events.roster.services import (
     resend_link as resend,
 )
 from nkhr_events.validators import (
+    Length,
     show_error,
     whole_number,
 )
