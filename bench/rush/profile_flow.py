@@ -17,6 +17,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -41,6 +43,22 @@ from bench.rush.run import (  # noqa: E402
 )
 
 STEPS = ("choice", "form", "post", "result")
+
+
+@contextmanager
+def events_database(
+    database_url: str, prefix: str, events: dict[str, int | None]
+) -> Iterator[tuple[str, dict[str, str], Path]]:
+    """A fresh database (a SQLite file, or a throwaway one on `database_url`'s server),
+    upgraded, with `events` made (bench/rush/run.py's make_events): its URL, the application's
+    environment and the temporary folder, all removed on leaving."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        folder = Path(tmp)
+        with throwaway_database(database_url or None, folder) as url:
+            env = app_environment(url, folder)
+            upgrade(env)
+            make_events(url, folder, events)
+            yield url, env, folder
 
 
 def flow(client: FlaskClient, slug: str, n: int, timings: dict[str, list[float]],
@@ -92,61 +110,58 @@ def main() -> int:
                         help="registrations put into the event first (bench/rush/existing.py)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="nkhr-rush-profile-") as tmp:
-        folder = Path(tmp)
-        with throwaway_database(args.database_url or None, folder) as url:
-            env = app_environment(url, folder)
-            upgrade(env)
-            make_events(url, folder, {"profile": 1_000_000})
-            if args.existing:
-                print("existing:", fill_event(env, "profile", args.existing))
-            os.environ.update(env)
-            from nkhr_events import create_app
-            from nkhr_events.extensions import db
+    with events_database(args.database_url, "nkhr-rush-profile-", {"profile": 1_000_000}) as (
+        _url, env, _folder
+    ):
+        if args.existing:
+            print("existing:", fill_event(env, "profile", args.existing))
+        os.environ.update(env)
+        from nkhr_events import create_app
+        from nkhr_events.extensions import db
 
-            app = create_app()
-            client = app.test_client()
-            statements: list[str] = []
-            with app.app_context():
-                engine = db.engine
-            sa_event.listen(engine, "before_cursor_execute",
-                            lambda *a: statements.append(a[2]))
-            timings: dict[str, list[float]] = {s: [] for s in STEPS}
-            counts: dict[str, int] = {}
-            for n in range(20):  # warm: imports, compiled templates and statements
-                flow(client, "profile", n, timings, counts, statements)
-            print("SQL statements per request:", counts)
-            if os.environ.get("RUSH_SHOW_SQL"):
-                flow(client, "profile", 99_999, timings, None, None)
-                statements.clear()
-                flow(client, "profile", 99_998, timings, counts, statements)
-            timings = {s: [] for s in STEPS}
-            profiler = Profiler(interval=args.interval)
-            if not args.no_profile:
-                profiler.start()
-            for n in range(args.flows):
-                flow(client, "profile", 1000 + n, timings)
-            if not args.no_profile:
-                profiler.stop()
-            total = wall_total = 0.0
-            for step in STEPS:
-                samples, walls = timings[step], timings[f"{step} wall"]
-                total += statistics.mean(samples)
-                wall_total += statistics.mean(walls)
-                print(f"  {step:<8} CPU mean {statistics.mean(samples) * 1000:6.2f} ms  "
-                      f"p50 {statistics.median(samples) * 1000:6.2f} ms   "
-                      f"wall mean {statistics.mean(walls) * 1000:6.2f} ms")
-            print(f"  flow     CPU {total * 1000:6.2f} ms   wall {wall_total * 1000:6.2f} ms "
-                  "(wall includes the database server's work on PostgreSQL)")
-            if args.no_profile:
-                pass
-            else:
-                print(profiler.output_text(unicode=True, color=False, show_all=False))
-            if args.html and not args.no_profile:
-                Path(args.html).write_text(profiler.output_html())
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        app = create_app()
+        client = app.test_client()
+        statements: list[str] = []
+        with app.app_context():
+            engine = db.engine
+        sa_event.listen(engine, "before_cursor_execute",
+                        lambda *a: statements.append(a[2]))
+        timings: dict[str, list[float]] = {s: [] for s in STEPS}
+        counts: dict[str, int] = {}
+        for n in range(20):  # warm: imports, compiled templates and statements
+            flow(client, "profile", n, timings, counts, statements)
+        print("SQL statements per request:", counts)
+        if os.environ.get("RUSH_SHOW_SQL"):
+            flow(client, "profile", 99_999, timings, None, None)
+            statements.clear()
+            flow(client, "profile", 99_998, timings, counts, statements)
+        timings = {s: [] for s in STEPS}
+        profiler = Profiler(interval=args.interval)
+        if not args.no_profile:
+            profiler.start()
+        for n in range(args.flows):
+            flow(client, "profile", 1000 + n, timings)
+        if not args.no_profile:
+            profiler.stop()
+        total = wall_total = 0.0
+        for step in STEPS:
+            samples, walls = timings[step], timings[f"{step} wall"]
+            total += statistics.mean(samples)
+            wall_total += statistics.mean(walls)
+            print(f"  {step:<8} CPU mean {statistics.mean(samples) * 1000:6.2f} ms  "
+                  f"p50 {statistics.median(samples) * 1000:6.2f} ms   "
+                  f"wall mean {statistics.mean(walls) * 1000:6.2f} ms")
+        print(f"  flow     CPU {total * 1000:6.2f} ms   wall {wall_total * 1000:6.2f} ms "
+              "(wall includes the database server's work on PostgreSQL)")
+        if args.no_profile:
+            pass
+        else:
+            print(profiler.output_text(unicode=True, color=False, show_all=False))
+        if args.html and not args.no_profile:
+            Path(args.html).write_text(profiler.output_html())
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
     return 0
 
 
