@@ -154,6 +154,51 @@ def test_a_change_updates_and_a_cancellation_withdraws_the_same_entry(
         assert uid == f"registration-{registration.id}@localhost"
 
 
+def test_the_file_holds_the_persons_days_and_a_change_withdraws_what_they_left(
+    app: Flask, client: FlaskClient, event: dict[str, object], smtp_server: SMTPServer
+) -> None:
+    """Someone coming on the first and last of three days gets those two days in their
+    calendar; adding the middle day makes one entry of the three and withdraws the one the
+    last day had, so no stale entry stays beside the new one."""
+    first_day, _second, third = event["days"]
+    client.post(
+        f"/events/{event['slug']}/register?category=general_public",
+        data={**details([first_day, third]), "email": "solveig@example.org",
+              "privacy_consent": "y"},
+    )
+    deliver(app)
+    confirmation = last_mail(smtp_server)
+    link = manage_link(confirmation)
+    _method, data = calendar_part(confirmation)
+    entries = Calendar.from_ical(data).walk("VEVENT")
+    assert [(e.decoded("dtstart"), e.decoded("dtend")) for e in entries] == [
+        (DAYS[0], DAYS[1]), (DAYS[2], DAYS[2] + timedelta(days=1))]
+    base_uid, third_uid = (str(e["uid"]) for e in entries)
+    assert third_uid == base_uid.replace("@", "-20310903@")
+
+    response = client.post(link, data=details(event["days"]))
+    assert response.status_code == 303
+    deliver(app)
+    method, data = calendar_part(last_mail(smtp_server))
+    assert method == "PUBLISH"
+    by_uid = {str(e["uid"]): e for e in Calendar.from_ical(data).walk("VEVENT")}
+    assert set(by_uid) == {base_uid, third_uid}
+    whole, gone = by_uid[base_uid], by_uid[third_uid]
+    assert str(whole["status"]) == "CONFIRMED"
+    assert (whole.decoded("dtstart"), whole.decoded("dtend")) == (DAYS[0], date(2031, 9, 4))
+    assert str(gone["status"]) == "CANCELLED"
+    assert gone.decoded("sequence") == whole.decoded("sequence") > 0
+    # A second parser reads the same.
+    parsed = vobject.readOne(data.decode())
+    assert sorted(str(v.status.value) for v in parsed.vevent_list) == ["CANCELLED", "CONFIRMED"]
+
+    # The download on the private page is the registration as it stands: one entry.
+    download = client.get(f"{link}/calendar.ics")
+    [entry] = Calendar.from_ical(download.data).walk("VEVENT")
+    assert str(entry["uid"]) == base_uid and str(entry["status"]) == "CONFIRMED"
+    assert (entry.decoded("dtstart"), entry.decoded("dtend")) == (DAYS[0], date(2031, 9, 4))
+
+
 def test_a_second_parser_reads_method_status_uid_sequence_and_the_days(
     app: Flask, client: FlaskClient, event: dict[str, object], smtp_server: SMTPServer
 ) -> None:

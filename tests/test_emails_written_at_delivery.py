@@ -88,9 +88,10 @@ def test_the_email_says_what_was_true_when_the_person_registered(
     assert set(files) >= {"event.ics", "checkin.png"}
     calendar = Calendar.from_ical(files["event.ics"])
     events = [c for c in calendar.walk("VEVENT")]
-    # Three event days in two runs (2–3 and 5 March), titled as when the person registered.
-    assert [str(e["summary"]) for e in events] == ["북한인권 국제회의"] * 2
-    assert [e["dtstart"].dt for e in events] == [DAYS[0], DAYS[2]]
+    # The person's days (2 and 3 March of the event's 2, 3 and 5) as one entry, titled as
+    # when the person registered.
+    assert [str(e["summary"]) for e in events] == ["북한인권 국제회의"]
+    assert [(e["dtstart"].dt, e["dtend"].dt) for e in events] == [(DAYS[0], date(2027, 3, 4))]
     assert str(events[0]["uid"]).startswith(f"registration-{registration_id}@")
     assert int(events[0]["sequence"]) == 0
     assert str(calendar["method"]) == "PUBLISH"

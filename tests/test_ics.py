@@ -3,7 +3,7 @@ METHOD; never a meeting request (no ORGANIZER, no ATTENDEE)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from factories import make_event
@@ -78,8 +78,66 @@ def test_uids_are_the_same_for_the_same_registration_and_sequence_is_kept(app):
         first = vevents(event_calendar(event, uid=UID, sequence=0))[1]
         changed = vevents(event_calendar(event, uid=UID, sequence=1))[1]
     assert [str(e["uid"]) for e in first] == [str(e["uid"]) for e in changed]
-    assert [str(e["uid"]) for e in first] == [UID, "registration-42-part2@events.example.org"]
+    assert [str(e["uid"]) for e in first] == [UID, "registration-42-20020211@events.example.org"]
     assert {e.decoded("sequence") for e in changed} == {1}
+
+
+def test_the_file_holds_the_registrations_days_only(app):
+    """Someone coming on the first and third of four days has two entries, not the event's
+    four days; a run keeps its UID (named by its first day) whatever else changes."""
+    days = [date(2027, 3, 2), date(2027, 3, 3), date(2027, 3, 4), date(2027, 3, 5)]
+    with app.app_context():
+        event = make_event(days=days)
+        events = vevents(event_calendar(event, uid=UID, days=[days[0], days[2], days[3]]))[1]
+        every = vevents(event_calendar(event, uid=UID, days=[]))[1]
+    assert runs_of(events) == [(date(2027, 3, 2), date(2027, 3, 3)),
+                               (date(2027, 3, 4), date(2027, 3, 6))]
+    assert [str(e["uid"]) for e in events] == [UID, "registration-42-20270304@events.example.org"]
+    assert {str(e["status"]) for e in events} == {"CONFIRMED"}
+    # No days given: the event's.
+    assert runs_of(every) == [(date(2027, 3, 2), date(2027, 3, 6))]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "withdrawn"),
+    [
+        # 2 and 4 become 2 to 4: the run that began on the 4th has no successor.
+        pytest.param([2, 4], [2, 3, 4], [(4, 5)], id="gap-filled"),
+        # 2 to 4 become 2 and 4: the first run is replaced, the 4th's is new; nothing to withdraw.
+        pytest.param([2, 3, 4], [2, 4], [], id="gap-made"),
+        # 2 and 4 become 3 and 4: the first run (UID) now holds the 3rd and 4th; the run that
+        # began on the 4th is gone.
+        pytest.param([2, 4], [3, 4], [(4, 5)], id="moved"),
+        pytest.param([2, 4], [2, 4], [], id="unchanged"),
+    ],
+)
+def test_a_change_withdraws_the_runs_the_old_days_held(app, before, after, withdrawn):
+    march = [date(2027, 3, d) for d in (2, 3, 4, 5)]
+    with app.app_context():
+        event = make_event(days=march)
+        events = vevents(event_calendar(
+            event, uid=UID, sequence=4,
+            days=[date(2027, 3, d) for d in after],
+            previous_days=[date(2027, 3, d) for d in before],
+        ))[1]
+        cancel = vevents(event_calendar(
+            event, uid=UID, sequence=5, method=CalendarMethod.CANCEL,
+            days=[date(2027, 3, d) for d in after],
+            previous_days=[date(2027, 3, d) for d in before],
+        ))[1]
+    cancelled = [e for e in events if str(e["status"]) == "CANCELLED"]
+    assert [(e.decoded("dtstart").day, e.decoded("dtend").day) for e in cancelled] == withdrawn
+    confirmed = [e for e in events if str(e["status"]) == "CONFIRMED"]
+    held = sorted(d.day for e in confirmed
+                  for d in [e.decoded("dtstart") + timedelta(days=n)
+                            for n in range((e.decoded("dtend") - e.decoded("dtstart")).days)])
+    assert held == after
+    assert {e.decoded("sequence") for e in events} == {4}
+    uids = [str(e["uid"]) for e in events]
+    assert len(set(uids)) == len(uids)
+    # A cancellation withdraws what the registration holds now; nothing else is listed.
+    assert {str(e["status"]) for e in cancel} == {"CANCELLED"}
+    assert len(cancel) == len(confirmed)
 
 
 def test_cancellation_has_method_cancel_and_cancelled_events(app):

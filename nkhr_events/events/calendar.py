@@ -8,15 +8,23 @@ and a later DTSTAMP, which replaces the entry; a cancellation is METHOD:CANCEL w
 STATUS:CANCELLED under the same UID and a higher SEQUENCE, which removes it.
 
 An event is held on a list of days, not always a range (2002: February 9 and 10; a conference
-may skip a day), and has no clock times: each contiguous run of days becomes one all-day
-VEVENT (dates in the event's own time zone, which no viewer's zone moves to another day) whose
-DTEND is the day after its last day (DTEND is exclusive for dates, RFC 5545 3.6.1). The first
-run carries the caller's UID, stable per registration; further runs get the UID with a
-"-part<n>" suffix, because several VEVENTs sharing one UID would be read as recurrences.
+may skip a day), and a person may come on some of them only: the file holds the days the
+registration is for. It has no clock times: each contiguous run of those days becomes one
+all-day VEVENT (dates in the event's own time zone, which no viewer's zone moves to another
+day) whose DTEND is the day after its last day (DTEND is exclusive for dates, RFC 5545 3.6.1).
+The first run carries the caller's UID, stable per registration; each further run gets the UID
+with its first day (`registration-12-20270305@host`), because several VEVENTs sharing one UID
+would be read as recurrences, and so that a run keeps its UID when other days change.
+
+When the person changes their days, a run an earlier file held may have no successor under the
+same UID (days 2 and 4 become 2 to 4: the run that began on the 4th is gone). The changed file
+lists such runs again with STATUS:CANCELLED (allowed in PUBLISH, RFC 5546 3.2.1), so the
+calendar drops them instead of keeping a stale entry beside the new one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -50,14 +58,23 @@ class CalendarMethod(StrEnum):
     CANCEL = "CANCEL"  # the registration was cancelled, rejected or released
 
 
-def run_uid(uid: str, index: int) -> str:
-    """The UID of the `index`-th run (0-based): `uid` itself for the first."""
-    if index == 0:
+def run_uid(uid: str, first: date | None) -> str:
+    """The UID of a run of days: `uid` itself for the first run (`first` None), else `uid` with
+    the run's first day."""
+    if first is None:
         return uid
     local, at, domain = uid.rpartition("@")
     if not at:
-        return f"{uid}-part{index + 1}"
-    return f"{local}-part{index + 1}@{domain}"
+        return f"{uid}-{first:%Y%m%d}"
+    return f"{local}-{first:%Y%m%d}@{domain}"
+
+
+def _runs(uid: str, days: Iterable[date]) -> list[tuple[str, date, date]]:
+    """Each run of `days` with its UID: (uid, first day, last day)."""
+    return [
+        (run_uid(uid, None if index == 0 else first), first, last)
+        for index, (first, last) in enumerate(contiguous_runs(days))
+    ]
 
 
 def event_location(event: CalendarEvent, language: str) -> str:
@@ -71,6 +88,8 @@ def event_calendar(
     event: CalendarEvent,
     *,
     uid: str,
+    days: Iterable[date] | None = None,
+    previous_days: Iterable[date] | None = None,
     sequence: int = 0,
     method: CalendarMethod | str = CalendarMethod.PUBLISH,
     language: str = "en",
@@ -81,13 +100,20 @@ def event_calendar(
     """The .ics text of `event` for one registration.
 
     `uid`: stable per registration and free of personal data and secrets (e.g.
-    `registration-12@events.example.org`); `sequence`: higher for every file sent after the
+    `registration-12@events.example.org`); `days`: the registration's days (the event's when
+    None or empty); `previous_days`: the days an earlier file covered, whose runs without a
+    successor are withdrawn in this one; `sequence`: higher for every file sent after the
     first, so that it replaces what an earlier one put in the calendar.
     """
     method = CalendarMethod(method)
-    runs = contiguous_runs(event.day_list)
+    runs = _runs(uid, list(days or ()) or event.day_list)
     if not runs:
         raise ValueError("the event has no days")
+    kept = {run[0] for run in runs}
+    withdrawn = [
+        run for run in _runs(uid, previous_days or ())
+        if run[0] not in kept and method is CalendarMethod.PUBLISH
+    ]
     title = local_text(event, "title", language).text
     location = event_location(event, language)
     stamp = stamp or utcnow()
@@ -97,9 +123,10 @@ def event_calendar(
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", method.value)
-    for index, (first, last) in enumerate(runs):
+    for run_id, first, last in [*runs, *withdrawn]:
+        cancelled = method is CalendarMethod.CANCEL or (run_id, first, last) in withdrawn
         vevent = VEvent()
-        vevent.add("uid", run_uid(uid, index))
+        vevent.add("uid", run_id)
         vevent.add("dtstamp", stamp)
         vevent.add("dtstart", first)
         vevent.add("dtend", last + timedelta(days=1))
@@ -111,7 +138,7 @@ def event_calendar(
             vevent.add("description", description)
         if url:
             vevent.add("url", url)
-        vevent.add("status", "CANCELLED" if method is CalendarMethod.CANCEL else "CONFIRMED")
+        vevent.add("status", "CANCELLED" if cancelled else "CONFIRMED")
         vevent.add("transp", "OPAQUE")
         calendar.add_component(vevent)
     return calendar.to_ical()
@@ -126,6 +153,7 @@ def calendar_attachment(
     event: CalendarEvent,
     *,
     uid: str,
+    days: Iterable[date] | None = None,
     sequence: int = 0,
     method: CalendarMethod | str = CalendarMethod.PUBLISH,
     language: str = "en",
@@ -141,6 +169,7 @@ def calendar_attachment(
         data=event_calendar(
             event,
             uid=uid,
+            days=days,
             sequence=sequence,
             method=method,
             language=language,

@@ -10,6 +10,7 @@ placeholder, so neither a staff page nor a copy of the database shows a working 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from flask import current_app
@@ -72,7 +73,8 @@ def calendar_uid(registration: Registration) -> str:
 
 
 def calendar_attachment(registration: Registration, method: CalendarMethod) -> Attachment:
-    """The event for this registration's calendar (PUBLISH), or its withdrawal (CANCEL).
+    """The event on the registration's days for its calendar (PUBLISH), or its withdrawal
+    (CANCEL).
 
     SEQUENCE is the registration's counter (`Registration.sequence`), raised for every file
     that changes or withdraws what an earlier one said (`_raise_sequence`, and the status
@@ -81,6 +83,7 @@ def calendar_attachment(registration: Registration, method: CalendarMethod) -> A
         registration.event,
         filename="cancel.ics" if method == CalendarMethod.CANCEL else "event.ics",
         uid=calendar_uid(registration),
+        days=registration.day_list,
         sequence=registration.sequence,
         method=method,
         language=registration.language,
@@ -132,10 +135,13 @@ def _send(
     registration: Registration,
     template: str,
     calendar: CalendarMethod | None = None,
+    previous_days: list[date] | None = None,
     **extra: Any,
 ) -> None:
     """Queue `template` for the registration (or its group's contact) as facts taken now;
-    `extra` are JSON values the template reads (flags, a reason, names)."""
+    `extra` are JSON values the template reads (flags, a reason, names). `previous_days`: the
+    days the calendar entry held before a change, so that the new file withdraws what they
+    held and the new days do not (events/calendar.py)."""
     values: dict[str, Any] = {
         "registration": facts_values(RegistrationFacts.of(registration)),
         "event": facts_values(EventFacts.of(registration.event)),
@@ -157,6 +163,8 @@ def _send(
             "uid": calendar_uid(registration),
             "language": registration.language,
         }
+        if previous_days:
+            values["calendar"]["previous_days"] = [day.isoformat() for day in previous_days]
         attachments.append(late_attachment(
             "cancel.ics" if calendar == CalendarMethod.CANCEL else "event.ics",
             calendar_content_type(calendar),
@@ -189,8 +197,8 @@ def _email_context(values: Mapping[str, Any]) -> dict[str, Any]:
 
 @attachment_maker(CALENDAR_FILE, shown_to_staff=True)
 def _calendar_file(message: OutboxMessage) -> bytes:
-    """The calendar file as the facts the message was queued with say (same UID, the
-    SEQUENCE of then), stamped now."""
+    """The calendar file as the facts the message was queued with say (the registration's days
+    then, the same UID, the SEQUENCE of then), stamped now."""
     values = snapshot_values(message)
     if values is None or not isinstance(values.get("calendar"), Mapping):
         raise ValueError("the facts of this calendar file are gone")
@@ -198,6 +206,8 @@ def _calendar_file(message: OutboxMessage) -> bytes:
     return event_calendar(
         event_facts(values["event"]),
         uid=str(entry["uid"]),
+        days=registration_facts(values["registration"]).day_list,
+        previous_days=[date.fromisoformat(day) for day in entry.get("previous_days") or ()],
         sequence=int(entry["sequence"]),
         method=CalendarMethod(entry["method"]),
         language=str(entry.get("language") or message.language),
@@ -272,14 +282,18 @@ def lost_link(registration: Registration) -> None:
     _send(registration, "registration_link")
 
 
-def details_changed(registration: Registration, by_staff: bool = False) -> None:
-    """A confirmed registration's summary comes with the calendar entry again (its title and
-    place are in the language just chosen), replacing the earlier one."""
+def details_changed(
+    registration: Registration, by_staff: bool = False, days_before: list[date] | None = None
+) -> None:
+    """A confirmed registration's summary comes with the calendar entry again (its days as
+    they are now, its title and place in the language just chosen), replacing the earlier one;
+    `days_before`, when the days changed, lets it withdraw what the old days held."""
     calendar = None
     if registration.status == RegistrationStatus.CONFIRMED:
         _raise_sequence(registration)
         calendar = CalendarMethod.PUBLISH
-    _send(registration, "registration_changed", calendar=calendar, by_staff=by_staff)
+    _send(registration, "registration_changed", calendar=calendar, by_staff=by_staff,
+          previous_days=days_before if calendar else None)
 
 
 def released(registration: Registration, send_calendar_cancel: bool) -> None:

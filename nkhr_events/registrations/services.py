@@ -725,5 +725,7 @@ def update_details(
         record("registration.update", object_type="registration", object_id=registration.id,
                event_id=registration.event_id, actor=actor, detail={"fields": changed})
     db.session.flush()
-    notify.details_changed(registration, by_staff=by_staff)
+    notify.details_changed(
+        registration, by_staff=by_staff, days_before=days_before if days != days_before else None
+    )
     return changed

@@ -23,6 +23,7 @@ from icalendar import Calendar
 from playwright.sync_api import Page, expect
 
 from nkhr_events.dbtypes import utcnow
+from nkhr_events.events.dates import contiguous_runs
 from nkhr_events.extensions import db
 from nkhr_events.outbox.delivery import deliver_due
 from nkhr_events.partners.models import Partnership
@@ -283,8 +284,10 @@ def read_confirmation(journey: Journey, days: list[date]) -> str:
     for day in days:
         assert format_skeleton("E", day, locale=reader.language) in attending
     assert f"{t('Days you attend')}: {attending}" in text and attending in html
-    [entry] = calendar_of(confirmation).walk("VEVENT")
-    assert str(entry["SUMMARY"]) == title
+    # The calendar holds the days they attend: one entry per run of them.
+    entries = calendar_of(confirmation).walk("VEVENT")
+    assert [e.decoded("DTSTART") for e in entries] == [run[0] for run in contiguous_runs(days)]
+    assert {str(e["SUMMARY"]) for e in entries} == {title}
     link = re.search(r"/registration/[A-Za-z0-9_-]+", text)
     assert link is not None
     return link.group(0)
@@ -318,6 +321,12 @@ def read_change(journey: Journey, days: list[date]) -> None:
     text, _html = journey.read_email("change", change)
     assert text.lstrip().startswith(journey.reader.greeting)
     assert f"{journey.t('Days you attend')}: {journey.days_text(days)}" in text
+    # The new days replace the entries; a run the old days had and the new ones do not is
+    # withdrawn in the same file.
+    entries = calendar_of(change).walk("VEVENT")
+    confirmed = [e.decoded("DTSTART") for e in entries if str(e["STATUS"]) == "CONFIRMED"]
+    assert confirmed == [run[0] for run in contiguous_runs(days)]
+    assert {str(e["SUMMARY"]) for e in entries} == {title}
 
 
 def cancel(journey: Journey) -> None:
