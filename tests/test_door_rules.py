@@ -531,3 +531,38 @@ def test_undo_at_the_door_is_audited_and_lets_the_person_in_again(
             AuditEntry.action.like("registration.checkin%")).order_by(AuditEntry.id)).all()
     assert actions == ["registration.checkin", "registration.checkin_undo",
                        "registration.checkin"]
+
+
+@pytest.mark.parametrize(
+    ("language", "warning", "booked"),
+    [
+        ("en", "Not registered for this day", "Registered for Tue, March 2, 2027"),
+        ("ko", "이날은 등록하지 않음", "등록한 날: 2027년 3월 2일 (화)"),
+        ("ja", "この日の登録なし", "登録した日: 2027年3月2日(火)"),
+    ],
+)
+def test_a_card_says_the_days_of_someone_who_does_not_come_every_day(
+    client: FlaskClient, auth: AuthActions, conference: dict, language: str, warning: str,
+    booked: str,
+) -> None:
+    """The volunteer sees before pressing the button that the person found is not registered
+    for the day at the door (and which days they are); someone coming every day has no line."""
+    from markup import parse
+
+    auth.member(conference["event"], "door", email="door@example.org")
+    door_page = f"/manage/events/{conference['event']}/door"
+    headers = {"Accept-Language": language}
+
+    def card(q: str, day: date) -> str:
+        page = parse(client.get(door_page, query_string={"q": q, "day": day.isoformat()},
+                                headers=headers).get_data(as_text=True))
+        [found] = page.one("ul", id="door-results").find_all("li")
+        return found.text
+
+    second_day = card("山田", DAY_TWO)
+    assert warning in second_day and booked in second_day
+    first_day = card("山田", DAY_ONE)
+    assert booked in first_day and warning not in first_day
+    every_day = card("북한인권시민연합", DAY_TWO)
+    label = booked.split(":")[0] if ":" in booked else "Registered for"
+    assert warning not in every_day and label not in every_day

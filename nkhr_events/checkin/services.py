@@ -34,6 +34,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Table, delete, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from nkhr_events import names
@@ -432,6 +433,8 @@ def search_registrations(
             )
             .order_by(*name_order(language), Registration.id)
             .limit(SEARCH_LIMIT)
+            # Each card says the days the person comes on, where not every day.
+            .options(selectinload(Registration.days))
         )
     )
 
