@@ -206,3 +206,34 @@ def test_the_new_event_form_says_the_address_may_be_left_empty(
         "Lower-case letters, digits and hyphens. Leave it empty to get one suggested from the "
         "title.")
     assert "required" not in page.one("input", id="slug").attrs
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [("en", "All of its days are in the past"), ("ko", "모든 날짜가 이미 지났습니다"),
+     ("ja", "すべての日程が過去の日付です")],
+)
+def test_an_event_entered_in_the_past_is_saved_and_said_so(
+    app: Flask, client: FlaskClient, auth, series_id: int, language: str, said: str  # noqa: F811
+) -> None:
+    """A past conference may be entered for the record; a mistyped year is noticed at once.
+    An event in the future gets no such notice, on creation or on a later edit."""
+    auth.organizer()
+    headers = {"Accept-Language": language}
+    past = event_form_input(series_id, slug="icnkhr-2019-seoul", start_date="2019-07-10",
+                            end_date="2019-07-13", skipped_days="",
+                            registration_opens_at="2019-01-15T09:00",
+                            registration_closes_at="2019-06-30T18:00")
+    response = client.post("/manage/events/new", data=past, headers=headers)
+    assert response.status_code == 303
+    with app.app_context():
+        event = db.session.scalar(db.select(Event).where(Event.slug == "icnkhr-2019-seoul"))
+        assert event is not None and event.end_date == date(2019, 7, 13)
+    page = client.get(response.headers["Location"], headers=headers).get_data(as_text=True)
+    assert said in page and "flash-warning" in page
+
+    future = client.post("/manage/events/new", data=event_form_input(series_id),
+                         headers=headers)
+    assert future.status_code == 303
+    page = client.get(future.headers["Location"], headers=headers).get_data(as_text=True)
+    assert said not in page

@@ -150,6 +150,15 @@ def _suggest_slug(form: EventForm) -> str:
     return form.slug.data
 
 
+def _say_if_past(event: Event) -> None:
+    """An event whose days are all over is allowed (a past conference entered for the record),
+    but said, so that a mistyped year is noticed while the form is still open."""
+    if event.end_date < event_today(event):
+        flash(_("All of its days are in the past: published, it is listed with the past "
+                "conferences and takes no registrations. If that is not meant, check the "
+                "year."), "warning")
+
+
 @bp.route("/events/new", methods=["GET", "POST"])
 def create() -> Response | str:
     if not can_create_events():
@@ -162,6 +171,7 @@ def create() -> Response | str:
         if suggested:
             flash(_("Its web address %(slug)s was suggested from the title; you can change it "
                     "below.", slug=saved.slug), "info")
+        _say_if_past(saved)
         return redirect(url_for(".edit", event_id=saved.id), code=303)
     return render_template("events/event_form.html", form=form, event=None)
 
@@ -173,6 +183,7 @@ def edit(event_id: int) -> Response | str:
     saved = _save(form, event)
     if saved is not None:
         flash(_("Your changes are saved."), "success")
+        _say_if_past(saved)
         return redirect(url_for(".edit", event_id=saved.id), code=303)
     return render_template(
         "events/event_form.html", form=form, event=event, statuses=EventStatus,
