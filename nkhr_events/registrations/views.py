@@ -314,7 +314,7 @@ def _submit(
         return step.page(form)
     if form.homepage.data:
         # Filled by an automated submitter: answer as for a person, store nothing.
-        _remember_sent(form.email.data, step.category)
+        _remember_sent(form.email.data)
         return redirect(url_for(".sent", slug=slug), code=303)
     try:
         result = services.register_attendee(
@@ -334,15 +334,14 @@ def _submit(
             return retry_later(step.page(form), error)
         return step.page(form)
     db.session.commit()
-    _remember_sent(form.email.data, step.category)
+    _remember_sent(form.email.data)
     # The slug it was found by: reading event.slug after the commit would reload it.
     return redirect(url_for(".sent", slug=slug), code=303)
 
 
-def _remember_sent(address: str, category: Category) -> None:
-    """What the result page repeats: where the email went (masked) and the category chosen."""
+def _remember_sent(address: str) -> None:
+    """What the result page repeats: where the email went (masked)."""
     session["registration_sent_to"] = mask_address(address)
-    session["registration_category"] = category.value
 
 
 def mask_address(address: str) -> str:
@@ -361,29 +360,13 @@ def mask_address(address: str) -> str:
 @bp.get("/events/<slug>/register/sent")
 def sent(slug: str) -> str:
     """The same answer for every accepted submission, and for an address already registered:
-    where the email went, what it will say, what to do if it does not come, and what the chosen
-    category offers now (the same for anyone). The email says the outcome."""
+    where the email went, what it will say and what to do if it does not come. The email says
+    the outcome; this page says nothing of the seats now, which the person who took the last
+    one would read as their own answer ("Full")."""
     event = _open_event(slug)
-    settings = services.category_settings(event)
-    outlooks = outlook.outlooks(event, settings)
-    try:
-        category: Category | None = Category(session.get("registration_category", ""))
-    except ValueError:
-        category = None
     return pagecache.page(
-        (
-            "registrations.sent",
-            _page_version(event),
-            category,
-            outlook.page_key(event, outlooks),
-        ),
-        lambda email: render_template(
-            "registrations/sent.html",
-            event=event,
-            email=email,
-            category_label=CATEGORY_LABELS[category] if category else None,
-            outlook=outlooks[category.value] if category else None,
-        ),
+        ("registrations.sent", _page_version(event)),
+        lambda email: render_template("registrations/sent.html", event=event, email=email),
         {"email": session.get("registration_sent_to")},
     )
 
