@@ -363,3 +363,20 @@ def test_send_command_delivers_what_is_due_and_reports(app, runner, smtp_server)
     assert len(smtp_server.received) == 2
     status = runner.invoke(args=["outbox", "status"])
     assert re.search(r"^sent\s+2$", status.output, re.MULTILINE)
+
+
+def test_a_reply_reaches_the_team_not_the_sending_address(app, smtp_server):
+    """The emails say "reply to this email" or name the team: with no Reply-To of its own, a
+    message answers to the team's address; the team's own mail has none."""
+    with app.app_context():
+        team = app.config["NKHR_TEAM_EMAIL"]
+        enqueue_email(to="person@example.org", template="inquiry_ack", language="ja",
+                      context={"reference": "Q-00002"})
+        enqueue_email(to=team, template="inquiry_ack", language="en",
+                      context={"reference": "Q-00003"})
+        db.session.commit()
+        deliver_due()
+    by_recipient = {str(m["To"]): m for m in smtp_server.messages}
+    [reply_to] = by_recipient["person@example.org"]["Reply-To"].addresses
+    assert reply_to.addr_spec == team
+    assert by_recipient[team]["Reply-To"] is None

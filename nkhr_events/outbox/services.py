@@ -283,6 +283,16 @@ def render_email(template: str, language: str, context: Mapping[str, Any]) -> Re
     )
 
 
+def _team_reply_to(recipient: str) -> str | None:
+    """Where a reply goes when the caller names nobody: the team (NKHR_TEAM_EMAIL), whom the
+    emails tell people to answer, rather than the sending address; none on the team's own
+    mail."""
+    team = str(current_app.config.get("NKHR_TEAM_EMAIL") or "").strip()
+    if not team or team.lower() == recipient.lower():
+        return None
+    return headers.mailbox(team)
+
+
 def enqueue_email(
     to: str,
     template: str,
@@ -308,9 +318,10 @@ def enqueue_email(
     admins only. `event_id` ties a message to its event when neither a registration nor a
     partnership does (an invitation), so that the event's organizers see it. Raises
     ValueError for an address, template, language, attachment or secret that cannot be sent.
+    Without `reply_to`, a reply goes to the team (`_team_reply_to`).
     """
     recipient = headers.check_address(to)
-    reply = headers.mailbox(reply_to) if reply_to else None
+    reply = headers.mailbox(reply_to) if reply_to else _team_reply_to(recipient)
     sender = headers.mailbox(current_app.config["MAIL_DEFAULT_SENDER"])
     if secret is not None and secret.maker not in _secret_makers:
         raise ValueError(f"no maker for the private link {secret.maker!r}")
