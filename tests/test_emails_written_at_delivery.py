@@ -116,6 +116,13 @@ def test_a_change_and_a_cancellation_carry_their_own_sequence_and_method(
     assert methods == [("PUBLISH", 0), ("CANCEL", 1)]
     texts = [m.get_body(("plain",)).get_content() for m in smtp_server.messages]
     assert "Hello Ada," in texts[0] and "Hello Ada," in texts[1]
+    # The link offers what its page offers: change or cancel while the registration holds,
+    # seeing it and erasing it once it is cancelled.
+    assert "view, change or cancel your registration" in texts[0]
+    assert "view, change or cancel" not in texts[1]
+    assert "see your registration and the data we keep, or to have it erased" in texts[1]
+    html = smtp_server.messages[1].get_body(("html",)).get_content()
+    assert "See your registration" in html and "Manage your registration" not in html
 
 
 def test_staff_see_a_queued_message_as_it_will_read(
