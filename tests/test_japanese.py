@@ -112,3 +112,26 @@ def test_an_email_says_the_category_in_the_recipients_language_whoever_acted(
     pending, approval = [m for m in smtp_server.messages if m["To"] == address]
     text = approval.get_body(("plain",)).get_content()
     assert label in text and "Journalist" not in text
+
+
+def test_the_decision_form_says_which_language_the_reason_goes_out_in(
+    app: Flask, client: FlaskClient, auth: Any
+) -> None:
+    """A rejection's reason is sent as typed: the form says the person reads Japanese, in the
+    organizer's own language, and ties the hint to the field."""
+    from factories import make_registration
+    from markup import parse
+
+    with app.app_context():
+        registration = make_registration(category="journalist", status="pending",
+                                         language="ja", given_name="花子", family_name="山田")
+        db.session.commit()
+        registration_id = registration.id
+    auth.organizer()
+    for accept, said in (("en", "Their emails are in 日本語"),
+                         ("ko", "이 사람에게 가는 이메일의 언어: 日本語")):
+        page = parse(client.get(f"/manage/registrations/{registration_id}",
+                                headers={"Accept-Language": accept}).get_data(as_text=True))
+        hint = page.one("p", id="reason-hint")
+        assert said in hint.text
+        assert page.one("textarea", id="reason").get("aria-describedby") == "reason-hint"
