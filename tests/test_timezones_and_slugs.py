@@ -237,3 +237,31 @@ def test_an_event_entered_in_the_past_is_saved_and_said_so(
     assert future.status_code == 303
     page = client.get(future.headers["Location"], headers=headers).get_data(as_text=True)
     assert said not in page
+
+
+def test_a_suggested_address_follows_a_corrected_title(
+    app: Flask, client: FlaskClient, auth, series_id: int  # noqa: F811
+) -> None:
+    """A title refused (too long) got an address suggested from it; once the title is
+    corrected and the form sent back with the suggestion untouched, the address follows the
+    new title. An address the organizer typed is kept as typed."""
+    auth.organizer()
+    refused = event_form_input(series_id, slug="", title="x" * 201)
+    page = parse(client.post("/manage/events/new", data=refused).get_data(as_text=True))
+    kept = form_values(page.one("form", class_="form"))
+    assert kept["slug"].startswith("xxxx") and kept["slug_suggested"] == kept["slug"]
+
+    corrected = {**refused, "title": "Seoul Forum 2031", "slug": kept["slug"],
+                 "slug_suggested": kept["slug_suggested"]}
+    response = client.post("/manage/events/new", data=corrected)
+    assert response.status_code == 303
+    with app.app_context():
+        event = db.session.scalar(db.select(Event).order_by(Event.id.desc()))
+        assert event.slug == "seoul-forum-2031"
+
+    typed = {**refused, "title": "Seoul Forum 2031", "slug": "my-own-address",
+             "slug_suggested": kept["slug_suggested"]}
+    assert client.post("/manage/events/new", data=typed).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(db.select(Event.slug).order_by(Event.id.desc())) \
+            == "my-own-address"

@@ -16,6 +16,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    HiddenField,
     SelectField,
     StringField,
     TextAreaField,
@@ -151,6 +152,9 @@ class EventForm(Form):
             Regexp(SLUG_PATTERN, message=_l("Use lower-case letters, digits and hyphens only.")),
         ],
     )
+    #: The address last suggested from the title (manage._suggest_slug): while the field still
+    #: holds it, a corrected title gets a new suggestion instead of keeping the old one.
+    slug_suggested = HiddenField(validators=[Length(max=80)])
     start_date = DateField(
         _l("First day"), validators=[DataRequired(_l("Give the first day (YYYY-MM-DD)."))]
     )

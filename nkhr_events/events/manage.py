@@ -132,11 +132,14 @@ def _save(form: EventForm, event: Event | None) -> Event | None:
 
 def _suggest_slug(form: EventForm) -> str:
     """A new event sent without a web address gets one suggested from its title (or series,
-    year and city), shown in the field with a hint; "" when none was needed."""
+    year and city), shown in the field with a hint; "" when none was needed. A suggestion the
+    organizer left as it was is made again from the title sent now (a title refused and
+    corrected does not leave its address behind)."""
     form.slug.flags.required = False
     form.slug.description = _("Lower-case letters, digits and hyphens. Leave it empty to get "
                               "one suggested from the title.")
-    if request.method != "POST" or (form.slug.data or "").strip():
+    typed = (form.slug.data or "").strip()
+    if request.method != "POST" or (typed and typed != (form.slug_suggested.data or "").strip()):
         return ""
     series = db.session.get(Series, form.series_id.data) if form.series_id.data else None
     day = form.start_date.data
@@ -147,6 +150,7 @@ def _suggest_slug(form: EventForm) -> str:
         [getattr(form, text_column("city", code)).data or "" for code in CONTENT_LANGUAGES],
     )
     form.slug.description = _("Suggested from the title: change it if you like.")
+    form.slug_suggested.data = form.slug.data
     return form.slug.data
 
 
