@@ -298,6 +298,26 @@ def countries_by_name(codes: Iterable[str]) -> list[str]:
     return sorted(codes, key=lambda code: collation_key(country_name(code)))
 
 
+def list_text(items: Iterable[object]) -> str:
+    """Names written one after another the reader's way: "A, B" in English and Korean,
+    "A、B" in Japanese."""
+    separator = "、" if current_language() == "ja" else ", "
+    return separator.join(str(item) for item in items)
+
+
+def sentence_gap() -> str:
+    """What stands between two sentences written one after the other: a space, except in
+    Japanese, whose full stop (。) ends a sentence without one."""
+    return "" if current_language() == "ja" else " "
+
+
+def sentence_end(japanese: str = "") -> str:
+    """The full stop after a link that ends a sentence ("Read the <privacy notice>."): in
+    Japanese `japanese`, by default none, as the sentences before such a link end in a colon
+    there ("次をご覧ください:"); "。" where the link's own text ends the sentence."""
+    return japanese if current_language() == "ja" else "."
+
+
 def event_days_text(days: list[date]) -> str:
     return format_days(days, current_language(), _("{days}, {year}"))
 
@@ -554,6 +574,9 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters.update(DATE_HELPERS)
     app.jinja_env.filters["in_reading_order"] = in_reading_order
+    app.jinja_env.filters["list_text"] = list_text
+    app.jinja_env.globals["sentence_gap"] = sentence_gap
+    app.jinja_env.globals["sentence_end"] = sentence_end
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -135,3 +135,37 @@ def test_the_decision_form_says_which_language_the_reason_goes_out_in(
         hint = page.one("p", id="reason-hint")
         assert said in hint.text
         assert page.one("textarea", id="reason").get("aria-describedby") == "reason-hint"
+
+
+def test_japanese_pages_punctuate_the_japanese_way(app: Flask, client: FlaskClient) -> None:
+    """Names in a row take "、", a sentence after "。" starts without a space, and a link that
+    ends a sentence after a colon takes no ASCII full stop; English keeps its own."""
+    import re
+
+    from factories import make_event
+
+    with app.app_context():
+        event = make_event(show_seat_counts=True, capacity=40)
+        db.session.commit()
+        slug = event.slug
+    japanese = {"Accept-Language": "ja"}
+    pages = {url: client.get(url, headers=japanese).get_data(as_text=True)
+             for url in (f"/events/{slug}", "/contact", "/participate", "/privacy",
+                         f"/events/{slug}/register/sent")}
+    for url, page in pages.items():
+        # In the page as written (text collapsed across elements would join paragraphs).
+        # A space after "。" shows where the next text runs on: within a paragraph (text or an
+        # inline element), not before a new block.
+        runs_on = r".{0,20}。\s+(?:[^\s<]|<(?:span|a|strong|em)\b).{0,10}"
+        ascii_stop = r".{0,20}[ぁ-んァ-ン一-龯ー」）](?:</a>)? ?\.(?:\s|<).{0,10}"
+        assert re.findall(runs_on, page) == [], url
+        assert re.findall(ascii_stop, page) == [], url
+    outlooks = parse(pages[f"/events/{slug}"]).find_all("span", class_="outlook-who")
+    assert outlooks and all("、" in o.text and ", " not in o.text for o in outlooks)
+
+    english = parse(client.get(f"/events/{slug}", headers={"Accept-Language": "en"})
+                    .get_data(as_text=True))
+    assert any(", " in o.text for o in english.find_all("span", class_="outlook-who"))
+    contact = parse(client.get("/contact", headers={"Accept-Language": "en"})
+                    .get_data(as_text=True)).one("main").text
+    assert "Read the privacy notice." in contact
