@@ -38,7 +38,7 @@ from werkzeug.wrappers import Response
 from nkhr_events.audit.services import SYSTEM, Actor
 from nkhr_events.errors import Busy
 from nkhr_events.events.dates import format_days
-from nkhr_events.events.texts import local_text
+from nkhr_events.events.texts import local_text, place_in_order
 from nkhr_events.extensions import db, limiter
 from nkhr_events.names import collator
 from nkhr_events.partners.services import wait_text
@@ -236,11 +236,10 @@ def place_text(event: Any, html: bool = False, venue: bool = True) -> str | Mark
         return localized_html(event, field) if html else localized(event, field)
 
     fields = ("venue", "city") if venue else ("city",)
-    parts = [p for p in (*(part(f) for f in fields), country_name(event.country)) if p]
-    language = current_language()
-    if language in ("ko", "ja"):
-        parts.reverse()
-    separator = {"ko": " ", "ja": "、"}.get(language, ", ")
+    parts, separator = place_in_order(
+        [p for p in (*(part(f) for f in fields), country_name(event.country)) if p],
+        current_language(),
+    )
     if html:
         return Markup(separator).join(escape(p) for p in parts)
     return separator.join(parts)

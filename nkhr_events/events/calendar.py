@@ -35,7 +35,7 @@ from icalendar import Event as VEvent
 
 from nkhr_events.dbtypes import utcnow
 from nkhr_events.events.dates import contiguous_runs
-from nkhr_events.events.texts import local_text
+from nkhr_events.events.texts import local_text, place_in_order
 from nkhr_events.outbox.headers import single_line
 from nkhr_events.outbox.services import Attachment
 
@@ -81,7 +81,8 @@ def event_location(event: CalendarEvent, language: str) -> str:
     venue = local_text(event, "venue", language).text
     city = local_text(event, "city", language).text
     country = Locale.parse(language).territories.get(event.country.upper(), event.country)
-    return ", ".join(part for part in (venue, city, country) if part)
+    parts, separator = place_in_order([p for p in (venue, city, country) if p], language)
+    return separator.join(parts)
 
 
 def event_calendar(

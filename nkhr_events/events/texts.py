@@ -40,6 +40,15 @@ class LocalText:
         return self.text
 
 
+def place_in_order(parts: list[Any], language: str) -> tuple[list[Any], str]:
+    """A place's parts given from the smallest to the largest (venue, city, country), in the
+    order `language` writes a place and with its separator: English "Venue, Seoul, South
+    Korea"; Korean and Japanese from the largest ("대한민국 서울 장소", "韓国、ソウル、会場")."""
+    if language in ("ko", "ja"):
+        parts = list(reversed(parts))
+    return parts, {"ko": " ", "ja": "、"}.get(language, ", ")
+
+
 def languages_of(obj: Any) -> list[str]:
     """The languages `obj` is written in, its own order first (an event's chosen languages),
     then every other content language."""
