@@ -40,7 +40,7 @@ from nkhr_events.registrations import services as registration_services
 from nkhr_events.registrations.holds import set_email_confirmation
 from nkhr_events.registrations.seats import moved_up_message
 from nkhr_events.roster.services import event_reach, status_counts
-from nkhr_events.validators import show_error
+from nkhr_events.validators import show_error, whole_number
 from nkhr_events.web import Confirmation, confirmed, country_choices, current_actor, localized
 
 bp = require_staff(Blueprint("events_manage", __name__, url_prefix="/manage"))
@@ -141,7 +141,9 @@ def _suggest_slug(form: EventForm) -> str:
     typed = (form.slug.data or "").strip()
     if request.method != "POST" or (typed and typed != (form.slug_suggested.data or "").strip()):
         return ""
-    series = db.session.get(Series, form.series_id.data) if form.series_id.data else None
+    # The form is not validated yet: a series number outside what the column holds is none.
+    series_id = whole_number(str(form.series_id.data or ""))
+    series = db.session.get(Series, series_id) if series_id else None
     day = form.start_date.data
     form.slug.data = suggest_slug(
         [getattr(form, text_column("title", code)).data or "" for code in CONTENT_LANGUAGES],
