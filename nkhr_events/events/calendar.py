@@ -110,10 +110,10 @@ def event_calendar(
     runs = _runs(uid, list(days or ()) or event.day_list)
     if not runs:
         raise ValueError("the event has no days")
+    cancel = method is CalendarMethod.CANCEL
     kept = {run[0] for run in runs}
-    withdrawn = [
-        run for run in _runs(uid, previous_days or ())
-        if run[0] not in kept and method is CalendarMethod.PUBLISH
+    withdrawn = [] if cancel else [
+        run for run in _runs(uid, previous_days or ()) if run[0] not in kept
     ]
     title = local_text(event, "title", language).text
     location = event_location(event, language)
@@ -124,8 +124,8 @@ def event_calendar(
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", method.value)
-    for run_id, first, last in [*runs, *withdrawn]:
-        cancelled = method is CalendarMethod.CANCEL or (run_id, first, last) in withdrawn
+    entries = [(run, cancel) for run in runs] + [(run, True) for run in withdrawn]
+    for (run_id, first, last), cancelled in entries:
         vevent = VEvent()
         vevent.add("uid", run_id)
         vevent.add("dtstamp", stamp)

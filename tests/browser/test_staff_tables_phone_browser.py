@@ -12,14 +12,12 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page
 
-from nkhr_events.accounts.services import AccountKind, create_staff
-from nkhr_events.dbtypes import utcnow
 from nkhr_events.extensions import db
 from nkhr_events.outbox.models import OutboxMessage
 from nkhr_events.registrations.models import RegistrationStatus
 from nkhr_events.web import LANGUAGE_COOKIE
-from tests.browser.browser_support import PHONE_VIEWPORT
-from tests.conftest import STAFF_PASSWORD, STAFF_TOTP_SECRET, next_code
+from tests.browser.browser_support import PHONE_VIEWPORT, enrolled_organizer, finish_sign_in
+from tests.conftest import STAFF_PASSWORD
 from tests.factories import make_event, make_registration
 
 pytestmark = pytest.mark.browser
@@ -49,9 +47,7 @@ def world(app: Flask) -> dict[str, int]:
             registration.status = [RegistrationStatus.PENDING, RegistrationStatus.CONFIRMED,
                                    RegistrationStatus.WAITLISTED, RegistrationStatus.CANCELLED,
                                    RegistrationStatus.REJECTED][n]
-        user = create_staff(ORGANIZER, "Jiwoo Han", STAFF_PASSWORD, AccountKind.ORGANIZER)
-        user.totp_secret = STAFF_TOTP_SECRET
-        user.two_factor_enrolled_at = utcnow()
+        enrolled_organizer(ORGANIZER, "Jiwoo Han", STAFF_PASSWORD)
         db.session.commit()
         message = db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)).first()
         return {"event": event.id, "message": message.id if message else 0}
@@ -63,11 +59,7 @@ def sign_in(page: Page, app: Flask, language: str, base_url: str) -> None:
     page.locator("#email").fill(ORGANIZER)
     page.locator("#password").fill(STAFF_PASSWORD)
     page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
-    if page.url.endswith("/sign-in/code"):
-        page.locator("#code").fill(next_code(app, ORGANIZER))
-        page.locator("main form button[type=submit]").click()
-        page.wait_for_load_state()
+    finish_sign_in(page, app, ORGANIZER)
 
 
 #: For each element of WHOLE with text: its text and how many lines it takes (its height over
